@@ -1,0 +1,28 @@
+"""Text → checked riddle: the parser (`parser`), the syntax tree (`ast`), the checker (`check`)
+and the diagnostics they report (`errors`)."""
+from .check import CheckedRiddle, check
+from .errors import Diagnostic, RiddleError, Source, Span
+from .parser import decode_source, parse, read_source
+
+__all__ = ["CheckedRiddle", "Diagnostic", "RiddleError", "Source", "Span", "check", "decode_source", "load",
+           "load_text", "parse", "read_source"]
+
+
+def load(path, registry=None) -> CheckedRiddle:
+    """Read, parse and check a riddle file. Never raises for bad input: look at `.diagnostics`."""
+    source, diagnostics = read_source(path)
+    return _load(source, diagnostics, str(path), registry)
+
+
+def load_text(text: str, file: str = "<riddle>", registry=None) -> CheckedRiddle:
+    source, diagnostics = decode_source(text.encode("utf-8", "surrogatepass"), file)
+    return _load(source, diagnostics, file, registry)
+
+
+def _load(source, diagnostics, file, registry) -> CheckedRiddle:
+    if source is None or any(d.is_error for d in diagnostics):
+        return CheckedRiddle(file, source, (), (), {}, tuple(diagnostics))
+    riddle, syntax = parse(source)
+    checked = check(riddle, registry, source, broken_statements=riddle.unread)
+    all_diags = sorted([*syntax, *checked.diagnostics], key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+    return CheckedRiddle(checked.file, source, checked.unknowns, checked.statements, checked.settings, tuple(all_diags))

@@ -1,0 +1,171 @@
+"""The riddle's abstract syntax: frozen dataclasses, every node with the span it was read from.
+
+The parser builds these from the text and nothing else; names are plain strings here and are
+bound to unknowns, domains and predicates by the checker (`riddle.lang.check`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import Span
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    span: Span
+
+
+@dataclass(frozen=True, kw_only=True)
+class Name(Node):
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Number(Node):
+    text: str                     # as written: "7", "0.5"
+
+    @property
+    def value(self) -> float:
+        return float(self.text)
+
+    @property
+    def is_integer(self) -> bool:
+        return "." not in self.text
+
+
+# ── expressions (integer arithmetic over unknowns' labels) ──────────────────
+
+@dataclass(frozen=True, kw_only=True)
+class Expr(Node):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Literal(Expr):
+    number: Number
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variable(Expr):
+    name: Name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Numeral(Expr):
+    """num(s, e, n, d): the decimal number whose digits are the unknowns' labels."""
+    digits: tuple[Name, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinOp(Expr):
+    op: str                       # "+" | "-" | "*" | "%"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Negate(Expr):
+    operand: Expr
+
+
+# ── statements ───────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True, kw_only=True)
+class Statement(Node):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Declaration(Statement):
+    """`digits a, b` (plural=True: the domain word comes first) or `a, b: digit`."""
+    names: tuple[Name, ...]
+    domain: Name
+    plural: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fact(Statement):
+    """A statement about the unknowns; `strength` is its optional `with strength W`."""
+    strength: Number | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredicateFact(Fact):
+    subject: Name
+    verb: str                     # "is" | "has" | "contains"
+    negated: bool                 # is not · has no · contains no
+    words: tuple[Name, ...]       # the predicate's name as written, maybe with an article
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelFact(Fact):
+    subject: Name
+    label: Number
+    negated: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Relation(Fact):
+    left: Expr
+    op: str                       # "=" | "!=" | "<" | "<=" | ">" | ">="  ("==" is read as "=")
+    op_span: Span
+    right: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Distinct(Fact):
+    names: tuple[Name, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setting(Node):
+    key: Name
+    values: tuple[Number | Name, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Solve(Statement):
+    settings: tuple[Setting, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Riddle:
+    file: str
+    statements: tuple[Statement, ...]
+    unread: tuple[str, ...] = ()  # statements that could not be parsed, as text (see parser.parse)
+
+
+# ── helpers ──────────────────────────────────────────────────────────────────
+
+def expr_names(expr: Expr) -> list[Name]:
+    """Every unknown's name used in an expression, in reading order (with repeats)."""
+    if isinstance(expr, Variable):
+        return [expr.name]
+    if isinstance(expr, Numeral):
+        return list(expr.digits)
+    if isinstance(expr, BinOp):
+        return expr_names(expr.left) + expr_names(expr.right)
+    if isinstance(expr, Negate):
+        return expr_names(expr.operand)
+    return []
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "%": 2}
+
+
+def expr_text(expr: Expr, parent: int = 0) -> str:
+    """The expression written back in the language with only the parentheses it needs."""
+    if isinstance(expr, Literal):
+        return expr.number.text
+    if isinstance(expr, Variable):
+        return expr.name.text
+    if isinstance(expr, Numeral):
+        return "num(" + ", ".join(d.text for d in expr.digits) + ")"
+    if isinstance(expr, Negate):
+        return "-" + expr_text(expr.operand, 3)
+    if isinstance(expr, BinOp):
+        p = _PRECEDENCE[expr.op]
+        # left-associative: the right operand needs parentheses at equal precedence
+        text = f"{expr_text(expr.left, p)} {expr.op} {expr_text(expr.right, p + 1)}"
+        return f"({text})" if p < parent else text
+    raise TypeError(f"not an expression: {expr!r}")

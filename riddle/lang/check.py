@@ -1,0 +1,518 @@
+"""AST → checked riddle: names bound to declared unknowns and to the registry's domains and
+predicates, every statement in a normal form with its kind, the solve settings validated.
+
+The checker reports every problem it finds (never only the first) as diagnostics with spans; a
+riddle is usable when none of them is an error.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from . import ast
+from .evaluate import INT_LIMIT, bounds, holds
+from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
+from ..models.registry import Domain, Predicate, Registry, canonical, default_registry
+
+DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
+MAX_LITERAL = 10 ** 12
+MAX_NUMERAL_DIGITS = 12
+MAX_UNKNOWNS = 64
+ARTICLES = ("a", "an", "the")
+NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+
+
+# ── the checked riddle ──────────────────────────────────────────────────────
+
+@dataclass(frozen=True)
+class Unknown:
+    name: str
+    domain: Domain
+    span: Span
+    index: int                    # position in declaration order: the order of every answer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement:
+    span: Span
+    strength: float = 1.0
+    kind: str = ""                # "neural predicate" | "label" | "logic relation" | "distinct"
+
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredicateStatement(Statement):
+    unknown: str
+    predicate: Predicate
+    negated: bool
+    kind: str = "neural predicate"
+
+    @property
+    def unknowns(self):
+        return (self.unknown,)
+
+    def text(self):
+        return f"{'not ' if self.negated else ''}{self.predicate.name}({self.unknown})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelStatement(Statement):
+    unknown: str
+    label: int
+    negated: bool
+    kind: str = "label"
+
+    @property
+    def unknowns(self):
+        return (self.unknown,)
+
+    def text(self):
+        return f"label({self.unknown}) {'!=' if self.negated else '='} {self.label}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelationStatement(Statement):
+    left: ast.Expr
+    op: str
+    right: ast.Expr
+    linear: bool                  # a sum of constant multiples of unknowns and numerals: decomposable
+    kind: str = "logic relation"
+
+    @property
+    def unknowns(self):
+        return tuple(dict.fromkeys(n.text for n in ast.expr_names(self.left) + ast.expr_names(self.right)))
+
+    def text(self):
+        return f"{ast.expr_text(self.left)} {self.op} {ast.expr_text(self.right)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistinctStatement(Statement):
+    names: tuple[str, ...]
+    kind: str = "distinct"
+
+    @property
+    def unknowns(self):
+        return self.names
+
+    def text(self):
+        return f"all different({', '.join(self.names)})"
+
+
+@dataclass(frozen=True)
+class CheckedRiddle:
+    file: str
+    source: Source | None
+    unknowns: tuple[Unknown, ...]
+    statements: tuple[Statement, ...]
+    settings: dict                # only what the file sets; defaults belong to the solver
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    def unknown(self, name: str) -> Unknown:
+        return next(u for u in self.unknowns if u.name == name)
+
+
+# ── solve settings ───────────────────────────────────────────────────────────
+
+SOLVE_METHODS = ("advi",)         # grows as solvers land; the CLI and the checker read this one list
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    kind: str                     # "int" | "float" | "floats" | "choice"
+    low: float = 0
+    high: float = math.inf
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    "restarts": SettingSpec("int", 1, 100_000, help="independent runs of the solver, e.g. `100 restarts`"),
+    "pairs": SettingSpec("int", 1, 1_000, help="antithetic sample pairs per restart and step, e.g. `5 pairs`"),
+    "steps": SettingSpec("int", 1, 1_000_000, help="optimisation steps, e.g. `400 steps`"),
+    "anneal": SettingSpec("floats", 1e-6, 1e6, help="the strength schedule, e.g. `anneal 0.5 1 3 10`"),
+    "method": SettingSpec("choice", choices=SOLVE_METHODS, help="the inference method"),
+    "seed": SettingSpec("int", 0, 2 ** 63 - 1, help="the random seed, e.g. `seed 7`"),
+    "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
+    "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
+}
+
+
+# ── the checker ─────────────────────────────────────────────────────────────
+
+def check(riddle: ast.Riddle, registry: Registry | None = None, source: Source | None = None,
+          broken_statements: tuple[str, ...] = ()) -> CheckedRiddle:
+    """Bind names and validate. `broken_statements` are the texts of statements that failed to
+    parse: names they mention are not reported as undeclared (they may be declared there)."""
+    return _Checker(riddle, registry or default_registry(), source, broken_statements).run()
+
+
+class _Checker:
+    def __init__(self, riddle: ast.Riddle, registry: Registry, source: Source | None, broken: tuple[str, ...]):
+        self.riddle, self.registry, self.source = riddle, registry, source
+        self.broken_words = {w for text in broken for w in re.findall(r"[A-Za-z_]\w*", text)}
+        self.diags: list[Diagnostic] = []
+        self.unknowns: dict[str, Unknown] = {}
+        self.used: set[str] = set()
+        # every name a fact mentions, resolved or not: a fact with a mistake still "uses" its names
+        self.mentioned = {n.text for st in riddle.statements if isinstance(st, ast.Fact) for n in _fact_names(st)}
+
+    def error(self, code, message, span, label="", help=None, related=()):
+        self.diags.append(Diagnostic(ERROR, code, message, span, label, help, tuple(related)))
+
+    def warn(self, code, message, span, label="", help=None, severity=WARNING):
+        self.diags.append(Diagnostic(severity, code, message, span, label, help))
+
+    def run(self) -> CheckedRiddle:
+        statements = self.riddle.statements
+        for s in statements:
+            if isinstance(s, ast.Declaration):
+                self.declaration(s)
+        if not self.unknowns and not self.broken_words:
+            first = statements[0].span if statements else None
+            self.error("R030", "the riddle declares no unknowns", first,
+                       "nothing declared before this" if first else "",
+                       help="start with a declaration such as `digits first, second, third`")
+        checked: list[Statement] = []
+        settings: dict = {}
+        solve_seen: ast.Solve | None = None
+        for s in statements:
+            if isinstance(s, ast.Solve):
+                if solve_seen:
+                    self.error("R022", "`solve with` appears twice", s.span, "second one",
+                               help="put all settings in one `solve with …` line",
+                               related=[(solve_seen.span, "first one")])
+                solve_seen = s
+                settings.update(self.solve(s, settings))
+            elif isinstance(s, ast.Fact):
+                c = self.fact(s)
+                if c is not None:
+                    checked.append(c)
+        for u in self.unknowns.values():
+            if u.name not in self.mentioned and u.name not in self.broken_words:
+                self.warn("R040", f"unknown `{u.name}` is declared but no statement uses it", u.span,
+                          "never used", help="its answer will be any " + u.domain.name)
+        if self.unknowns and not any(isinstance(st, ast.Fact) for st in statements) and not self.broken_words:
+            last = statements[-1].span
+            self.warn("R031", "the riddle states nothing about its unknowns: every answer is a solution", last)
+        return CheckedRiddle(self.riddle.file, self.source, tuple(self.unknowns.values()), tuple(checked),
+                             settings, tuple(sorted(self.diags, key=_order)))
+
+    # declarations ------------------------------------------------------------
+
+    def declaration(self, d: ast.Declaration) -> None:
+        domain = self.registry.domain_named(d.domain.text)
+        if domain is None:
+            self.unknown_domain(d)
+            return
+        if d.plural and d.domain.text != domain.plural and len(d.names) > 1:
+            pass                                          # `digit a, b` reads fine; no pedantry
+        for n in d.names:
+            if n.text in self.unknowns:
+                self.error("R013", f"`{n.text}` is declared twice", n.span, "declared again here",
+                           help="give each unknown one name and declare it once",
+                           related=[(self.unknowns[n.text].span, "first declared here")])
+                continue
+            if len(self.unknowns) >= MAX_UNKNOWNS:
+                self.error("R032", f"too many unknowns: riddle handles at most {MAX_UNKNOWNS}", n.span)
+                return
+            self.unknowns[n.text] = Unknown(n.text, domain, n.span, len(self.unknowns))
+
+    def unknown_domain(self, d: ast.Declaration) -> None:
+        words = [w for dom in self.registry.domains.values() for w in (dom.name, dom.plural)]
+        near = suggest(d.domain.text, words)
+        if d.plural and len(d.names) >= 1:
+            verb = suggest(d.names[0].text, ("is", "has", "contains"), cutoff=0.5)
+        else:
+            verb = None
+        if near:
+            help = f"did you mean `{near}`?"
+        elif verb and d.plural:
+            help = f"this line reads as a declaration; did you mean `{d.domain.text} {verb} …`?"
+        else:
+            help = "known domains: " + ", ".join(f"`{dom.plural}`" for dom in self.registry.domains.values())
+        self.error("R012", f"unknown domain `{d.domain.text}`", d.domain.span, "not a registered domain", help)
+        # keep going as if declared, so the rest of the file is still checked
+        for n in d.names:
+            self.broken_words.add(n.text)
+
+    # facts -------------------------------------------------------------------
+
+    def fact(self, f: ast.Fact) -> Statement | None:
+        strength = 1.0
+        if f.strength is not None:
+            strength = f.strength.value
+            if not (0 < strength <= 1000):
+                self.error("R018", f"strength must be a number in (0, 1000], not {f.strength.text}", f.strength.span,
+                           "out of range", help="1 is the default; 3 counts a statement three times as much")
+                return None
+        if isinstance(f, ast.PredicateFact):
+            return self.predicate_fact(f, strength)
+        if isinstance(f, ast.LabelFact):
+            u = self.resolve(f.subject)
+            label = self.label(f.label, u)
+            if u is None or label is None:
+                return None
+            return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.negated)
+        if isinstance(f, ast.Relation):
+            return self.relation(f, strength)
+        if isinstance(f, ast.Distinct):
+            return self.distinct(f, strength)
+        raise TypeError(f)
+
+    def resolve(self, name: ast.Name) -> Unknown | None:
+        u = self.unknowns.get(name.text)
+        if u is not None:
+            self.used.add(u.name)
+            return u
+        if name.text in self.broken_words:
+            return None                                   # declared, perhaps, in a statement we could not read
+        near = suggest(name.text, self.unknowns)
+        if near:
+            help = f"did you mean `{near}`?"
+        elif self.unknowns:
+            help = "declare it first, for example `digits " + ", ".join([*self.unknowns, name.text]) + "`"
+        else:
+            help = f"declare it first: `digits {name.text}`"
+        self.error("R010", f"unknown name `{name.text}`", name.span, "not declared", help)
+        return None
+
+    def label(self, number: ast.Number, u: Unknown | None) -> int | None:
+        if not number.is_integer:
+            self.error("R014", f"a label is a whole number, not {number.text}", number.span, "not a label")
+            return None
+        value = int(number.text)
+        if u is not None and value not in u.domain.labels:
+            lo, hi = min(u.domain.labels), max(u.domain.labels)
+            self.error("R014", f"{value} is not a label of `{u.domain.name}`", number.span,
+                       f"outside {lo}..{hi}", help=f"`{u.name}` is a {u.domain.name}: its labels are {lo}..{hi}")
+            return None
+        return value
+
+    def predicate_fact(self, f: ast.PredicateFact, strength: float) -> Statement | None:
+        u = self.resolve(f.subject)
+        words = [w.text for w in f.words]
+        span = f.words[0].span.to(f.words[-1].span)
+        domain = u.domain if u else None
+        if domain is None:
+            return None
+        pred = self.registry.predicate(domain.name, " ".join(words))
+        if pred is None and len(words) > 1 and words[0].lower() in ARTICLES:
+            pred = self.registry.predicate(domain.name, " ".join(words[1:]))
+        if pred is not None:
+            self.used.add(u.name)
+            return PredicateStatement(span=f.span, strength=strength, unknown=u.name, predicate=pred, negated=f.negated)
+        name = canonical(words)
+        bare = canonical(words[1:]) if len(words) > 1 and words[0].lower() in ARTICLES else name
+        names = [p.name for p in self.registry.predicates_of(domain.name)]
+        near = suggest(bare, names)
+        if len(words) == 1 and name in NUMBER_WORDS and NUMBER_WORDS[name] in domain.labels:
+            neg = " not" if f.negated else ""
+            help = f"a label is written as a number: `{u.name} is{neg} {NUMBER_WORDS[name]}`"
+        elif near:
+            help = f"did you mean `{near}`?"
+        else:
+            help = f"predicates of `{domain.name}`: " + ", ".join(f"`{n}`" for n in names) + \
+                   " (register your own from Python: see docs/PREDICATES.md)"
+        self.error("R011", f"unknown predicate `{name}` for `{domain.name}`", span,
+                   f"not a predicate of `{domain.name}`", help)
+        return None
+
+    def relation(self, f: ast.Relation, strength: float) -> Statement | None:
+        ok = self.expression(f.left) & self.expression(f.right)
+        if not ok:
+            return None
+        # `x = 7`, `7 != x`: a label statement, read by the label classifier
+        for side, other in ((f.left, f.right), (f.right, f.left)):
+            if f.op in ("=", "!=") and isinstance(side, ast.Variable) and isinstance(other, ast.Literal):
+                u = self.unknowns[side.name.text]
+                label = self.label(other.number, u)
+                if label is None:
+                    return None
+                return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.op == "!=")
+        stmt = RelationStatement(span=f.span, strength=strength, left=f.left, op=f.op, right=f.right,
+                                 linear=_is_linear(f.left) and _is_linear(f.right))
+        ranges = {n: (min(u.domain.labels), max(u.domain.labels)) for n, u in self.unknowns.items()}
+        lo_hi = [bounds(side, ranges) for side in (f.left, f.right)]
+        if any(abs(x) >= INT_LIMIT for pair in lo_hi for x in pair):
+            self.error("R019", "the values of this relation can exceed 2^62: riddle computes with 64-bit integers",
+                       f.span, "too large", help="use smaller numbers or shorter numerals")
+            return None
+        if not stmt.unknowns:
+            value = _constant_truth(f)
+            if value is False:
+                self.error("R016", f"`{stmt.text()}` is always false: the riddle can have no solution", f.span,
+                           "no unknown here", help="a relation should involve at least one unknown")
+            else:
+                self.warn("R016", f"`{stmt.text()}` involves no unknown and always holds", f.span, "no unknown here")
+            return None
+        size = math.prod(self.unknowns[n].domain.size for n in stmt.unknowns)
+        if size > DENSE_LIMIT:
+            if stmt.linear:
+                self.warn("R015", f"this relation ties {len(stmt.unknowns)} unknowns: a dense logic tensor would hold "
+                          f"{size:.3g} entries", f.span, "large relation",
+                          help="the compiler splits it into a chain of small partial-sum factors, summed out exactly",
+                          severity=NOTE)
+            else:
+                self.error("R015", f"this relation ties {len(stmt.unknowns)} unknowns: its logic tensor would hold "
+                           f"{size:.3g} entries (at most {DENSE_LIMIT:.0e})", f.span, "too large",
+                           help="only sums, differences, constant multiples and numerals are split into small factors; "
+                                "write the relation over fewer unknowns, or as several relations")
+                return None
+        return stmt
+
+    def expression(self, e: ast.Expr) -> bool:
+        """Resolve names and check literals in an expression; False if something is wrong."""
+        if isinstance(e, ast.Variable):
+            return self.resolve(e.name) is not None
+        if isinstance(e, ast.Literal):
+            if not e.number.is_integer:
+                self.error("R014", f"relations are over whole numbers, not {e.number.text}", e.span, "not a whole number")
+                return False
+            if int(e.number.text) > MAX_LITERAL:
+                self.error("R014", f"the number {e.number.text[:20]}{'…' if len(e.number.text) > 20 else ''} is too large "
+                           f"(at most {MAX_LITERAL:.0e})", e.span, "too large")
+                return False
+            return True
+        if isinstance(e, ast.Numeral):
+            ok = all([self.resolve(d) is not None for d in e.digits])
+            if len(e.digits) > MAX_NUMERAL_DIGITS:
+                self.error("R019", f"a numeral has at most {MAX_NUMERAL_DIGITS} digits, not {len(e.digits)}", e.span, "too long")
+                return False
+            if ok:
+                wrong = [d for d in e.digits if self.unknowns[d.text].domain.labels != tuple(range(10))]
+                if wrong:
+                    self.error("R019", f"`{wrong[0].text}` is not a digit: `num(…)` reads decimal digits", wrong[0].span,
+                               f"a {self.unknowns[wrong[0].text].domain.name}")
+                    return False
+            return ok
+        if isinstance(e, ast.BinOp):
+            return self.expression(e.left) & self.expression(e.right)
+        if isinstance(e, ast.Negate):
+            return self.expression(e.operand)
+        raise TypeError(e)
+
+    def distinct(self, f: ast.Distinct, strength: float) -> Statement | None:
+        resolved = [self.resolve(n) for n in f.names]
+        seen: dict[str, ast.Name] = {}
+        ok = all(r is not None for r in resolved)
+        for n in f.names:
+            if n.text in seen:
+                self.error("R017", f"`{n.text}` appears twice in `all different`: it can never differ from itself",
+                           n.span, "repeated", related=[(seen[n.text].span, "first here")])
+                ok = False
+            seen[n.text] = n
+        if len(f.names) < 2:
+            self.error("R017", "`all different` needs at least two unknowns", f.span, "only one")
+            ok = False
+        if ok and len({r.domain.name for r in resolved}) > 1:
+            self.error("R017", "`all different` compares labels of one domain", f.span, "mixes domains")
+            ok = False
+        if not ok:
+            return None
+        return DistinctStatement(span=f.span, strength=strength, names=tuple(n.text for n in f.names))
+
+    # solve settings ------------------------------------------------------------
+
+    def solve(self, s: ast.Solve, earlier: dict) -> dict:
+        out: dict = {}
+        for setting in s.settings:
+            key = setting.key.text
+            spec = SETTINGS.get(key)
+            if spec is None:
+                singular = key[:-1] if key.endswith("s") else key + "s"
+                near = singular if singular in SETTINGS else suggest(key, SETTINGS)
+                help = f"did you mean `{near}`?" if near else "settings: " + ", ".join(f"`{k}`" for k in SETTINGS)
+                self.error("R020", f"unknown setting `{key}`", setting.key.span, "not a setting", help)
+                continue
+            if key in out or key in earlier:
+                self.error("R022", f"setting `{key}` is given twice", setting.span, "again")
+                continue
+            value = self.setting_value(key, spec, setting)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def setting_value(self, key: str, spec: SettingSpec, s: ast.Setting):
+        values = s.values
+        span = values[0].span.to(values[-1].span)
+        bad = lambda what: self.error("R021", f"`{key}` {what}", span, "invalid value", spec.help)  # noqa: E731
+        if spec.kind == "choice":
+            if len(values) != 1 or not isinstance(values[0], ast.Name) or values[0].text not in spec.choices:
+                text = " ".join(v.text for v in values)
+                near = suggest(text, spec.choices)
+                self.error("R021", f"`{key}` must be one of {', '.join(spec.choices)}; not `{text}`", span,
+                           "invalid value", f"did you mean `{near}`?" if near else spec.help)
+                return None
+            return values[0].text
+        if any(not isinstance(v, ast.Number) for v in values):
+            bad("takes numbers")
+            return None
+        if spec.kind == "floats":
+            xs = [v.value for v in values]
+            if len(xs) > 32 or any(not (spec.low <= x <= spec.high) for x in xs):
+                bad(f"takes 1 to 32 positive numbers")
+                return None
+            if any(b < a for a, b in zip(xs, xs[1:])):
+                self.warn("R021", f"`{key}` decreases: annealing usually raises the strength step by step", span,
+                          "decreasing")
+            return xs
+        if len(values) != 1:
+            bad("takes one number")
+            return None
+        v = values[0]
+        if spec.kind == "int" and not v.is_integer:
+            bad(f"takes a whole number, not {v.text}")
+            return None
+        x = int(v.text) if spec.kind == "int" else v.value
+        if not (spec.low <= x <= spec.high):
+            bad(f"must lie between {spec.low:g} and {spec.high:g}, not {v.text}")
+            return None
+        return x
+
+
+def _fact_names(f: ast.Fact) -> list[ast.Name]:
+    if isinstance(f, (ast.PredicateFact, ast.LabelFact)):
+        return [f.subject]
+    if isinstance(f, ast.Relation):
+        return ast.expr_names(f.left) + ast.expr_names(f.right)
+    if isinstance(f, ast.Distinct):
+        return list(f.names)
+    return []
+
+
+def _order(d: Diagnostic):
+    return (d.span.line, d.span.column) if d.span else (0, 0)
+
+
+def _is_linear(e: ast.Expr) -> bool:
+    """Sums and differences of constant multiples of unknowns and numerals: these the graph
+    builder can split into chains of small factors."""
+    if isinstance(e, (ast.Literal, ast.Variable, ast.Numeral)):
+        return True
+    if isinstance(e, ast.Negate):
+        return _is_linear(e.operand)
+    if isinstance(e, ast.BinOp):
+        if e.op in "+-":
+            return _is_linear(e.left) and _is_linear(e.right)
+        if e.op == "*":
+            constant = lambda x: not ast.expr_names(x)  # noqa: E731
+            return (constant(e.left) and _is_linear(e.right)) or (constant(e.right) and _is_linear(e.left))
+    return False
+
+
+def _constant_truth(f: ast.Relation) -> bool:
+    return bool(holds(f.left, f.op, f.right, {}))

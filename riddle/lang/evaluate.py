@@ -1,0 +1,88 @@
+"""The meaning of an expression: integer arithmetic over the unknowns' labels.
+
+`evaluate` works on numpy integer arrays that broadcast against each other, so one call
+enumerates a relation over all label combinations (how logic tensors are built). `%` follows
+Python's rule (the result has the sign of the divisor); `x % 0` is undefined, and a relation is
+false wherever one of its sides is undefined.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ast
+
+INT_LIMIT = 2 ** 62               # beyond this int64 arithmetic could wrap; the checker refuses such relations
+
+
+def evaluate(expr: ast.Expr, env: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return (values, defined): int64 arrays broadcast over the arrays in `env` (name → labels)."""
+    if isinstance(expr, ast.Literal):
+        return np.int64(int(expr.number.text)), np.bool_(True)
+    if isinstance(expr, ast.Variable):
+        return np.asarray(env[expr.name.text], dtype=np.int64), np.bool_(True)
+    if isinstance(expr, ast.Numeral):
+        value = np.int64(0)
+        for d in expr.digits:
+            value = value * 10 + np.asarray(env[d.text], dtype=np.int64)
+        return value, np.bool_(True)
+    if isinstance(expr, ast.Negate):
+        v, ok = evaluate(expr.operand, env)
+        return -v, ok
+    if isinstance(expr, ast.BinOp):
+        a, ok_a = evaluate(expr.left, env)
+        b, ok_b = evaluate(expr.right, env)
+        ok = ok_a & ok_b
+        if expr.op == "+":
+            return a + b, ok
+        if expr.op == "-":
+            return a - b, ok
+        if expr.op == "*":
+            return a * b, ok
+        if expr.op == "%":
+            zero = b == 0
+            return np.mod(a, np.where(zero, 1, b)), ok & ~zero
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+def compare(op: str, left, right):
+    return {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}[op](left, right)
+
+
+def holds(relation_left: ast.Expr, op: str, relation_right: ast.Expr, env: dict) -> np.ndarray:
+    """Where the relation is true, broadcast over `env`'s arrays."""
+    a, ok_a = evaluate(relation_left, env)
+    b, ok_b = evaluate(relation_right, env)
+    return compare(op, a, b) & ok_a & ok_b
+
+
+def bounds(expr: ast.Expr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    """Interval of the values an expression can take (Python ints: exact, never wrap)."""
+    if isinstance(expr, ast.Literal):
+        v = int(expr.number.text)
+        return v, v
+    if isinstance(expr, ast.Variable):
+        return ranges[expr.name.text]
+    if isinstance(expr, ast.Numeral):
+        lo = hi = 0
+        for d in expr.digits:
+            a, b = ranges[d.text]
+            lo, hi = lo * 10 + a, hi * 10 + b
+        return lo, hi
+    if isinstance(expr, ast.Negate):
+        lo, hi = bounds(expr.operand, ranges)
+        return -hi, -lo
+    if isinstance(expr, ast.BinOp):
+        a, b = bounds(expr.left, ranges)
+        c, d = bounds(expr.right, ranges)
+        if expr.op == "+":
+            return a + c, b + d
+        if expr.op == "-":
+            return a - d, b - c
+        if expr.op == "*":
+            p = (a * c, a * d, b * c, b * d)
+            return min(p), max(p)
+        if expr.op == "%":
+            m = max(abs(c), abs(d))
+            return (-m if c < 0 else 0), (m if d > 0 else 0)
+    raise TypeError(f"not an expression: {expr!r}")

@@ -1,0 +1,126 @@
+"""The registry of domains (what an unknown can be: `digit`) and their predicates (`odd`,
+`closed circle`). It holds names, label values, truth tables and descriptions; networks are
+attached as loaders and only loaded when a solve needs them.
+
+Built-in entries are registered here; plugins add their own through the same calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+
+# The language's keywords (riddle/grammar/riddle.lark); a predicate's name cannot contain them.
+RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve")
+
+
+def canonical(words: Iterable[str] | str) -> str:
+    """A predicate's name in its one spelling: lower case, single spaces ("Closed  circle" → "closed circle")."""
+    if isinstance(words, str):
+        words = words.split()
+    return " ".join(w.lower() for w in words)
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str                          # singular, used in `a, b: digit`
+    plural: str                        # used in `digits a, b`
+    labels: tuple[int, ...]            # the values a label classifier chooses from
+    image_shape: tuple[int, ...] = (28, 28)
+    description: str = ""
+    origin: str = "built in"
+    # Loaders return torch modules; they are called only by a solve (see riddle.models.zoo).
+    load_generator: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+    load_classifier: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class Predicate:
+    name: str                          # canonical: "closed circle"
+    domain: str
+    truth_table: frozenset[int] | None  # the labels for which it holds; None if it is not a function of the label
+    description: str = ""
+    origin: str = "built in"
+    load_network: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+
+
+class RegistryError(ValueError):
+    pass
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.domains: dict[str, Domain] = {}
+        self.predicates: dict[tuple[str, str], Predicate] = {}
+
+    def register_domain(self, domain: Domain) -> Domain:
+        for word in (domain.name, domain.plural):
+            taken = self.domain_named(word)
+            if taken is not None:
+                raise RegistryError(f"a domain named `{word}` is already registered ({taken.origin})")
+        self.domains[domain.name] = domain
+        return domain
+
+    def register_predicate(self, predicate: Predicate) -> Predicate:
+        if predicate.domain not in self.domains:
+            raise RegistryError(f"unknown domain `{predicate.domain}` for predicate `{predicate.name}`")
+        predicate = Predicate(**{**predicate.__dict__, "name": canonical(predicate.name)})
+        reserved = [w for w in predicate.name.split() if w in RESERVED_WORDS]
+        if reserved or not all(w.isidentifier() and w.isascii() for w in predicate.name.split()):
+            raise RegistryError(f"predicate name `{predicate.name}` cannot be written in a riddle: use words of ASCII "
+                                f"letters, digits and `_`, none of them a keyword ({', '.join(RESERVED_WORDS)})")
+        key = (predicate.domain, predicate.name)
+        if key in self.predicates:
+            raise RegistryError(f"predicate `{predicate.name}` of `{predicate.domain}` is already registered "
+                                f"({self.predicates[key].origin})")
+        labels = set(self.domains[predicate.domain].labels)
+        if predicate.truth_table is not None and not set(predicate.truth_table) <= labels:
+            raise RegistryError(f"truth table of `{predicate.name}` names labels outside `{predicate.domain}`: "
+                                f"{sorted(set(predicate.truth_table) - labels)}")
+        self.predicates[key] = predicate
+        return predicate
+
+    def domain_named(self, word: str) -> Domain | None:
+        """The domain called `word` in the singular or the plural."""
+        for d in self.domains.values():
+            if word in (d.name, d.plural):
+                return d
+        return None
+
+    def predicate(self, domain: str, name: str) -> Predicate | None:
+        return self.predicates.get((domain, canonical(name)))
+
+    def predicates_of(self, domain: str) -> list[Predicate]:
+        return [p for (d, _), p in self.predicates.items() if d == domain]
+
+    def copy(self) -> "Registry":
+        r = Registry()
+        r.domains = dict(self.domains)
+        r.predicates = dict(self.predicates)
+        return r
+
+
+def _builtin() -> Registry:
+    r = Registry()
+    r.register_domain(Domain("digit", "digits", tuple(range(10)),
+                             description="handwritten MNIST digits 0..9, 28 x 28, white on black"))
+    r.register_predicate(Predicate("odd", "digit", frozenset({1, 3, 5, 7, 9}), "the digit is odd"))
+    r.register_predicate(Predicate("even", "digit", frozenset({0, 2, 4, 6, 8}), "the digit is even"))
+    r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}),
+                                   "the drawn digit encloses a hole (a closed loop of ink)"))
+    return r
+
+
+_DEFAULT: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry: built-ins plus whatever plugins registered."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = _builtin()
+    return _DEFAULT

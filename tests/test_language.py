@@ -1,0 +1,130 @@
+"""The parser and checker on riddles that are right: what they read, with which spans."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from lark import Lark
+
+from riddle.cli import main
+from riddle.lang import ast, load, load_text
+from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement, RelationStatement
+from riddle.lang.errors import Span
+from riddle.lang.parser import grammar_text, lark_parser
+from riddle.models.registry import RESERVED_WORDS
+
+from .conftest import ROOT
+
+OK = sorted((ROOT / "tests" / "ok").glob("*.rdl"))
+PUZZLES = sorted((ROOT / "puzzles").glob("*.rdl"))
+
+
+def test_grammar_builds_in_strict_mode():
+    # strict: any shift/reduce conflict or terminal collision raises
+    Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, start=["start", "statement"])
+    assert lark_parser() is lark_parser()  # built once
+
+
+def test_grammar_ships_inside_the_package():
+    import riddle
+    assert (Path(riddle.__file__).parent / "grammar" / "riddle.lark").is_file()
+
+
+def test_reserved_words_are_the_grammars_keywords():
+    keywords = set(re.findall(r'^_[A-Z]+: "([a-z]+)"$', grammar_text(), flags=re.M))
+    assert keywords == set(RESERVED_WORDS)
+
+
+@pytest.mark.parametrize("path", OK + PUZZLES, ids=lambda p: p.name)
+def test_valid_riddles_check_clean(path):
+    r = load(path)
+    assert [d for d in r.diagnostics if d.severity != "note"] == []
+    assert r.unknowns and r.statements
+
+
+def test_the_134_riddle_reads_as_written():
+    r = load(ROOT / "puzzles" / "134.rdl")
+    assert [u.name for u in r.unknowns] == ["first", "second", "third"]
+    assert all(u.domain.name == "digit" for u in r.unknowns)
+    assert [(s.kind, s.text(), s.unknowns) for s in r.statements] == [
+        ("neural predicate", "odd(first)", ("first",)),
+        ("logic relation", "second = first + 2", ("second", "first")),
+        ("logic relation", "first + second = third", ("first", "second", "third")),
+        ("label", "label(third) != 7", ("third",)),
+        ("neural predicate", "not closed circle(third)", ("third",)),
+    ]
+    assert r.settings == {"restarts": 100}
+
+
+def test_spans_point_at_the_text():
+    text = "digits first, second\nfirst is odd; second = first + 2 with strength 3\n"
+    r = load_text(text, file="x.rdl")
+    pred, rel = r.statements
+    assert pred.span == Span("x.rdl", 2, 1, 2, 13)
+    assert rel.span == Span("x.rdl", 2, 15, 2, 49)
+    assert rel.strength == 3.0
+    assert r.unknowns[1].span == Span("x.rdl", 1, 15, 1, 21)
+
+
+def test_every_predicate_form():
+    r = load(ROOT / "tests" / "ok" / "every-predicate-form.rdl")
+    got = [(s.predicate.name, s.negated, s.strength) for s in r.statements]
+    assert got == [("odd", False, 1), ("even", True, 1), ("closed circle", False, 1),
+                   ("closed circle", True, 0.5), ("closed circle", False, 1), ("closed circle", True, 1)]
+    assert all(isinstance(s, PredicateStatement) for s in r.statements)
+
+
+def test_labels_in_both_spellings():
+    r = load(ROOT / "tests" / "ok" / "labels.rdl")
+    assert [(s.label, s.negated) for s in r.statements] == [(7, False), (3, True), (7, False), (2, True), (7, False)]
+    assert all(isinstance(s, LabelStatement) for s in r.statements)
+
+
+def test_arithmetic_precedence_and_normal_form():
+    r = load_text("digits a, b, c\n-(a - b) * 2 % 5 >= 1\na - (b - c) = a - b + c\n(a * b) + c == 3\n")
+    assert [s.text() for s in r.statements] == ["-(a - b) * 2 % 5 >= 1", "a - (b - c) = a - b + c", "a * b + c = 3"]
+    rel = r.statements[0]
+    assert isinstance(rel, RelationStatement) and not rel.linear
+    assert r.statements[1].linear
+
+
+def test_numerals_and_distinct():
+    r = load(ROOT / "puzzles" / "send-more-money.rdl")
+    rel, distinct, *_ = r.statements
+    assert isinstance(rel.left, ast.BinOp) and isinstance(rel.left.left, ast.Numeral)
+    assert [d.text for d in rel.right.digits] == ["m", "o", "n", "e", "y"]
+    assert rel.linear
+    assert isinstance(distinct, DistinctStatement) and len(distinct.names) == 8
+    assert [d.code for d in r.diagnostics] == ["R015"]      # a note: decomposed, not refused
+
+
+def test_solve_settings():
+    r = load(ROOT / "tests" / "ok" / "solve-settings.rdl")
+    assert r.settings == {"restarts": 100, "pairs": 5, "steps": 400, "anneal": [0.5, 1, 3, 10], "method": "advi",
+                          "seed": 7, "lr": 0.05, "device": "cpu"}
+
+
+def test_article_before_a_predicate_is_optional():
+    r = load_text("digits x\nx has a closed circle\nx has closed circle\n")
+    assert r.ok and r.statements[0].predicate == r.statements[1].predicate
+
+
+def test_check_json(in_repo, capsys):
+    assert main(["check", "--json", "puzzles/134.rdl", "tests/errors/unknown-name.rdl"]) == 2
+    good, bad = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert good["ok"] and good["unknowns"] == ["first", "second", "third"]
+    assert good["statements"][0] == {"line": 5, "kind": "neural predicate", "text": "odd(first)", "unknowns": ["first"],
+                                     "strength": 1.0, "source": "first is odd                       # I.   the first number is odd"}
+    assert good["diagnostics"] == []
+    d = bad["diagnostics"][0]
+    assert (d["severity"], d["code"], d["line"], d["column"], d["end"]) == ("error", "R010", 2, 1, {"line": 2, "column": 6})
+    assert d["help"] == "did you mean `first`?"
+
+
+def test_check_prints_what_it_understood(in_repo, capsys):
+    assert main(["check", "puzzles/134.rdl"]) == 0
+    out = capsys.readouterr().out
+    assert "3 unknowns · 5 statements" in out
+    assert "neural predicate  odd(first)" in out
+    assert "ties first, second, third" in out
+    assert "restarts 100" in out
