@@ -43,8 +43,10 @@ def grammar_text() -> str:
 def lark_parser() -> Lark:
     """The LALR parser, built once per process (strict: conflicts and collisions are errors)."""
     # lexer="basic": keywords are reserved everywhere, not only where the parser expects them
+    # cache=True: Lark keeps the analysed tables in a temporary file keyed by the grammar's hash, so
+    # `riddle check` starts in milliseconds; tests build it uncached to keep strict mode honest.
     return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=True,
-                maybe_placeholders=False, start=["start", "statement"])
+                maybe_placeholders=False, start=["start", "statement"], cache=True)
 
 
 # ── reading bytes ────────────────────────────────────────────────────────────

@@ -1,0 +1,261 @@
+"""The exact symbolic oracle: which label tuples satisfy every statement when each predicate is
+read through its declared truth table.
+
+It answers before any network runs: "exactly one solution", "N solutions", or "no solution" with a
+minimal set of conflicting statements. It also judges the solver's answers in every report.
+
+Method: a vectorised join over the unknowns. Rows are partial assignments (numpy, one column per
+assigned unknown); each step adds one unknown (the one that completes the most factors), filters
+by every factor whose scope is now complete, and prunes split linear relations by the bounds of
+what their unassigned terms can still add. A row budget bounds memory; past it, the number of
+solutions is counted by tensor contraction instead (numpy einsum, greedy path), or reported as
+unknown when even that would be too large.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..lang.check import Statement
+from ..lang.errors import ERROR, NOTE, Diagnostic
+from ..lang.evaluate import compare
+from .build import FactorGraph, Factor, LabelFactor, LogicFactor, PredicateFactor
+from .logic import DenseLogic, LinearChain
+
+ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
+CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
+
+
+class _TooMany(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SymbolicResult:
+    names: tuple[str, ...]                # the unknowns, in declaration order
+    solutions: np.ndarray | None          # int64 [m, n], sorted; None when there were too many to list
+    count: int | None                     # None: too many to count exactly
+    ignored: tuple[Statement, ...]        # statements the oracle cannot read (no truth table)
+    conflict: tuple[Statement, ...] = ()  # a minimal unsatisfiable set, when count == 0
+
+    @property
+    def unique(self) -> bool:
+        return self.count == 1
+
+    def accepts(self, labels) -> bool:
+        """Does this label tuple (declaration order) satisfy the riddle?"""
+        if self.solutions is None:
+            raise ValueError("too many solutions to judge by lookup; use graph.symbolic.satisfies")
+        return bool((self.solutions == np.asarray(labels)[None, :]).all(axis=1).any())
+
+    def describe(self, limit: int = 5) -> str:
+        if self.count == 0:
+            return "no solution under the truth tables"
+        if self.count is None:
+            return "too many solutions to count"
+        fmt = lambda row: " ".join(f"{n}={v}" for n, v in zip(self.names, row))  # noqa: E731
+        if self.count == 1:
+            return f"exactly one solution under the truth tables: {fmt(self.solutions[0])}"
+        if self.solutions is None:
+            return f"{self.count:,} solutions under the truth tables"
+        shown = "; ".join(fmt(r) for r in self.solutions[:limit])
+        more = f"; … ({self.count - limit:,} more)" if self.count > limit else ""
+        return f"{self.count:,} solutions under the truth tables: {shown}{more}"
+
+
+def readable(f: Factor) -> bool:
+    return not (isinstance(f, PredicateFactor) and f.predicate.truth_table is None)
+
+
+def solve_symbolic(graph: FactorGraph, explain: bool = True) -> SymbolicResult:
+    factors = [f for f in graph.factors if readable(f)]
+    ignored = tuple(dict.fromkeys(f.statement for f in graph.factors if not readable(f)))
+    try:
+        rows = enumerate_solutions(graph, factors)
+        count, solutions = len(rows), rows
+    except _TooMany:
+        solutions, count = None, count_by_contraction(graph, factors)
+    conflict = minimal_conflict(graph, factors) if explain and count == 0 else ()
+    return SymbolicResult(graph.names, solutions, count, ignored, conflict)
+
+
+def satisfies(graph: FactorGraph, labels) -> list[Statement]:
+    """The statements a label tuple breaks under the truth tables (empty: it is a solution)."""
+    env = dict(zip(graph.names, (np.array([v]) for v in labels)))
+    broken = []
+    for f in graph.factors:
+        if readable(f) and not _check(f, env, graph.values())[0] and f.statement not in broken:
+            broken.append(f.statement)
+    return broken
+
+
+# ── the join ─────────────────────────────────────────────────────────────────
+
+def _unary_mask(f: Factor, values: np.ndarray) -> np.ndarray:
+    if isinstance(f, PredicateFactor):
+        return np.isin(values, list(f.predicate.truth_table)) != f.negated
+    if isinstance(f, LabelFactor):
+        return (values == f.label) != f.negated
+    raise TypeError(f)
+
+
+def _check(f: Factor, env: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
+    """Row mask: does factor f hold for the rows' labels in env (all of f's scope assigned)?"""
+    if isinstance(f, (PredicateFactor, LabelFactor)):
+        return _unary_mask(f, env[f.scope[0]])
+    logic = f.logic
+    if isinstance(logic, DenseLogic):
+        idx = tuple(np.searchsorted(values[n], env[n]) for n in logic.scope)
+        return logic.table[idx]
+    total = logic.const + sum(c * env[n] for c, n in zip(logic.coeffs, logic.scope))
+    return compare(logic.op, total, 0)
+
+
+def _choose_order(names, factors, domain_sizes) -> list[str]:
+    """Greedy: next, the unknown that completes the most factors, then the one most tied to those
+    already chosen, then the one with the largest linear coefficient, then the smallest domain."""
+    chosen: list[str] = []
+    left = list(names)
+    while left:
+        def score(n):
+            done = set(chosen) | {n}
+            completes = sum(1 for f in factors if n in f.scope and set(f.scope) <= done)
+            tied = sum(1 for f in factors if n in f.scope and set(f.scope) & set(chosen))
+            coeff = max((abs(c) for f in factors if isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain)
+                         for c, m in zip(f.logic.coeffs, f.logic.scope) if m == n), default=0)
+            return (completes, tied, coeff, -domain_sizes[n], -names.index(n))
+        best = max(left, key=score)
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+def enumerate_solutions(graph: FactorGraph, factors: list[Factor]) -> np.ndarray:
+    """All satisfying label tuples, int64 [m, n] in declaration order, sorted. Raises _TooMany."""
+    values = graph.values()
+    names = list(graph.names)
+    # Unary factors shrink the domains up front.
+    domain = {}
+    for n in names:
+        mask = np.ones(len(values[n]), bool)
+        for f in factors:
+            if f.scope == (n,) and not isinstance(f, LogicFactor):
+                mask &= _unary_mask(f, values[n])
+        domain[n] = values[n][mask]
+    multi = [f for f in factors if isinstance(f, LogicFactor)]
+    chains = [f.logic for f in multi if isinstance(f.logic, LinearChain)]
+    order = _choose_order(names, multi, {n: len(domain[n]) for n in names})
+    cols: dict[str, np.ndarray] = {}
+    m = 1
+    partial = [np.full(1, ch.const, dtype=np.int64) for ch in chains]
+    for step, n in enumerate(order):
+        d = domain[n]
+        if m * len(d) > ROW_LIMIT:
+            raise _TooMany()
+        cols = {k: np.repeat(v, len(d)) for k, v in cols.items()}
+        cols[n] = np.tile(d, m)
+        partial = [np.repeat(p, len(d)) for p in partial]
+        keep = np.ones(len(cols[n]), bool)
+        assigned = set(order[:step + 1])
+        for f in multi:
+            if n in f.scope and set(f.scope) <= assigned and not isinstance(f.logic, LinearChain):
+                keep &= _check(f, cols, values)
+        for i, ch in enumerate(chains):
+            if n in ch.scope:
+                partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n]
+            if set(ch.scope) & {n} or step == 0:
+                keep &= _chain_feasible(ch, partial[i], assigned, values)
+        cols = {k: v[keep] for k, v in cols.items()}
+        partial = [p[keep] for p in partial]
+        m = int(keep.sum())
+        if m == 0:
+            return np.zeros((0, len(names)), dtype=np.int64)
+    rows = np.stack([cols[n] for n in names], axis=1) if names else np.zeros((1, 0), np.int64)
+    return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
+
+def _chain_feasible(ch: LinearChain, partial: np.ndarray, assigned: set, values) -> np.ndarray:
+    lo = hi = 0
+    for c, n in zip(ch.coeffs, ch.scope):
+        if n not in assigned:
+            a, b = c * values[n].min(), c * values[n].max()
+            lo, hi = lo + min(a, b), hi + max(a, b)
+    low, high = partial + lo, partial + hi
+    return {"=": (low <= 0) & (high >= 0), "!=": ~((low == 0) & (high == 0)), "<": low < 0, "<=": low <= 0,
+            ">": high > 0, ">=": high >= 0}[ch.op]
+
+
+# ── counting by contraction ──────────────────────────────────────────────────
+
+def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | None:
+    """The number of solutions as a tensor contraction (float64: exact below 2^53), or None."""
+    values = graph.values()
+    labels: dict[str, int] = {n: i for i, n in enumerate(graph.names)}
+    operands: list = []
+    for n in graph.names:                                 # every unknown summed, even if unconstrained
+        operands += [np.ones(len(values[n])), [labels[n]]]
+    for f in factors:
+        if isinstance(f, (PredicateFactor, LabelFactor)):
+            operands += [_unary_mask(f, values[f.scope[0]]).astype(float), [labels[f.scope[0]]]]
+        elif isinstance(f.logic, DenseLogic):
+            operands += [f.logic.table.astype(float), [labels[n] for n in f.logic.scope]]
+        else:
+            ch = f.logic
+            prev = len(labels)
+            labels[f"{f.id}.s0"] = prev
+            operands += [np.ones(len(ch.states[0])), [prev]]
+            for j, (n, step) in enumerate(zip(ch.scope, ch.step), start=1):
+                if step.size * len(ch.states[j]) > CONTRACTION_LIMIT:
+                    return None
+                onehot = np.zeros(step.shape + (len(ch.states[j]),))
+                ij = np.nonzero(step >= 0)
+                onehot[ij + (step[ij],)] = 1.0
+                cur = len(labels)
+                labels[f"{f.id}.s{j}"] = cur
+                operands += [onehot, [prev, labels[n], cur]]
+                prev = cur
+    if len(labels) > 52:                                  # numpy einsum's label alphabet
+        return None
+    try:
+        path, info = np.einsum_path(*operands, [], optimize="greedy")
+        largest = float(re.search(r"Largest intermediate:\s+([\d.e+]+)", info).group(1))
+        if largest > CONTRACTION_LIMIT:
+            return None
+        return int(round(float(np.einsum(*operands, [], optimize=path))))
+    except (ValueError, MemoryError, AttributeError):
+        return None
+
+
+# ── explaining "no solution" ─────────────────────────────────────────────────
+
+def minimal_conflict(graph: FactorGraph, factors: list[Factor]) -> tuple[Statement, ...]:
+    """Deletion-based: drop each statement in turn if the rest stay unsatisfiable. What is left
+    is minimal — without any one of its statements the others can all hold."""
+    statements = list(dict.fromkeys(f.statement for f in factors))
+    keep = list(statements)
+    for s in statements:
+        trial = [t for t in keep if t is not s]
+        try:
+            unsat = len(enumerate_solutions(graph, [f for f in factors if f.statement in trial])) == 0
+        except _TooMany:
+            unsat = False                                 # unknown: keep s, the set stays unsatisfiable
+        if unsat:
+            keep = trial
+    return tuple(keep)
+
+
+def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
+    first, *rest = result.conflict
+    n = len(result.conflict)
+    message = ("no solution: this statement can never hold" if n == 1 else
+               f"no solution: these {n} statements cannot all hold")
+    return Diagnostic(ERROR, "R050", message + " under the predicates' truth tables", first.span,
+                      "conflicts" if n > 1 else "never holds", related=tuple((s.span, "conflicts") for s in rest),
+                      help="drop or change one of them" if n > 1 else "drop or change it")
+
+
+def ignored_diagnostic(s: Statement) -> Diagnostic:
+    return Diagnostic(NOTE, "R051", "the oracle ignores this statement: its predicate declares no truth table",
+                      s.span, "not checked symbolically")
