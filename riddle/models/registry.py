@@ -32,6 +32,7 @@ class Domain:
     # Loaders return torch modules; they are called only by a solve (see riddle.models.zoo).
     load_generator: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     load_classifier: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+    load_judge: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -104,14 +105,46 @@ class Registry:
         return r
 
 
+_LOADED: dict = {}
+
+
+def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | None = None) -> Callable[[], object]:
+    """A loader for one of riddle's own weights files (imported lazily: torch only when needed).
+    Each file is loaded once per process and shared, so a predicate read off the label classifier
+    is recognisably the same network as the classifier (the objective then reuses its logits)."""
+    def load():
+        from . import store, zoo
+        key = (str(weights_dir()), name)
+        if key not in _LOADED:
+            _LOADED[key] = store.load(name, weights_dir())
+        model = _LOADED[key]
+        if readout is not None:
+            model = zoo.LabelReadout(model, readout)
+        return zoo.Negated(model) if negate else model
+    return load
+
+
+def weights_dir():
+    """Where riddle's own models are read from: $RIDDLE_WEIGHTS, else the weights inside the package."""
+    import os
+    from . import store
+    return os.environ.get("RIDDLE_WEIGHTS") or store.bundled_dir()
+
+
 def _builtin() -> Registry:
     r = Registry()
     r.register_domain(Domain("digit", "digits", tuple(range(10)),
-                             description="handwritten MNIST digits 0..9, 28 x 28, white on black"))
-    r.register_predicate(Predicate("odd", "digit", frozenset({1, 3, 5, 7, 9}), "the digit is odd"))
-    r.register_predicate(Predicate("even", "digit", frozenset({0, 2, 4, 6, 8}), "the digit is even"))
+                             description="handwritten MNIST digits 0..9, 28 x 28, white on black",
+                             load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
+                             load_judge=bundled_model("judge")))
+    odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
+    r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
+                                   load_network=bundled_model("classifier", readout=odd)))
+    r.register_predicate(Predicate("even", "digit", frozenset(even), "the digit is even (read off the label classifier)",
+                                   load_network=bundled_model("classifier", readout=even)))
     r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}),
-                                   "the drawn digit encloses a hole (a closed loop of ink)"))
+                                   "the drawn digit encloses a hole (a closed loop of ink)",
+                                   load_network=bundled_model("closed circle")))
     return r
 
 

@@ -1,0 +1,236 @@
+"""`riddle train`: every model of the zoo, from digit images, on the CPU, in minutes.
+
+Order matters: the judge first (it measures the generator), then the generator (a VAE whose prior
+is a RealNVP flow, trained jointly), then the label classifier and the predicates — trained on real
+digits *and* on the generator's reconstructions of them (labelled by the digit they reconstruct),
+so that they stay right on the blurrier images the solver will show them. `odd` and `even` are read
+off the label classifier (zoo.LabelReadout). The closed-circle predicate is trained on topology
+labels of real, reconstructed and prior-sampled images alike.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as data_mod
+from . import store, zoo
+from .progress import Progress
+from .topology import INK_THRESHOLD, MIN_HOLE_PIXELS, has_closed_circle
+
+ODD = (1, 3, 5, 7, 9)
+CLOSED_CIRCLE = (0, 6, 8, 9)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    judge_epochs: int = 15
+    generator_epochs: int = 80
+    classifier_epochs: int = 60
+    predicate_epochs: int = 30
+    latent: int = 16
+    sharpness: float = 2.0            # decoder logits × this: crisper strokes (chosen in docs/MODELS.md)
+    reconstructions: int = 2          # stochastic reconstructions per training digit
+    prior_samples: int = 8000         # generated images with topology labels, for `closed circle`
+    batch: int = 64
+    limit: int | None = None          # train on the first N training digits only (tests)
+
+
+# ── augmentation and a generic fitting loop ──────────────────────────────────
+
+def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random affine distortions a hand makes: ±12° rotation, ±10 % scale, shear, ±1.7 px shift."""
+    n = x.shape[0]
+    u = lambda *shape: torch.rand(*shape, generator=g) * 2 - 1  # noqa: E731
+    angle, scale, shear, shift = u(n) * math.radians(12), 1 + u(n) * 0.1, u(n) * 0.15, u(n, 2) * 0.12
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin + shear, shift[:, 0]], -1),
+                         torch.stack([sin, cos, shift[:, 1]], -1)], 1)
+    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
+    return F.grid_sample(x.unsqueeze(1), grid, align_corners=False).squeeze(1)
+
+
+def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, label: str,
+        binary: bool = False, lr: float = 3e-3, batch: int = 64, progress: bool = True) -> float:
+    """Train a classifier (cross-entropy) or a predicate (binary, y in {0, 1}) with augmentation,
+    AdamW and a one-cycle schedule. Returns seconds."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps_per_epoch = math.ceil(len(x) / batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch))
+    bar = Progress(epochs, label, enabled=progress)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch):
+            b = perm[i:i + batch]
+            out = model(augment(x[b], g))
+            loss = (F.binary_cross_entropy_with_logits(out, y[b].float()) if binary else F.cross_entropy(out, y[b]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        bar.update()
+    model.eval()
+    return bar.close()
+
+
+def fit_generator(x: torch.Tensor, cfg: TrainConfig, progress: bool = True) -> tuple[zoo.Generator, zoo.Encoder, float]:
+    """A VAE whose prior is the generator's flow, trained jointly: the KL term pulls the encoder's
+    posteriors and the flow's density together, so that N(0, I) pushed through the flow lands
+    where the decoder draws real-looking digits."""
+    g = torch.Generator().manual_seed(cfg.seed + 10)
+    torch.manual_seed(cfg.seed + 10)
+    gen = zoo.Generator(latent=cfg.latent, sharpness=cfg.sharpness)
+    enc = zoo.Encoder(cfg.latent)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(gen.parameters()), lr=1e-3)
+    bar = Progress(cfg.generator_epochs, "generator (VAE + flow)", enabled=progress)
+    log2pi = math.log(2 * math.pi)
+    for epoch in range(cfg.generator_epochs):
+        perm = torch.randperm(len(x), generator=g)
+        augmenting = epoch < cfg.generator_epochs - 10          # the last epochs see the digits as they are
+        for i in range(0, len(x), cfg.batch):
+            b = x[perm[i:i + cfg.batch]]
+            if augmenting and torch.rand(1, generator=g).item() < 0.5:
+                b = augment(b, g)
+            mean, logvar = enc(b)
+            z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+            reconstruction = F.binary_cross_entropy_with_logits(gen.decoder(z), b, reduction="sum") / len(b)
+            log_q = (-0.5 * ((z - mean) ** 2 / logvar.exp() + logvar + log2pi)).sum(-1)
+            kl = (log_q - gen.flow.log_prob(z)).mean()
+            loss = reconstruction + kl
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        bar.update(note=f"loss {loss.item():.1f}")
+    gen.eval()
+    enc.eval()
+    return gen, enc, bar.close()
+
+
+@torch.no_grad()
+def reconstruct(gen: zoo.Generator, enc: zoo.Encoder, x: torch.Tensor, copies: int, seed: int) -> torch.Tensor:
+    """Stochastic reconstructions G-style (same sharpness): [copies · N, 28, 28]."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(copies):
+        for i in range(0, len(x), 1000):
+            mean, logvar = enc(x[i:i + 1000])
+            z = mean + torch.randn(mean.shape, generator=g) * (0.5 * logvar).exp()
+            out.append(torch.sigmoid(gen.sharpness * gen.decoder(z)))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def prior_samples(gen: zoo.Generator, n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.cat([gen(torch.randn(min(1000, n - i), gen.latent, generator=g)) for i in range(0, n, 1000)])
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([model(x[i:i + 2000]) for i in range(0, len(x), 2000)])
+
+
+def accuracy(model, x, y, binary=False) -> float:
+    out = predict(model, x)
+    guess = (out > 0).long() if binary else out.argmax(-1)
+    return float((guess == y).float().mean())
+
+
+@torch.no_grad()
+def generator_quality(gen: zoo.Generator, judge: torch.nn.Module, n: int, seed: int) -> dict:
+    """Of n prior samples: the share the judge labels with max probability > 0.9, and the class mix."""
+    p = predict(judge, prior_samples(gen, n, seed)).softmax(-1)
+    conf, label = p.max(-1)
+    shares = np.bincount(label.numpy(), minlength=10) / n
+    return {"samples": n, "confident_share": float((conf > 0.9).float().mean()),
+            "class_shares": [round(float(s), 4) for s in shares]}
+
+
+# ── the whole zoo ────────────────────────────────────────────────────────────
+
+def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: TrainConfig = TrainConfig(),
+              progress: bool = True) -> dict[str, dict]:
+    """Train every model and write NAME.safetensors + NAME.json into out_dir. Returns the cards."""
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    started = time.perf_counter()
+    digits = data_mod.load(data_dir)
+    splits = data_mod.make_splits(digits.labels, cfg.seed)
+    take = (lambda idx: idx[:cfg.limit]) if cfg.limit else (lambda idx: idx)
+    x_a, y_a = digits.images[take(splits.train_a)], digits.labels[take(splits.train_a)]
+    x_b, y_b = digits.images[take(splits.train_b)], digits.labels[take(splits.train_b)]
+    x_test, y_test = digits.images[splits.test], digits.labels[splits.test]
+    x_val, y_val = digits.images[splits.val_a], digits.labels[splits.val_a]
+    data_card = {"source": digits.source, "split_seed": cfg.seed, "splits": splits.describe(),
+                 "test": "the shared held-out test split: never trained on by any model"}
+    cards: dict[str, dict] = {}
+
+    def save(model, name, role, split, seconds, metrics, extra=None):
+        card = {"role": role, "data": {**data_card, "trained_on": split}, "training_seconds": round(seconds, 1),
+                "train_config": asdict(cfg), "metrics": metrics, "retrain": "riddle train [--data DIR] [--out DIR]",
+                **(extra or {})}
+        store.save(model, name, card, out_dir)
+        cards[name] = store.card(name, out_dir)
+
+    # 1. the generator
+    gen, enc, t_gen = fit_generator(x_a, cfg, progress)
+
+    # 2. the judge: its own architecture, seeds and split (real digits of split B and the generator's
+    #    reconstructions of them); it only ever evaluates, never serves as a likelihood
+    judge = zoo.JudgeNet()
+    x_jb = torch.cat([x_b, reconstruct(gen, enc, x_b, 1, cfg.seed + 50)])
+    y_jb = torch.cat([y_b, y_b])
+    t = 0.0
+    for k in range(len(judge.members)):
+        judge.active = k
+        t += fit(judge, x_jb, y_jb, cfg.judge_epochs, cfg.seed + 100 + k, f"judge {k + 1}/{len(judge.members)}",
+                 batch=cfg.batch, progress=progress)
+    judge.active = None
+    judge.eval()
+    save(judge, "judge", "independent judge of answers; never a likelihood", "train_b", t,
+         {"test_accuracy": accuracy(judge, x_test, y_test)})
+    quality = generator_quality(gen, judge, 10_000 if not cfg.limit else 500, cfg.seed + 7)
+    save(gen, "generator", "prior over digit images: G(ξ), ξ ~ N(0, I)", "train_a", t_gen, quality)
+
+    # 3. the label classifier, on real digits and their reconstructions
+    recon = reconstruct(gen, enc, x_a, cfg.reconstructions, cfg.seed + 20)
+    x_mix = torch.cat([x_a, recon])
+    y_mix = torch.cat([y_a] + [y_a] * cfg.reconstructions)
+    classifier = zoo.LabelNet(width=32)
+    t = fit(classifier, x_mix, y_mix, cfg.classifier_epochs, cfg.seed + 200, "label classifier", batch=cfg.batch,
+            progress=progress)
+    odd_test = torch.isin(y_test, torch.tensor(ODD)).long()
+    save(classifier, "classifier", "label classifier of `digit` (labels, relations, and `odd`/`even` read off it)",
+         "train_a", t, {"test_accuracy": accuracy(classifier, x_test, y_test),
+                        "val_accuracy": accuracy(classifier, x_val, y_val),
+                        "odd_readout_test_accuracy": accuracy(zoo.LabelReadout(classifier, ODD), x_test, odd_test,
+                                                              binary=True)})
+
+    # 4. closed circle: topology labels on real, reconstructed and generated images
+    generated = prior_samples(gen, cfg.prior_samples if not cfg.limit else 200, cfg.seed + 30)
+    x_cc = torch.cat([x_mix, generated])
+    y_cc = has_closed_circle(x_cc).long()
+    circle = zoo.PredicateNet(width=16)
+    t = fit(circle, x_cc, y_cc, cfg.predicate_epochs, cfg.seed + 400, "predicate closed circle", binary=True,
+            batch=cfg.batch, progress=progress)
+    topo_test = has_closed_circle(x_test).long()
+    table = torch.isin(y_test, torch.tensor(CLOSED_CIRCLE)).long()
+    save(circle, "closed circle", "neural predicate `closed circle` of `digit`: the ink encloses a hole", "train_a", t,
+         {"test_accuracy_vs_topology": accuracy(circle, x_test, topo_test, binary=True),
+          "test_accuracy_vs_truth_table": accuracy(circle, x_test, table, binary=True),
+          "topology_vs_truth_table_on_test": float((topo_test == table).float().mean())},
+         {"truth_table": list(CLOSED_CIRCLE),
+          "definition": f"binarised at {INK_THRESHOLD}, a 4-connected background region of at least "
+                        f"{MIN_HOLE_PIXELS} pixels that does not touch the border"})
+    total = time.perf_counter() - started
+    if progress:
+        print(f"trained {len(cards)} models in {total:.0f} s → {out_dir}", flush=True)
+    return cards

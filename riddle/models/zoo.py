@@ -1,0 +1,192 @@
+"""The architectures of riddle's models. Small on purpose: during a solve every network sees
+R restarts × S samples × n unknowns images per step, forward and backward, so a network's cost is
+paid thousands of times a second (see docs/MODELS.md for the measured trade-off).
+
+All networks take images [N, 28, 28] in [0, 1] (MNIST convention) and return logits.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LabelNet(nn.Module):
+    """The label classifier F: strided convolutions, ~0.6 M multiply-adds per image."""
+
+    def __init__(self, classes: int = 10, width: int = 16):
+        super().__init__()
+        self.config = {"classes": classes, "width": width}
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(1, w, 5, stride=2, padding=2), nn.ReLU(),            # 14 x 14
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.ReLU(),        # 7 x 7
+            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.ReLU(),    # 4 x 4
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(4 * w * 16, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:        # x: [N, 28, 28] → [N, classes]
+        return self.head(self.features(x.unsqueeze(1)))
+
+
+class PredicateNet(LabelNet):
+    """A neural predicate: the same shape of network with one logit (the predicate holds)."""
+
+    def __init__(self, width: int = 8):
+        super().__init__(classes=1, width=width)
+        self.config = {"width": width}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:        # [N, 28, 28] → [N]
+        return super().forward(x).squeeze(-1)
+
+
+class Negated(nn.Module):
+    """The complement of a predicate: logit → −logit, so σ(−l) = 1 − σ(l)."""
+
+    def __init__(self, predicate: nn.Module):
+        super().__init__()
+        self.predicate = predicate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.predicate(x)
+
+
+class LabelReadout(nn.Module):
+    """A predicate read off the label classifier: the logit of P(label ∈ true_labels),
+    logsumexp(logits[true]) − logsumexp(logits[false]). Used for `odd`: measured more accurate than a
+    parity network of its own (docs/MODELS.md), and free inside a solve, which already has the logits."""
+
+    def __init__(self, classifier: nn.Module, true_labels: tuple[int, ...], classes: int = 10):
+        super().__init__()
+        self.classifier = classifier
+        mask = torch.zeros(classes, dtype=torch.bool)
+        mask[list(true_labels)] = True
+        self.register_buffer("mask", mask)
+
+    def from_logits(self, logits: torch.Tensor) -> torch.Tensor:       # [N, classes] → [N]
+        return torch.logsumexp(logits[:, self.mask], -1) - torch.logsumexp(logits[:, ~self.mask], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.from_logits(self.classifier(x))
+
+
+class JudgeNet(nn.Module):
+    """The independent judge: an ensemble of CNNs of a different design from the label classifier
+    (3 x 3 convolutions, batch norm, pooling), averaged in probability. It only evaluates answers,
+    on R x n images once, so its cost does not matter. Returns log of the mean probabilities (usable
+    as logits: softmax gives the ensemble's probabilities back)."""
+
+    def __init__(self, classes: int = 10, width: int = 24, members: int = 3):
+        super().__init__()
+        self.config = {"classes": classes, "width": width, "members": members}
+
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                                 nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                                 nn.MaxPool2d(2))
+
+        def member():
+            return nn.Sequential(block(1, width), block(width, 2 * width), nn.Flatten(), nn.Dropout(0.4),
+                                 nn.Linear(2 * width * 49, 128), nn.ReLU(), nn.Dropout(0.4), nn.Linear(128, classes))
+        self.members = nn.ModuleList(member() for _ in range(members))
+        self.active: int | None = None          # training fits one member at a time
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.unsqueeze(1)
+        if self.active is not None:
+            return self.members[self.active](x)
+        probs = torch.stack([m(x).softmax(-1) for m in self.members]).mean(0)
+        return probs.clamp_min(1e-12).log()
+
+
+class Encoder(nn.Module):
+    """VAE encoder q(z | x): images → (mean, log variance) of a d-dimensional latent."""
+
+    def __init__(self, latent: int = 16, width: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),                # 14
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),        # 7
+            nn.Flatten(), nn.Linear(2 * width * 49, 256), nn.LeakyReLU(0.2), nn.Linear(256, 2 * latent))
+
+    def forward(self, x):
+        mean, logvar = self.net(x.unsqueeze(1)).chunk(2, dim=-1)
+        return mean, logvar
+
+
+class Decoder(nn.Module):
+    """VAE decoder: latent z [N, d] → pixel logits [N, 28, 28]."""
+
+    def __init__(self, latent: int = 16, width: int = 32):
+        super().__init__()
+        self.width = width
+        self.fc = nn.Sequential(nn.Linear(latent, 256), nn.LeakyReLU(0.2), nn.Linear(256, 2 * width * 49),
+                                nn.LeakyReLU(0.2))
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.LeakyReLU(0.2),   # 14
+            nn.ConvTranspose2d(width, 1, 4, 2, 1))                             # 28
+
+    def forward(self, z):
+        h = self.fc(z).view(-1, 2 * self.width, 7, 7)
+        return self.deconv(h).squeeze(1)
+
+
+class Coupling(nn.Module):
+    """A RealNVP affine coupling layer on a d-dimensional vector."""
+
+    def __init__(self, dim: int, mask: torch.Tensor, hidden: int = 128):
+        super().__init__()
+        self.register_buffer("mask", mask)
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                                 nn.LeakyReLU(0.2), nn.Linear(hidden, 2 * dim))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, x):            # x → y, log|det dy/dx|
+        scale, shift = self.net(x * self.mask).chunk(2, dim=-1)
+        scale = torch.tanh(scale) * (1 - self.mask)
+        shift = shift * (1 - self.mask)
+        return x * torch.exp(scale) + shift, scale.sum(-1)
+
+    def inverse(self, y):
+        scale, shift = self.net(y * self.mask).chunk(2, dim=-1)
+        scale = torch.tanh(scale) * (1 - self.mask)
+        shift = shift * (1 - self.mask)
+        return (y - shift) * torch.exp(-scale), -scale.sum(-1)
+
+
+class Flow(nn.Module):
+    """ξ ~ N(0, I) → z in the VAE's latent space, fitted to the encoder's aggregate posterior
+    (a two-stage VAE): prior samples then land where the decoder draws real-looking digits."""
+
+    def __init__(self, dim: int = 16, layers: int = 8, hidden: int = 128):
+        super().__init__()
+        masks = [(torch.arange(dim) + i) % 2 for i in range(layers)]
+        self.layers = nn.ModuleList(Coupling(dim, m.float(), hidden) for m in masks)
+
+    def forward(self, xi):           # ξ → z
+        for layer in self.layers:
+            xi, _ = layer(xi)
+        return xi
+
+    def log_prob(self, z):           # log q(z) under the flow, for training
+        logdet = torch.zeros(z.shape[0])
+        for layer in reversed(self.layers):
+            z, ld = layer.inverse(z)
+            logdet = logdet + ld
+        return -0.5 * (z ** 2).sum(-1) - 0.5 * z.shape[-1] * torch.log(torch.tensor(2 * torch.pi)) + logdet
+
+
+class Generator(nn.Module):
+    """G: ξ [N, d] ~ N(0, I) → image [N, 28, 28] in [0, 1]: flow, decoder, sigmoid.
+    `sharpness` multiplies the decoder's logits: > 1 draws crisper strokes than the blurry mean."""
+
+    def __init__(self, latent: int = 16, width: int = 32, flow_layers: int = 8, sharpness: float = 1.0):
+        super().__init__()
+        self.config = {"latent": latent, "width": width, "flow_layers": flow_layers, "sharpness": sharpness}
+        self.latent = latent
+        self.flow = Flow(latent, flow_layers)
+        self.decoder = Decoder(latent, width)
+        self.register_buffer("sharpness", torch.tensor(float(sharpness)))
+
+    def forward(self, xi: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.sharpness * self.decoder(self.flow(xi)))

@@ -1,0 +1,172 @@
+"""The model zoo: data, topology labels, storage, the shipped weights against their cards, and a
+training run end to end on a tiny subset."""
+import gzip
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from riddle.cli import main
+from riddle.models import data, store, zoo
+from riddle.models.registry import default_registry
+from riddle.models.topology import has_closed_circle, hole_area
+from riddle.models.train import TrainConfig, accuracy, train_all
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_bundled()
+
+
+def test_bundled_digits(digits):
+    assert digits.images.shape == (5000, 28, 28) and digits.images.dtype == torch.float32
+    assert 0 <= float(digits.images.min()) and float(digits.images.max()) <= 1
+    assert np.bincount(digits.labels.numpy()).tolist() == [500] * 10
+
+
+def test_splits_are_fixed_disjoint_and_stratified(digits):
+    a, b = data.make_splits(digits.labels, 0), data.make_splits(digits.labels, 0)
+    assert all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("test", "train_a", "val_a", "train_b", "val_b"))
+    for train, val in ((a.train_a, a.val_a), (a.train_b, a.val_b)):
+        assert not set(train) & set(val) and not set(train) & set(a.test) and not set(val) & set(a.test)
+    assert np.bincount(digits.labels.numpy()[a.test]).tolist() == [50] * 10
+    assert not np.array_equal(a.train_a, a.train_b)          # the judge learns from another split
+
+
+def _idx(path, array, code=0x08):
+    header = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_idx_files(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 6), ("t10k", 4)):
+        _idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
+    d = data.load_idx(tmp_path)
+    assert d.images.shape == (10, 28, 28) and d.labels.shape == (10,)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(data.DataError, match="cannot read"):
+        data.load_idx(tmp_path)
+    with pytest.raises(data.DataError, match="is not a directory"):
+        data.load_idx(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DataError, match="expected the four MNIST IDX files"):
+        data.load_idx(tmp_path / "empty")
+
+
+def test_topology_finds_holes():
+    ring = torch.zeros(1, 28, 28)
+    ring[0, 8:20, 8:20] = 1
+    ring[0, 11:17, 11:17] = 0                                # a 6 x 6 hole
+    bar = torch.zeros(1, 28, 28)
+    bar[0, 4:24, 13:15] = 1
+    open_ring = ring.clone()
+    open_ring[0, 11:17, 8:11] = 0                            # cut open to the left
+    assert hole_area(torch.cat([ring, bar, open_ring])).tolist() == [36, 0, 0]
+    assert has_closed_circle(torch.cat([ring, bar])).tolist() == [True, False]
+
+
+def test_topology_agrees_with_labels_on_real_digits(digits):
+    holes = has_closed_circle(digits.images).numpy()
+    y = digits.labels.numpy()
+    assert holes[y == 8].mean() > 0.9 and holes[y == 0].mean() > 0.8
+    assert holes[y == 1].mean() < 0.02 and holes[y == 7].mean() < 0.02
+
+
+def test_loading_refuses_what_is_not_safetensors(tmp_path):
+    import pickle
+    (tmp_path / "judge.safetensors").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(store.ModelError, match="not a safetensors file"):
+        store.load("judge", tmp_path)
+    with pytest.raises(store.ModelError, match="run `riddle train`"):
+        store.load("generator", tmp_path)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    net = zoo.LabelNet(width=8)
+    store.save(net, "classifier", {"role": "test"}, tmp_path)
+    again = store.load("classifier", tmp_path)
+    x = torch.rand(4, 28, 28)
+    assert torch.equal(net.eval()(x), again(x))
+    card = store.card("classifier", tmp_path)
+    assert card["architecture"] == "LabelNet" and card["parameters"] == sum(p.numel() for p in net.parameters())
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+# ── the shipped weights ──
+
+SHIPPED = store.bundled_dir()
+needs_weights = pytest.mark.skipif(not (SHIPPED / "generator.safetensors").exists(), reason="no shipped weights")
+
+
+@needs_weights
+@pytest.mark.parametrize("name", ["classifier", "judge"])
+def test_shipped_weights_reproduce_their_cards(digits, name):
+    card = store.card(name)
+    model = store.load(name)
+    splits = data.make_splits(digits.labels, card["data"]["split_seed"])
+    x, y = digits.images[splits.test], digits.labels[splits.test]
+    assert abs(accuracy(model, x, y) - card["metrics"]["test_accuracy"]) <= 0.005
+    if name == "classifier":
+        odd = default_registry().predicate("digit", "odd").load_network()
+        parity = torch.isin(y, torch.tensor([1, 3, 5, 7, 9])).long()
+        assert abs(accuracy(odd, x, parity, binary=True) - card["metrics"]["odd_readout_test_accuracy"]) <= 0.005
+
+
+@needs_weights
+def test_shipped_closed_circle_reproduces_its_card(digits):
+    card = store.card("closed circle")
+    splits = data.make_splits(digits.labels, card["data"]["split_seed"])
+    x = digits.images[splits.test]
+    acc = accuracy(store.load("closed circle"), x, has_closed_circle(x).long(), binary=True)
+    assert abs(acc - card["metrics"]["test_accuracy_vs_topology"]) <= 0.005
+
+
+@needs_weights
+def test_registry_loads_networks_lazily_and_they_have_the_right_shapes():
+    reg = default_registry()
+    digit = reg.domain_named("digit")
+    gen, cls = digit.load_generator(), digit.load_classifier()
+    xi = torch.randn(5, gen.latent, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        images = gen(xi)
+    assert images.shape == (5, 28, 28) and 0 <= float(images.min()) and float(images.max()) <= 1
+    with torch.no_grad():
+        assert torch.equal(images, gen(xi))                          # deterministic
+        assert cls(images).shape == (5, 10)
+        odd, even = reg.predicate("digit", "odd").load_network(), reg.predicate("digit", "even").load_network()
+        assert torch.allclose(torch.sigmoid(odd(images)) + torch.sigmoid(even(images)), torch.ones(5))
+        assert reg.predicate("digit", "closed circle").load_network()(images).shape == (5,)
+
+
+@needs_weights
+def test_models_and_sample_commands(tmp_path, capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "generator" in out and "judge" in out and "closed circle" in out
+    assert main(["sample", "--n", "6", "--seed", "3", "--out", str(tmp_path / "s.npz")]) == 0
+    a = np.load(tmp_path / "s.npz")["images"]
+    assert a.shape == (6, 28, 28) and a.dtype == np.float32
+    assert main(["sample", "--n", "6", "--seed", "3", "--out", str(tmp_path / "s2.npz")]) == 0
+    assert np.array_equal(a, np.load(tmp_path / "s2.npz")["images"])
+    assert main(["sample", "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["sample", "--out", str(tmp_path / "s.jpg")]) == 2
+
+
+def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
+    cfg = TrainConfig(judge_epochs=1, generator_epochs=1, classifier_epochs=1, predicate_epochs=1, reconstructions=1,
+                      limit=128, latent=4)
+    cards = train_all(tmp_path, cfg=cfg, progress=False)
+    assert set(cards) == {"judge", "generator", "classifier", "closed circle"}
+    for name in cards:
+        assert (tmp_path / f"{store.file_stem(name)}.safetensors").exists()
+        card = json.loads((tmp_path / f"{store.file_stem(name)}.json").read_text())
+        assert card["data"]["split_seed"] == 0 and card["metrics"]
+    gen = store.load("generator", tmp_path)
+    assert gen(torch.randn(2, 4)).shape == (2, 28, 28)
