@@ -16,6 +16,7 @@ from .graph.build import LogicFactor
 from .graph.logic import LinearChain
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load
+from .lang.check import DEVICES, SETTINGS, SOLVE_METHODS
 from .lang.errors import Diagnostic, RiddleError, render
 
 JSON_SOLUTION_CAP = 1000
@@ -48,6 +49,46 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file", metavar="FILE")
     g.add_argument("--dot", action="store_true", help="print Graphviz DOT instead (pipe it to `dot -Tpng`)")
     g.set_defaults(run=cmd_graph)
+
+    so = sub.add_parser("solve", help="solve a riddle: digits that satisfy it, and how sure riddle is",
+                        description="Solve a riddle with the bundled models: many restarts of annealed variational "
+                                    "inference in one batch; print the answer table. Flags override the file's "
+                                    "`solve with` settings.")
+    so.add_argument("file", metavar="FILE")
+    so.add_argument("--restarts", type=int)
+    so.add_argument("--pairs", type=int, help="antithetic sample pairs per restart and step")
+    so.add_argument("--steps", type=int)
+    so.add_argument("--anneal", type=float, nargs="+", metavar="ALPHA", help="the α schedule, e.g. 0.5 1 3 10")
+    so.add_argument("--lr", type=float)
+    so.add_argument("--seed", type=int)
+    so.add_argument("--method", choices=SOLVE_METHODS)
+    so.add_argument("--device", choices=DEVICES)
+    so.add_argument("--json", action="store_true", help="print the result as JSON")
+    so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
+    so.add_argument("--quiet", action="store_true", help="no progress bar")
+    so.set_defaults(run=cmd_solve)
+
+    t = sub.add_parser("train", help="train every model of the zoo (CPU, minutes)",
+                       description="Train the generator, label classifier, predicates and judge, and write "
+                                   "NAME.safetensors + NAME.json cards.")
+    t.add_argument("--data", metavar="DIR", help="a directory with MNIST's four IDX files (default: the 5,000 "
+                                                 "bundled digits)")
+    t.add_argument("--out", metavar="DIR", default="weights", help="where to write the weights (default: ./weights)")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(run=cmd_train)
+
+    m = sub.add_parser("models", help="list the models and their cards")
+    m.add_argument("--weights", metavar="DIR", help="a directory of weights (default: $RIDDLE_WEIGHTS or the bundled ones)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(run=cmd_models)
+
+    sa = sub.add_parser("sample", help="draw digits from the generator's prior",
+                        description="Draw N prior samples G(ξ), ξ ~ N(0, I): a PNG grid, or an .npz with `images` [N, 28, 28].")
+    sa.add_argument("--n", type=int, default=64)
+    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npz")
+    sa.add_argument("--weights", metavar="DIR")
+    sa.set_defaults(run=cmd_sample)
     return p
 
 
@@ -123,6 +164,129 @@ def cmd_graph(args) -> int:
         print_diagnostics(riddle, diagnostics)
         return EXIT_BAD_RIDDLE
     print(graph_dot(graph) if args.dot else graph_text(graph), flush=True)
+    return EXIT_OK
+
+
+def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
+    print(f"riddle: error: {message}", file=sys.stderr)
+    return status
+
+
+def solve_config(riddle: CheckedRiddle, args):
+    """Defaults, then the file's `solve with`, then the command line."""
+    from .infer.advi import ADVIConfig
+    cfg = ADVIConfig()
+    file = riddle.settings
+    pick = lambda key, current: (getattr(args, key, None) if getattr(args, key, None) is not None  # noqa: E731
+                                 else file.get(key, current))
+    return ADVIConfig(restarts=pick("restarts", cfg.restarts), pairs=pick("pairs", cfg.pairs),
+                      steps=pick("steps", cfg.steps), anneal=tuple(pick("anneal", list(cfg.anneal))),
+                      lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), init_sigma=cfg.init_sigma,
+                      init_candidates=cfg.init_candidates)
+
+
+def _check_flags(args) -> str | None:
+    for key in ("restarts", "pairs", "steps", "lr", "seed"):
+        value = getattr(args, key)
+        spec = SETTINGS[key]
+        if value is not None and not (spec.low <= value <= spec.high):
+            return f"--{key} must lie between {spec.low:g} and {spec.high:g}, not {value}"
+    if args.anneal is not None and any(a <= 0 for a in args.anneal):
+        return "--anneal takes positive numbers"
+    return None
+
+
+def cmd_solve(args) -> int:
+    from .infer.solve import solve
+    from .models.progress import Progress
+    from .models.store import ModelError
+    from .report import solution_json, solution_text, write_outputs
+    problem = _check_flags(args)
+    if problem:
+        return _fail(problem)
+    riddle, graph, result, diagnostics = analyse(args.file)
+    print_diagnostics(riddle, diagnostics)
+    if not riddle.ok or graph is None:
+        return EXIT_BAD_RIDDLE
+    cfg = solve_config(riddle, args)
+    device = args.device or riddle.settings.get("device", "auto")
+    bar = None
+    if not args.quiet and not args.json:
+        bar = Progress(cfg.steps, "solving")
+        progress = lambda t, alpha: bar.update(note=f"α {alpha:g}")  # noqa: E731
+    else:
+        progress = None
+    try:
+        sol = solve(riddle, cfg, device=device, progress=progress)
+    except ModelError as e:
+        return _fail(str(e), EXIT_FAILURE)
+    except RuntimeError as e:
+        if "CUDA" in str(e) or "cuda" in str(e):
+            return _fail(str(e), EXIT_FAILURE)
+        raise
+    files = write_outputs(sol, args.out) if args.out else None
+    if args.json:
+        print(json.dumps(solution_json(sol)))
+    else:
+        print(solution_text(sol, files), flush=True)
+    return EXIT_BAD_RIDDLE if sol.unsatisfiable else EXIT_OK
+
+
+def cmd_train(args) -> int:
+    from .models.data import DataError
+    from .models.train import TrainConfig, train_all
+    try:
+        train_all(args.out, args.data, TrainConfig(seed=args.seed))
+    except DataError as e:
+        return _fail(str(e))
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from .models import store
+    from .models.registry import weights_dir
+    directory = args.weights or weights_dir()
+    cards = store.cards(directory)
+    if args.json:
+        print(json.dumps(cards, indent=2))
+        return EXIT_OK
+    if not cards:
+        return _fail(f"no models in {directory}: run `riddle train --out {directory}`", EXIT_FAILURE)
+    print(f"models in {directory}")
+    for c in cards:
+        metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in c.get("metrics", {}).items() if not isinstance(v, list))
+        print(f"  {c['name']:<14} {c['architecture']:<13} {c['parameters']:>8,} parameters · "
+              f"{c.get('training_seconds', 0):>5.0f} s · {metrics}")
+        print(f"  {'':<14} {c.get('role', '')}")
+    return EXIT_OK
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+    import torch
+
+    from .images import grid, write_png
+    from .models import store
+    from .models.registry import weights_dir
+    if not 1 <= args.n <= 100_000:
+        return _fail("--n must be between 1 and 100000")
+    out = args.out
+    if not out.endswith((".png", ".npz")):
+        return _fail(f"--out must end in .png or .npz, not `{out}`")
+    try:
+        gen = store.load("generator", args.weights or weights_dir())
+    except store.ModelError as e:
+        return _fail(str(e), EXIT_FAILURE)
+    g = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        images = torch.cat([gen(torch.randn(min(1000, args.n - i), gen.latent, generator=g))
+                            for i in range(0, args.n, 1000)]).numpy()
+    if out.endswith(".png"):
+        write_png(out, grid(images, scale=2))
+    else:
+        np.savez_compressed(out, images=images.astype(np.float32))
+    print(f"{args.n} prior samples (seed {args.seed}) → {out}")
     return EXIT_OK
 
 

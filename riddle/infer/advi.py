@@ -1,0 +1,100 @@
+"""Mean-field Gaussian variational inference over the generators' latents, all restarts at once.
+
+Each restart r has its own q_r(ξ) = N(μ_r, diag σ_r²) over ξ [n, d]. One step draws P antithetic
+pairs ξ = μ ± σ ⊙ ε for every restart (S = 2P samples), evaluates the energy of all R·S·n images in
+one batched call, and ascends the ELBO
+
+    ELBO_r = E_q[−H(ξ; α)] + Σ log σ_r        (+ const)
+
+with Adam. Restarts share nothing but the batch: Adam's update is element-wise, so restart r's
+trajectory is the one it would follow alone given the same noise (tested: batched = looped). The
+noise for the whole run is drawn up front as one tensor [steps, R, P, n, d] from the seed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .objective import Objective
+from .schedule import alpha_at
+
+
+@dataclass(frozen=True)
+class ADVIConfig:
+    restarts: int = 100
+    pairs: int = 1
+    steps: int = 300
+    anneal: tuple[float, ...] = (0.5, 1.0, 3.0, 10.0)
+    lr: float = 0.05
+    init_sigma: float = 0.1            # measured: 0.5 → 4 %, 0.1 → 25 % per-restart success on 134 (24 restarts, 150 steps)
+    init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
+    seed: int = 0
+
+
+@dataclass
+class ADVIResult:
+    mu: torch.Tensor                   # [R, n, d]
+    sigma: torch.Tensor                # [R, n, d]
+    elbo_trace: torch.Tensor           # [steps, R]
+    final_elbo: torch.Tensor           # [R]: at the last α, with more samples
+    final_log_probs: torch.Tensor      # [R, K]: mean log P_k over those samples
+    seconds: float = 0.0
+    images_per_step: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def draw_noise(cfg: ADVIConfig, n: int, d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """All the run's randomness from one seed: initial candidates [R, C, n, d], step noise [T, R, P, n, d]."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    candidates = torch.randn(cfg.restarts, cfg.init_candidates, n, d, generator=g)
+    noise = torch.randn(cfg.steps, cfg.restarts, cfg.pairs, n, d, generator=g)
+    return candidates.to(device), noise.to(device)
+
+
+@torch.no_grad()
+def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, chunk: int = 4096) -> torch.Tensor:
+    """candidates [R, C, n, d] → the one of lowest energy per restart: [R, n, d]."""
+    R, C, n, d = candidates.shape
+    flat = candidates.reshape(R * C, 1, n, d)
+    energies = torch.cat([objective.energy(flat[i:i + chunk], alpha)[0] for i in range(0, R * C, chunk)])
+    best = energies.reshape(R, C).argmin(dim=1)
+    return candidates[torch.arange(R), best]
+
+
+def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progress=None) -> ADVIResult:
+    import time
+    n, d = len(objective.names), objective.d
+    candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device)
+    started = time.perf_counter()
+    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu = mu0.clone().requires_grad_(True)                                               # [R, n, d]
+    log_sigma = torch.full_like(mu0, float(torch.log(torch.tensor(cfg.init_sigma)))).requires_grad_(True)
+    opt = torch.optim.Adam([mu, log_sigma], lr=cfg.lr)
+    trace = torch.empty(cfg.steps, cfg.restarts)
+    for t in range(cfg.steps):
+        alpha = alpha_at(t, cfg.steps, cfg.anneal)
+        eps = step_noise[t]                                                               # [R, P, n, d]
+        sigma = log_sigma.exp()
+        xi = torch.cat([mu[:, None] + sigma[:, None] * eps, mu[:, None] - sigma[:, None] * eps], dim=1)  # [R, 2P, n, d]
+        h, _ = objective.energy(xi, alpha)                                                # [R, S]
+        elbo = -h.mean(dim=1) + log_sigma.sum(dim=(1, 2))                                 # [R]
+        opt.zero_grad()
+        (-elbo.sum()).backward()
+        opt.step()
+        trace[t] = elbo.detach().cpu()
+        if progress:
+            progress(t, alpha)
+    final_elbo, final_lp = evaluate(objective, mu.detach(), log_sigma.detach().exp(), cfg.anneal[-1], cfg.seed + 1)
+    return ADVIResult(mu.detach(), log_sigma.detach().exp(), trace, final_elbo, final_lp,
+                      time.perf_counter() - started, cfg.restarts * 2 * cfg.pairs * n)
+
+
+@torch.no_grad()
+def evaluate(objective: Objective, mu, sigma, alpha: float, seed: int, pairs: int = 4):
+    """ELBO and mean log P_k per restart, with more antithetic pairs than a step uses."""
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.randn(mu.shape[0], pairs, *mu.shape[1:], generator=g).to(mu.device)
+    xi = torch.cat([mu[:, None] + sigma[:, None] * eps, mu[:, None] - sigma[:, None] * eps], dim=1)
+    h, lp = objective.energy(xi, alpha)
+    return (-h.mean(1) + sigma.log().sum(dim=(1, 2))).cpu(), lp.mean(1).cpu()

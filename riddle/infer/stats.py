@@ -1,0 +1,54 @@
+"""Statistics over restarts: the answer table, the per-restart success rate with its 95 % Wilson
+interval, and the riddle's reported answer."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval for a binomial proportion."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer: tuple[int, ...]
+    restarts: int
+    share: float
+    mean_elbo: float
+    best_elbo: float
+    correct: bool | None               # under the truth tables; None if the oracle cannot say
+    broken: tuple[str, ...]            # statements (normal form) the answer breaks
+
+
+def answer_table(answers: np.ndarray, elbo: np.ndarray, judge) -> list[AnswerRow]:
+    """answers [R, n] (judged labels per restart), elbo [R]; judge(answer) → (correct, broken).
+    Rows sorted by restarts, then mean ELBO."""
+    rows = []
+    keys, inverse = np.unique(answers, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for k, key in enumerate(keys):
+        members = inverse == k
+        correct, broken = judge(tuple(int(v) for v in key))
+        rows.append(AnswerRow(tuple(int(v) for v in key), int(members.sum()), float(members.mean()),
+                              float(elbo[members].mean()), float(elbo[members].max()), correct, tuple(broken)))
+    return sorted(rows, key=lambda r: (-r.restarts, -r.mean_elbo))
+
+
+def reported_answer(rows: list[AnswerRow], rule: str = "vote") -> AnswerRow | None:
+    """The riddle's answer: `vote` — the answer most restarts reached (ties: higher mean ELBO);
+    `elbo` — the answer of the restart with the highest final ELBO. See docs/BENCHMARKS.md."""
+    if not rows:
+        return None
+    if rule == "elbo":
+        return max(rows, key=lambda r: r.best_elbo)
+    return rows[0]

@@ -1,0 +1,112 @@
+"""The three faces of a solve: a terminal report, a JSON document, and files (PNG grids of the
+decoded digits per answer, samples.npz with every restart's images and judged labels)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..images import grid, write_png
+from ..infer.solve import Solution
+
+
+def _answer(labels) -> str:
+    return " ".join(str(v) for v in labels)
+
+
+def header(sol: Solution) -> str:
+    r = sol.riddle
+    domains = sorted({u.domain.plural for u in r.unknowns})
+    latent = f" · {len(r.unknowns)} × {sol.latent} latent dims" if sol.latent else ""
+    return (f"riddle {Path(r.file).name} · {len(r.unknowns)} {'/'.join(domains)} · {len(r.statements)} statements"
+            f"{latent} · {sol.device} · seed {sol.config.seed}")
+
+
+def solution_text(sol: Solution, files: dict | None = None) -> str:
+    lines = [header(sol), f"symbolic: {sol.symbolic.describe()}"]
+    if sol.unsatisfiable:
+        lines.append("nothing to solve: the statements contradict each other (see the error above)")
+        return "\n".join(lines)
+    c = sol.config
+    lines.append(f"solved   {c.restarts} restarts × {2 * c.pairs} samples · α {c.anneal[0]:g} → {c.anneal[-1]:g} · "
+                 f"{c.steps} steps · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
+    width = max(len(_answer(row.answer)) for row in sol.rows)
+    lines.append(f"{'answer':<{max(width, 6)}}  restarts  share    ELBO   judged")
+    shown = sol.rows[:8]
+    for row in shown:
+        verdict = "✓ solution" if row.correct else "✗ " + "; ".join(row.broken[:2])
+        lines.append(f"{_answer(row.answer):<{max(width, 6)}}  {row.restarts:>8}  {row.share:>5.0%}  "
+                     f"{row.mean_elbo:>7.1f}   {verdict}")
+    if len(sol.rows) > len(shown):
+        rest = sum(r.restarts for r in sol.rows[len(shown):])
+        lines.append(f"… {len(sol.rows) - len(shown)} more answers from {rest} restarts")
+    lo, hi = sol.interval
+    answer = _answer(sol.answer.answer) if sol.answer else "none"
+    mark = "" if sol.answer is None else (" ✓" if sol.answer.correct else " ✗ (not a solution)")
+    tail = f"success {sol.success_rate:.0%} (95 % CI {lo:.0%}–{hi:.0%}) · answer {answer}{mark}"
+    if files:
+        tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+def solution_json(sol: Solution) -> dict:
+    names = [u.name for u in sol.riddle.unknowns]
+    c = sol.config
+    out = {
+        "file": sol.riddle.file,
+        "unknowns": names,
+        "device": sol.device,
+        "seed": c.seed,
+        "restarts": c.restarts,
+        "settings": {"pairs": c.pairs, "steps": c.steps, "anneal": list(c.anneal), "lr": c.lr,
+                     "init_sigma": c.init_sigma, "init_candidates": c.init_candidates},
+        "symbolic": {"solution_count": sol.symbolic.count,
+                     "solutions": None if sol.symbolic.solutions is None else sol.symbolic.solutions[:100].tolist(),
+                     "conflict": [s.span.line for s in sol.symbolic.conflict]},
+        "seconds": round(sol.seconds, 3),
+        "solve_seconds": round(sol.solve_seconds, 3),
+        "images_per_second": round(sol.images_per_second, 1),
+    }
+    if sol.unsatisfiable:
+        out.update(answer=None, success_rate=0.0, answers=[])
+        return out
+    lo, hi = sol.interval
+    out.update({
+        "answer": list(sol.answer.answer) if sol.answer else None,
+        "answer_correct": sol.answer.correct if sol.answer else None,
+        "success_rate": sol.success_rate,
+        "success_interval_95": [lo, hi],
+        "answers": [{"answer": list(r.answer), "restarts": r.restarts, "share": r.share, "mean_elbo": r.mean_elbo,
+                     "best_elbo": r.best_elbo, "correct": r.correct, "broken": list(r.broken)} for r in sol.rows],
+        "per_restart": {"answer": sol.answers.tolist(), "elbo": [round(float(e), 3) for e in sol.elbo],
+                        "judge_confidence": np.round(sol.confidence, 4).tolist(),
+                        "sample_share": np.round(sol.sample_share, 4).tolist()},
+    })
+    return out
+
+
+def write_outputs(sol: Solution, directory: str | Path) -> dict[str, str]:
+    """PNG per answer (up to 8 restarts × the unknowns), the JSON, samples.npz. Returns what it wrote."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = Path(sol.riddle.file).stem
+    written = {}
+    if not sol.unsatisfiable:
+        for k, row in enumerate(sol.rows[:10]):
+            members = np.nonzero((sol.answers == np.asarray(row.answer)).all(axis=1))[0][:8]
+            picture = grid(sol.images[members].reshape(-1, *sol.images.shape[2:]), columns=sol.images.shape[1],
+                           scale=3)
+            name = f"{stem}-{k + 1}-{'-'.join(map(str, row.answer))}.png"
+            write_png(directory / name, picture)
+            if k == 0:
+                written["samples"] = str(directory / name)
+        np.savez_compressed(directory / "samples.npz", images=sol.images.astype(np.float32),
+                            answers=sol.answers.astype(np.int64))
+    path = directory / f"{stem}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(solution_json(sol), indent=2) + "\n")
+    tmp.replace(path)
+    written["details"] = str(path)
+    return written

@@ -1,0 +1,191 @@
+"""The compiled objective and the batched solver, with tiny fake networks (no weights needed)."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from riddle.graph import build
+from riddle.graph.logic import dense_relation
+from riddle.infer import advi
+from riddle.infer.objective import Networks, Objective, scatter_logsumexp
+from riddle.infer.stats import answer_table, reported_answer, wilson
+from riddle.lang import load_text
+from riddle.models.registry import Domain, Predicate, Registry
+
+from .test_graph import py_holds
+
+D = 3
+
+
+class FakeGenerator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.latent = D
+        self.lin = nn.Linear(D, 28 * 28)
+
+    def forward(self, xi):
+        return torch.sigmoid(self.lin(xi)).reshape(-1, 28, 28)
+
+
+class FakeNet(nn.Module):
+    def __init__(self, out):
+        super().__init__()
+        self.lin = nn.Linear(28 * 28, out)
+        self.out = out
+
+    def forward(self, x):
+        y = 3 * self.lin(x.reshape(x.shape[0], -1))
+        return y.squeeze(-1) if self.out == 1 else y
+
+
+def fake_registry(seed=0):
+    torch.manual_seed(seed)
+    gen, cls, odd, circle = FakeGenerator(), FakeNet(10), FakeNet(1), FakeNet(1)
+    r = Registry()
+    r.register_domain(Domain("digit", "digits", tuple(range(10)), load_generator=lambda: gen,
+                             load_classifier=lambda: cls, load_judge=lambda: cls))
+    r.register_predicate(Predicate("odd", "digit", frozenset({1, 3, 5, 7, 9}), load_network=lambda: odd))
+    r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}), load_network=lambda: circle))
+    return r, (gen, cls, odd, circle)
+
+
+RIDDLE = """digits a, b, c, d, e, f, g
+a is odd
+b has no closed circle with strength 2
+c is not 7
+a + b = c
+all different a, b, c
+num(a, b, c) % 7 = 3
+num(d, e, f, g) + num(a, b) = num(c, d, e, f) + 2
+"""
+
+
+def test_log_probs_match_a_direct_computation():
+    registry, (gen, cls, odd, circle) = fake_registry()
+    riddle = load_text(RIDDLE, registry=registry)
+    assert riddle.ok, riddle.diagnostics
+    graph = build(riddle)
+    objective = Objective(graph, Networks.load(graph))
+    xi = torch.randn(2, 3, 7, D, generator=torch.Generator().manual_seed(1))
+    got = objective.log_probs(xi)                                           # [R, S, K]
+    assert got.shape == (2, 3, len(graph.factors))
+    names = [u.name for u in riddle.unknowns]
+    with torch.no_grad():
+        images = gen(xi.reshape(-1, D)).reshape(2, 3, 7, 28, 28)
+        p = torch.softmax(cls(images.reshape(-1, 28, 28)), -1).reshape(2, 3, 7, 10).double()
+        p_odd = torch.sigmoid(odd(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
+        p_circle = torch.sigmoid(circle(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
+    for k, f in enumerate(graph.factors):
+        s = f.statement
+        for r, si in itertools.product(range(2), range(3)):
+            if f.kind == "predicate":
+                i = names.index(f.scope[0])
+                q = (p_odd if s.predicate.name == "odd" else p_circle)[r, si, i]
+                expected = 1 - q if s.negated else q
+            elif len(f.scope) > 3:
+                # a split relation: against the dense tensor, contracted in float64 by einsum
+                table = dense_relation(s, {n: np.arange(10) for n in names})
+                operands = [table.table.astype(float)] + [p[r, si, names.index(n)].numpy() for n in table.scope]
+                letters = "abcdefghij"[:len(table.scope)]
+                expected = np.einsum(letters + "," + ",".join(letters) + "->", *operands)
+            else:
+                # brute force over the factor's scope: Σ over label tuples where it holds of Π p
+                scope = f.scope
+                expected = 0.0
+                for combo in itertools.product(range(10), repeat=len(scope)):
+                    env = dict(zip(scope, combo))
+                    if f.kind == "label":
+                        holds = (combo[0] == s.label) != s.negated
+                    elif len(scope) == 2 and s.kind == "distinct":
+                        holds = combo[0] != combo[1]
+                    else:
+                        full = {n: env.get(n, 0) for n in names}
+                        holds = py_holds(s, full)
+                    if holds:
+                        expected += math.prod(float(p[r, si, names.index(n), v]) for n, v in env.items())
+            assert math.isclose(float(got[r, si, k].exp()), float(expected), rel_tol=2e-4, abs_tol=1e-9), (f.id, s.text())
+
+
+def test_split_chain_factor_is_used_for_the_large_relation():
+    registry, _ = fake_registry()
+    graph = build(load_text(RIDDLE, registry=registry))
+    from riddle.graph.logic import LinearChain
+    assert any(isinstance(getattr(f, "logic", None), LinearChain) for f in graph.factors)
+
+
+def test_scatter_logsumexp():
+    values = torch.tensor([[0.0, 1.0, -2.0, 3.0], [-1000.0, -1001.0, 5.0, -float("inf")]])
+    index = torch.tensor([0, 0, 2, 2])
+    got = scatter_logsumexp(values, index, 3)
+    assert torch.allclose(got[:, 0], torch.logsumexp(values[:, :2], 1))
+    assert torch.isneginf(got[:, 1]).all()
+    assert torch.allclose(got[:, 2], torch.logsumexp(values[:, 2:], 1))
+
+
+def test_nan_free_at_strength_100():
+    registry, (gen, cls, odd, circle) = fake_registry()
+    with torch.no_grad():                              # make the networks extremely confident
+        cls.lin.weight.mul_(200)
+        odd.lin.weight.mul_(200)
+    graph = build(load_text(RIDDLE, registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    xi = (5 * torch.randn(4, 2, 7, D)).requires_grad_(True)
+    h, lp = objective.energy(xi, 100.0)
+    h.sum().backward()
+    assert torch.isfinite(h).all() and torch.isfinite(xi.grad).all()
+
+
+class Quadratic(nn.Module):
+    """A stand-in objective with H(ξ) = α/2 |ξ − c|², whose posterior is known exactly."""
+    names = ("x",)
+    d = 2
+
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+
+    def energy(self, xi, alpha):
+        h = 0.5 * alpha * ((xi - self.c) ** 2).sum(dim=(-1, -2)) + 0.5 * (xi ** 2).sum(dim=(-1, -2))
+        return h, h[..., None]
+
+
+def test_antithetic_advi_finds_the_gaussian_posterior():
+    # prior N(0, 1) × likelihood exp(-α/2 |ξ - c|²) → posterior N(α c / (1 + α), 1 / (1 + α))
+    c = torch.tensor([[2.0, -1.0]])
+    cfg = advi.ADVIConfig(restarts=3, pairs=2, steps=1500, anneal=(3.0,), lr=0.02, init_candidates=1, init_sigma=1.0)
+    result = advi.run(Quadratic(c), cfg)
+    assert torch.allclose(result.mu, (0.75 * c).expand(3, 1, 2), atol=0.05)
+    assert torch.allclose(result.sigma, torch.full((3, 1, 2), 0.5), atol=0.05)
+
+
+def test_batched_restarts_equal_looped_restarts():
+    registry, _ = fake_registry()
+    graph = build(load_text("digits a, b, c\na is odd\na + b = c\nc has no closed circle\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    cfg = advi.ADVIConfig(restarts=4, pairs=1, steps=25, init_candidates=4, seed=3)
+    candidates, noise = advi.draw_noise(cfg, 3, D, "cpu")
+    batched = advi.run(objective, cfg, noise=(candidates, noise))
+    for r in range(4):
+        one = advi.run(objective, advi.ADVIConfig(**{**cfg.__dict__, "restarts": 1}),
+                       noise=(candidates[r:r + 1], noise[:, r:r + 1]))
+        assert torch.allclose(one.mu[0], batched.mu[r], atol=1e-4)
+        assert torch.allclose(one.elbo_trace[:, 0], batched.elbo_trace[:, r], atol=1e-3)
+
+
+def test_wilson_interval():
+    lo, hi = wilson(93, 100)
+    assert math.isclose(lo, 0.8626, abs_tol=1e-3) and math.isclose(hi, 0.9657, abs_tol=1e-3)
+    assert wilson(0, 10)[0] == 0 and math.isclose(wilson(10, 10)[1], 1)
+
+
+def test_answer_table_and_rules():
+    answers = np.array([[1, 3, 4]] * 5 + [[2, 4, 6]] * 2 + [[3, 5, 8]])
+    elbo = np.array([-10, -11, -12, -10, -10, -20, -21, -5.0])
+    rows = answer_table(answers, elbo, lambda a: (a == (1, 3, 4), [] if a == (1, 3, 4) else ["odd(first)"]))
+    assert [r.answer for r in rows] == [(1, 3, 4), (2, 4, 6), (3, 5, 8)]
+    assert rows[0].restarts == 5 and math.isclose(rows[0].mean_elbo, -10.6)
+    assert reported_answer(rows, "vote").answer == (1, 3, 4)
+    assert reported_answer(rows, "elbo").answer == (3, 5, 8)
