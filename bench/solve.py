@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,9 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from riddle.infer.advi import ADVIConfig  # noqa: E402
 from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
-from riddle.infer.stats import reported_answer, wilson  # noqa: E402
+from riddle.infer.stats import reported_answer  # noqa: E402
 from riddle.lang import load  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 

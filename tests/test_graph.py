@@ -12,7 +12,7 @@ from riddle.graph import build, satisfies, solve_symbolic
 from riddle.graph import symbolic
 from riddle.graph.logic import LinearChain, dense_relation, linear_chain
 from riddle.lang import ast, load, load_text
-from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement, RelationStatement
+from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement
 
 from .conftest import ROOT
 

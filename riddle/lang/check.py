@@ -218,8 +218,6 @@ class _Checker:
         if domain is None:
             self.unknown_domain(d)
             return
-        if d.plural and d.domain.text != domain.plural and len(d.names) > 1:
-            pass                                          # `digit a, b` reads fine; no pedantry
         for n in d.names:
             if n.text in self.unknowns:
                 self.error("R013", f"`{n.text}` is declared twice", n.span, "declared again here",
@@ -464,7 +462,7 @@ class _Checker:
         if spec.kind == "floats":
             xs = [v.value for v in values]
             if len(xs) > 32 or any(not (spec.low <= x <= spec.high) for x in xs):
-                bad(f"takes 1 to 32 positive numbers")
+                bad("takes 1 to 32 positive numbers")
                 return None
             if any(b < a for a, b in zip(xs, xs[1:])):
                 self.warn("R021", f"`{key}` decreases: annealing usually raises the strength step by step", span,

@@ -9,7 +9,6 @@ exhaust Python's recursion limit.
 from __future__ import annotations
 
 import functools
-import re
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from . import ast
 from .errors import ERROR, Diagnostic, Source, Span, suggest
-from ..models.registry import RESERVED_WORDS
 
 MAX_FILE_BYTES = 1 << 20          # 1 MiB: a riddle is a page, not a data set
 MAX_LINE_CHARS = 2000
