@@ -323,8 +323,7 @@ class _Checker:
         elif near:
             help = f"did you mean `{near}`?"
         else:
-            help = f"predicates of `{domain.name}`: " + ", ".join(f"`{n}`" for n in names) + \
-                   " (register your own from Python: see docs/PREDICATES.md)"
+            help = f"predicates of `{domain.name}`: " + ", ".join(f"`{n}`" for n in names)
         self.error("R011", f"unknown predicate `{name}` for `{domain.name}`", span,
                    f"not a predicate of `{domain.name}`", help)
         return None
