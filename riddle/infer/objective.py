@@ -75,6 +75,7 @@ class Objective(nn.Module):
         if len(set(self.latent.values())) != 1:
             raise ValueError("all generators of one riddle must share a latent dimension")
         self.d = next(iter(self.latent.values()))
+        self.image_shape = tuple(graph.unknowns[0].domain.image_shape)
         self.factors = graph.factors
         self.register_buffer("strength", torch.tensor([f.strength for f in self.factors], dtype=torch.float32))
         # Predicates read off a domain's own label classifier reuse its logits instead of a second call.
@@ -135,7 +136,7 @@ class Objective(nn.Module):
     def log_probs(self, xi: torch.Tensor) -> torch.Tensor:
         """ξ [R, S, n, d] → log P_k [R, S, K]."""
         R, S, n, _ = xi.shape
-        imgs = self.images(xi).reshape(R * S, n, *self._image_shape(xi))       # [B, n, H, W]
+        imgs = self.images(xi).reshape(R * S, n, *self.image_shape)             # [B, n, H, W]
         B = R * S
         logp = None
         if self.needs_labels:
@@ -176,9 +177,6 @@ class Objective(nn.Module):
             else:
                 columns.append(self._chain(f, logp))
         return torch.stack(columns, dim=-1).reshape(R, S, len(self.factors))
-
-    def _image_shape(self, xi):
-        return self.graph.unknowns[0].domain.image_shape
 
     @staticmethod
     def _logp(logp, i):
