@@ -6,9 +6,16 @@ one batched call, and ascends the ELBO
 
     ELBO_r = E_q[−H(ξ; α)] + Σ log σ_r        (+ const)
 
-with Adam. Restarts share nothing but the batch: Adam's update is element-wise, so restart r's
-trajectory is the one it would follow alone given the same noise (tested: batched = looped). The
-noise for the whole run is drawn up front as one tensor [steps, R, P, n, d] from the seed.
+with Adam. Adam's update is element-wise, so without cloning restart r's trajectory is the one it
+would follow alone given the same noise (tested: batched = looped). The noise for the whole run is
+drawn up front as one tensor [steps, R, P, n, d] from the seed.
+
+Cloning (`clone` > 0): at the end of every annealing stage but the last, the restarts are ranked by
+their mean ELBO over the stage's last steps and the worst `clone` share are overwritten by copies of
+the best (μ, σ and Adam's moments), which then go on with their own noise. The failures of this
+method are restarts caught early in a wrong basin, whose ELBO is far below the right ones' (see
+docs/BENCHMARKS.md), so the budget they would waste goes to promising basins instead. The price:
+restarts are no longer independent; `ancestors` records which initial restart each descends from.
 """
 from __future__ import annotations
 
@@ -17,18 +24,21 @@ from dataclasses import dataclass, field
 import torch
 
 from .objective import Objective
-from .schedule import alpha_at
+from .schedule import alpha_at, stage_starts
 
 
 @dataclass(frozen=True)
 class ADVIConfig:
     restarts: int = 100
     pairs: int = 1
-    steps: int = 300
+    steps: int = 200
     anneal: tuple[float, ...] = (0.5, 1.0, 3.0, 10.0)
     lr: float = 0.05
     init_sigma: float = 0.1            # measured: 0.5 → 4 %, 0.1 → 25 % per-restart success on 134 (24 restarts, 150 steps)
     init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
+    clone: float = 0.25                # share of restarts replaced by copies of the best at each cloning point
+    clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
+    clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
     seed: int = 0
 
 
@@ -41,6 +51,7 @@ class ADVIResult:
     final_log_probs: torch.Tensor      # [R, K]: mean log P_k over those samples
     seconds: float = 0.0
     images_per_step: int = 0
+    ancestors: torch.Tensor | None = None   # [R]: the initial restart each final restart descends from
     extra: dict = field(default_factory=dict)
 
 
@@ -72,7 +83,11 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
     log_sigma = torch.full_like(mu0, float(torch.log(torch.tensor(cfg.init_sigma)))).requires_grad_(True)
     opt = torch.optim.Adam([mu, log_sigma], lr=cfg.lr)
     trace = torch.empty(cfg.steps, cfg.restarts)
+    ancestors = torch.arange(cfg.restarts)
+    ends = set(clone_points(cfg)) if cfg.clone > 0 else set()
     for t in range(cfg.steps):
+        if t in ends:
+            ancestors = clone_best(trace, t, cfg, [mu, log_sigma], opt, ancestors)
         alpha = alpha_at(t, cfg.steps, cfg.anneal)
         eps = step_noise[t]                                                               # [R, P, n, d]
         sigma = log_sigma.exp()
@@ -87,7 +102,41 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
             progress(t, alpha)
     final_elbo, final_lp = evaluate(objective, mu.detach(), log_sigma.detach().exp(), cfg.anneal[-1], cfg.seed + 1)
     return ADVIResult(mu.detach(), log_sigma.detach().exp(), trace, final_elbo, final_lp,
-                      time.perf_counter() - started, cfg.restarts * 2 * cfg.pairs * n)
+                      time.perf_counter() - started, cfg.restarts * 2 * cfg.pairs * n, ancestors)
+
+
+def clone_points(cfg: ADVIConfig) -> list[int]:
+    """The steps before which restarts are cloned: `clone_per_stage` evenly spaced points per stage,
+    the last at the stage's end (none at the very end of the run)."""
+    starts = stage_starts(cfg.steps, cfg.anneal) + [cfg.steps]
+    points = []
+    for a, b in zip(starts, starts[1:]):
+        points += [a + (b - a) * (j + 1) // cfg.clone_per_stage for j in range(cfg.clone_per_stage)]
+    return sorted(p for p in set(points) if 0 < p < cfg.steps)
+
+
+@torch.no_grad()
+def clone_best(trace: torch.Tensor, t: int, cfg: ADVIConfig, params: list[torch.Tensor],
+               opt: torch.optim.Optimizer, ancestors: torch.Tensor) -> torch.Tensor:
+    """Overwrite the worst restarts with the best ones, ranked by mean ELBO over the steps before t.
+    params are [R, ...] leaves of opt; their Adam moments move with them. Returns the new ancestors [R]."""
+    since = t - max([0] + [p for p in clone_points(cfg) if p < t] + [s for s in stage_starts(cfg.steps, cfg.anneal) if s < t])
+    window = max(1, int(since * cfg.clone_window))
+    score = trace[t - window:t].mean(0)                                    # [R]
+    k = min(int(cfg.clone * cfg.restarts), cfg.restarts // 2)
+    if k == 0:
+        return ancestors
+    order = score.argsort(descending=True)
+    best, worst = order[:k], order[-k:].flip(0)                            # the very worst gets the very best
+    source = torch.arange(cfg.restarts)
+    source[worst] = best
+    dev = params[0].device
+    for p in params:
+        p.copy_(p[source.to(dev)])
+        for moment in opt.state[p].values():
+            if moment.dim() and moment.shape[0] == cfg.restarts:
+                moment.copy_(moment[source.to(dev)])
+    return ancestors[source]
 
 
 @torch.no_grad()

@@ -16,7 +16,9 @@ def wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[float, flo
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends (the formula gives 1 − 1e-16 for p = 1)
+    return (0.0 if successes == 0 else lo), (1.0 if successes == trials else hi)
 
 
 @dataclass(frozen=True)
