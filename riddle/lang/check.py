@@ -126,7 +126,7 @@ class CheckedRiddle:
 
 # ── solve settings ───────────────────────────────────────────────────────────
 
-SOLVE_METHODS = ("advi",)         # grows as solvers land; the CLI and the checker read this one list
+SOLVE_METHODS = ("advi", "sequential", "rejection")   # the CLI and the checker read this one list
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -147,6 +147,8 @@ SETTINGS: dict[str, SettingSpec] = {
     "method": SettingSpec("choice", choices=SOLVE_METHODS, help="the inference method"),
     "seed": SettingSpec("int", 0, 2 ** 63 - 1, help="the random seed, e.g. `seed 7`"),
     "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
+    "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
+                                                "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
 }
 
@@ -323,7 +325,8 @@ class _Checker:
         elif near:
             help = f"did you mean `{near}`?"
         else:
-            help = f"predicates of `{domain.name}`: " + ", ".join(f"`{n}`" for n in names)
+            help = (f"predicates of `{domain.name}`: " + ", ".join(f"`{n}`" for n in names)
+                    + "; a plugin can add one (`--plugin PATH`, docs/PREDICATES.md)")
         self.error("R011", f"unknown predicate `{name}` for `{domain.name}`", span,
                    f"not a predicate of `{domain.name}`", help)
         return None

@@ -33,6 +33,7 @@ class Domain:
     load_generator: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     load_classifier: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     load_judge: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+    has_judge: bool = True             # False: the classifier doubles as the judge (a plugin gave none)
 
     @property
     def size(self) -> int:
@@ -51,6 +52,18 @@ class Predicate:
 
 class RegistryError(ValueError):
     pass
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or misbehaved; the message says which plugin and why."""
+
+
+def plugin_frame(e: BaseException) -> str:
+    """' (at file:line)' for the innermost frame of a traceback outside riddle and torch, if any."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if not any(part in f.filename.replace("\\", "/") for part in ("/riddle/", "/torch/", "<frozen"))]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 class Registry:
