@@ -34,8 +34,15 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="riddle", description="Solve riddles whose unknowns are handwritten digits.")
     p.add_argument("--version", action="version", version=f"riddle {__version__}")
+    # every command takes --plugin (argparse's `parents`: the option is shown in each command's help)
+    plugin = argparse.ArgumentParser(add_help=False)
+    plugin.add_argument("--plugin", action="append", default=[], metavar="PATH",
+                        help="load predicates or domains from a plugin: a .py file, or a folder holding a package "
+                             "or one .py file (repeatable; installed plugins load by themselves)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, parents=[plugin], **k)  # noqa: E731
 
     c = sub.add_parser("check", help="parse and check riddle files; print what riddle understood",
                        description="Parse and check riddle files and print what riddle understood of each.")
@@ -61,7 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--anneal", type=float, nargs="+", metavar="ALPHA", help="the α schedule, e.g. 0.5 1 3 10")
     so.add_argument("--lr", type=float)
     so.add_argument("--seed", type=int)
-    so.add_argument("--method", choices=SOLVE_METHODS)
+    so.add_argument("--clone", type=float, metavar="SHARE",
+                    help="share of restarts replaced by copies of the best at each cloning point (0 = independent "
+                         "restarts; default 0.25)")
+    so.add_argument("--method", choices=SOLVE_METHODS,
+                    help="advi (default): all restarts batched; sequential: one restart at a time (a baseline); "
+                         "rejection: keep prior samples the networks accept (a baseline)")
+    so.add_argument("--max-seconds", type=float, metavar="S",
+                    help="rejection: stop sampling after S seconds (default 120)")
     so.add_argument("--device", choices=DEVICES)
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
@@ -89,13 +103,39 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npz")
     sa.add_argument("--weights", metavar="DIR")
     sa.set_defaults(run=cmd_sample)
+
+    pr = sub.add_parser("predicates", help="list the domains and their predicates, with where each comes from",
+                        description="List the domains (what an unknown can be) and their neural predicates: truth "
+                                    "tables, descriptions, and where each comes from (built in, or which plugin).")
+    pr.add_argument("--domain", metavar="NAME", help="only this domain")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(run=cmd_predicates)
+
+    tp = sub.add_parser("train-predicate", help="train a neural predicate from label-derived targets; write a plugin",
+                        description="Train a predicate network of a domain on the bundled data (targets: whether "
+                                    "an image's label is among --true-labels), on real digits and the generator's "
+                                    "reconstructions; report its held-out accuracy; write DIR/NAME.py (a plugin "
+                                    "registering it with its truth table) and its weights.")
+    tp.add_argument("name", metavar="NAME", help="the predicate's name as riddles write it, e.g. \"prime\" or "
+                                                 "\"is prime\" (quote several words)")
+    tp.add_argument("--true-labels", required=True, metavar="LIST", help="the labels for which it holds, e.g. 2,3,5,7")
+    tp.add_argument("--domain", default="digit", metavar="NAME")
+    tp.add_argument("--out", required=True, metavar="DIR")
+    tp.add_argument("--data", metavar="DIR", help="MNIST IDX files to train on (default: the 5,000 bundled digits)")
+    tp.add_argument("--epochs", type=int, default=30)
+    tp.add_argument("--seed", type=int, default=0)
+    tp.set_defaults(run=cmd_train_predicate)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .plugins import PluginError, load_plugins
     args = build_parser().parse_args(argv)
     try:
+        load_plugins(args.plugin, entry_points=not os.environ.get("RIDDLE_NO_ENTRY_POINTS"))
         return args.run(args)
+    except PluginError as e:                              # the user's plugin, not riddle, failed
+        return _fail(str(e))
     except KeyboardInterrupt:
         print("riddle: interrupted", file=sys.stderr)
         return 130
@@ -179,13 +219,17 @@ def solve_config(riddle: CheckedRiddle, args):
     file = riddle.settings
     pick = lambda key, current: (getattr(args, key, None) if getattr(args, key, None) is not None  # noqa: E731
                                  else file.get(key, current))
-    return ADVIConfig(restarts=pick("restarts", cfg.restarts), pairs=pick("pairs", cfg.pairs),
-                      steps=pick("steps", cfg.steps), anneal=tuple(pick("anneal", list(cfg.anneal))),
-                      lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), init_sigma=cfg.init_sigma,
-                      init_candidates=cfg.init_candidates)
+    from dataclasses import replace
+    return replace(cfg, restarts=pick("restarts", cfg.restarts), pairs=pick("pairs", cfg.pairs),
+                   steps=pick("steps", cfg.steps), anneal=tuple(pick("anneal", list(cfg.anneal))),
+                   lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), clone=pick("clone", cfg.clone))
 
 
 def _check_flags(args) -> str | None:
+    if args.max_seconds is not None and not 0 < args.max_seconds <= 86400:
+        return "--max-seconds must lie between 0 and 86400"
+    if args.clone is not None and not 0 <= args.clone <= 0.5:
+        return f"--clone must lie between 0 and 0.5, not {args.clone}"
     for key in ("restarts", "pairs", "steps", "lr", "seed"):
         value = getattr(args, key)
         spec = SETTINGS[key]
@@ -210,14 +254,22 @@ def cmd_solve(args) -> int:
         return EXIT_BAD_RIDDLE
     cfg = solve_config(riddle, args)
     device = args.device or riddle.settings.get("device", "auto")
-    bar = None
+    method = args.method or riddle.settings.get("method", "advi")
+    rejection_cfg = None
+    if method == "rejection":
+        from .infer.rejection import RejectionConfig
+        rejection_cfg = RejectionConfig(accepted=cfg.restarts, seed=cfg.seed,
+                                        **({"max_seconds": args.max_seconds} if args.max_seconds else {}))
+    progress = None
     if not args.quiet and not args.json:
-        bar = Progress(cfg.steps, "solving")
-        progress = lambda t, alpha: bar.update(note=f"α {alpha:g}")  # noqa: E731
-    else:
-        progress = None
+        if method == "rejection":
+            bar = Progress(cfg.restarts, "sampling (accepted)")
+            progress = lambda drawn, accepted: bar.update(accepted - bar.done, f"{drawn:,} drawn")  # noqa: E731
+        else:
+            bar = Progress(cfg.steps * (cfg.restarts if method == "sequential" else 1), "solving")
+            progress = lambda t, alpha, *restart: bar.update(note=f"α {alpha:g}")  # noqa: E731
     try:
-        sol = solve(riddle, cfg, device=device, progress=progress)
+        sol = solve(riddle, cfg, device=device, progress=progress, method=method, rejection_cfg=rejection_cfg)
     except ModelError as e:
         return _fail(str(e), EXIT_FAILURE)
     except RuntimeError as e:
@@ -287,6 +339,94 @@ def cmd_sample(args) -> int:
     else:
         np.savez_compressed(out, images=images.astype(np.float32))
     print(f"{args.n} prior samples (seed {args.seed}) → {out}")
+    return EXIT_OK
+
+
+# ── riddle predicates, riddle train-predicate ───────────────────────────────
+
+def cmd_train_predicate(args) -> int:
+    from .models.data import DataError
+    from .models.registry import RESERVED_WORDS, canonical, default_registry
+    from .models.store import ModelError
+    from .models.train import train_predicate
+    registry = default_registry()
+    name = canonical(args.name)
+    if args.domain != "digit":
+        known = registry.domain_named(args.domain)
+        return _fail(f"train-predicate trains on MNIST digits; domain `{args.domain}` "
+                     + ("has no bundled training data: train its network yourself and register it "
+                        "(docs/PREDICATES.md)" if known else "does not exist"))
+    words = name.split()
+    if not words or any(w in RESERVED_WORDS or not (w.isidentifier() and w.isascii()) for w in words):
+        return _fail(f"`{args.name}` cannot name a predicate: use words of ASCII letters, digits and `_`, none of "
+                     f"them a keyword ({', '.join(RESERVED_WORDS)})")
+    if registry.predicate("digit", name) is not None:
+        return _fail(f"a predicate `{name}` of `digit` exists already ({registry.predicate('digit', name).origin}); "
+                     "choose another name")
+    try:
+        labels = tuple(sorted({int(v) for v in args.true_labels.replace(" ", ",").split(",") if v}))
+    except ValueError:
+        return _fail(f"--true-labels takes digits separated by commas, e.g. 2,3,5,7; not `{args.true_labels}`")
+    if not labels or not set(labels) <= set(range(10)) or len(labels) == 10:
+        return _fail("--true-labels must name some but not all of the digits 0..9")
+    if not 1 <= args.epochs <= 1000:
+        return _fail("--epochs must be between 1 and 1000")
+    try:
+        card = train_predicate(name, labels, args.out, args.data, epochs=args.epochs, seed=args.seed,
+                               limit=int(os.environ["RIDDLE_TRAIN_LIMIT"]) if os.environ.get("RIDDLE_TRAIN_LIMIT") else None)
+    except (DataError, ModelError) as e:
+        return _fail(str(e), EXIT_FAILURE)
+    m = card["metrics"]
+    generated = "" if m["generated_accuracy"] is None else \
+        f", {m['generated_accuracy']:.1%} on {m['generated_size']} generated digits"
+    print(f"predicate `{name}` (true for {', '.join(map(str, labels))}): {m['test_accuracy']:.1%} on "
+          f"{m['test_size']} held-out real digits{generated} · trained in {card['training_seconds']:.0f} s\n"
+          f"wrote {card['plugin']}, {card['weights']} and its card\n"
+          f"use it:  riddle solve --plugin {card['plugin']} FILE.rdl")
+    return EXIT_OK
+
+
+def cmd_predicates(args) -> int:
+    from .models.registry import default_registry
+    registry = default_registry()
+    domains = list(registry.domains.values())
+    if args.domain:
+        d = registry.domain_named(args.domain)
+        if d is None:
+            import difflib
+            near = difflib.get_close_matches(args.domain, [x.name for x in domains], 1)
+            hint = f"; did you mean `{near[0]}`?" if near else f"; known: {', '.join(x.name for x in domains)}"
+            return _fail(f"no domain named `{args.domain}`{hint}")
+        domains = [d]
+    if args.json:
+        print(json.dumps([{"domain": d.name, "plural": d.plural, "labels": list(d.labels),
+                           "image_shape": list(d.image_shape), "origin": d.origin, "description": d.description,
+                           "judge": "independent" if d.has_judge else "the classifier",
+                           "predicates": [{"name": p.name, "origin": p.origin, "description": p.description,
+                                           "truth_table": None if p.truth_table is None else sorted(p.truth_table)}
+                                          for p in registry.predicates_of(d.name)]} for d in domains], indent=2))
+        return EXIT_OK
+    out = []
+    for d in domains:
+        labels = f"{min(d.labels)}..{max(d.labels)}" if list(d.labels) == list(range(min(d.labels), max(d.labels) + 1)) \
+            else " ".join(map(str, d.labels))
+        shape = " x ".join(map(str, d.image_shape))
+        out.append(f"domain {d.name} (plural {d.plural}) · labels {labels} · images {shape} · {d.origin}")
+        if d.description:
+            out.append(f"  {d.description}")
+        if not d.has_judge:
+            out.append("  no independent judge: its classifier judges answers")
+        preds = registry.predicates_of(d.name)
+        if not preds:
+            out.append("  no predicates")
+            continue
+        tables = ["(not a function of the label)" if p.truth_table is None else "true for " + " ".join(
+            map(str, sorted(p.truth_table))) for p in preds]
+        nw, tw, ow = (max(len(x) for x in col) for col in ([p.name for p in preds], tables, [p.origin for p in preds]))
+        for p, t in zip(preds, tables):
+            out.append(f"  {p.name:<{nw}}  {t:<{tw}}  {p.origin:<{ow}}  {p.description}".rstrip())
+        out.append("")
+    print("\n".join(out).rstrip())
     return EXIT_OK
 
 

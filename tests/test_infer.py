@@ -164,7 +164,7 @@ def test_batched_restarts_equal_looped_restarts():
     registry, _ = fake_registry()
     graph = build(load_text("digits a, b, c\na is odd\na + b = c\nc has no closed circle\n", registry=registry))
     objective = Objective(graph, Networks.load(graph))
-    cfg = advi.ADVIConfig(restarts=4, pairs=1, steps=25, init_candidates=4, seed=3)
+    cfg = advi.ADVIConfig(restarts=4, pairs=1, steps=25, init_candidates=4, seed=3, clone=0.0)
     candidates, noise = advi.draw_noise(cfg, 3, D, "cpu")
     batched = advi.run(objective, cfg, noise=(candidates, noise))
     for r in range(4):
@@ -188,3 +188,75 @@ def test_answer_table_and_rules():
     assert rows[0].restarts == 5 and math.isclose(rows[0].mean_elbo, -10.6)
     assert reported_answer(rows, "vote").answer == (1, 3, 4)
     assert reported_answer(rows, "elbo").answer == (3, 5, 8)
+
+
+def test_cloning_copies_the_best_restarts_with_their_adam_state():
+    cfg = advi.ADVIConfig(restarts=8, steps=40, anneal=(1.0, 2.0), clone=0.25, clone_per_stage=2, seed=0)
+    assert advi.clone_points(cfg) == [10, 20, 30]                    # none at the run's end
+    mu = torch.arange(8.0).reshape(8, 1, 1).repeat(1, 2, 3).requires_grad_(True)
+    opt = torch.optim.Adam([mu], lr=0.1)
+    mu.sum().backward()
+    opt.step()
+    opt.state[mu]["exp_avg"].copy_(torch.arange(8.0).reshape(8, 1, 1).expand(8, 2, 3))
+    trace = torch.zeros(40, 8)
+    trace[:10] = torch.tensor([5.0, 1, 7, 3, 0, 2, 6, 4])            # restart 2 best, then 6, … restart 4 worst
+    with torch.no_grad():
+        before = mu.clone()
+    ancestors = advi.clone_best(trace, 10, cfg, [mu], opt, torch.arange(8))
+    # k = 2: the worst (4, then 1) become the best (2, then 6)
+    assert ancestors.tolist() == [0, 6, 2, 3, 2, 5, 6, 7]
+    assert torch.equal(mu[4], before[2]) and torch.equal(mu[1], before[6])
+    assert torch.equal(opt.state[mu]["exp_avg"][4], torch.full((2, 3), 2.0))
+    assert torch.equal(mu[[0, 2, 3, 5, 6, 7]], before[[0, 2, 3, 5, 6, 7]])
+
+
+class DoubleWell:
+    """A stand-in objective over one 1-d unknown: two basins, at ξ = +2 (deep) and ξ = −2 (shallow),
+    separated by a barrier that gradient steps do not cross."""
+    names, d, factors = ["x"], 1, [None]
+
+    def energy(self, xi, alpha):                                    # xi [R, S, 1, 1]
+        x = xi[..., 0, 0]
+        lp = torch.logsumexp(torch.stack([-8 * (x - 2) ** 2, -8 * (x + 2) ** 2 - 6]), 0)   # log P [R, S]
+        return -alpha * lp + 0.5 * x ** 2, lp[..., None]
+
+
+def test_cloning_moves_restarts_out_of_the_shallow_basin():
+    base = advi.ADVIConfig(restarts=40, pairs=1, steps=80, init_candidates=1, init_sigma=0.05, lr=0.05,
+                           anneal=(1.0, 2.0), seed=3, clone=0.0)
+    candidates, noise = advi.draw_noise(base, 1, 1, "cpu")
+    candidates = candidates.sign() * 2.0                                # half start in each basin
+    plain = advi.run(DoubleWell(), base, noise=(candidates, noise))
+    cloned = advi.run(DoubleWell(), advi.ADVIConfig(**{**base.__dict__, "clone": 0.5, "clone_per_stage": 2}),
+                      noise=(candidates, noise))
+    deep_plain, deep_cloned = (plain.mu[:, 0, 0] > 0).float().mean(), (cloned.mu[:, 0, 0] > 0).float().mean()
+    assert 0.3 < deep_plain < 0.7                                       # independent restarts stay where they start
+    assert deep_cloned == 1.0                                           # three cloning points: all in the deep basin
+    assert len(set(cloned.ancestors.tolist())) < 40 and len(set(plain.ancestors.tolist())) == 40
+    assert all(plain.mu[a, 0, 0] > 0 for a in cloned.ancestors.tolist())   # every lineage began in the deep basin
+
+
+def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_tuples():
+    from riddle.infer import rejection
+    from riddle.infer.solve import solve
+    registry, _ = fake_registry()
+    riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
+    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0)
+    batched = solve(riddle, cfg, device="cpu", method="advi")
+    one_by_one = solve(riddle, cfg, device="cpu", method="sequential")
+    assert np.allclose(batched.elbo_trace, one_by_one.elbo_trace, atol=1e-3)
+    assert np.allclose(batched.images, one_by_one.images, atol=1e-4)
+    easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # the fake nets accept most
+    graph = build(easy)
+    objective = Objective(graph, Networks.load(graph))
+    res = rejection.run(objective, rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
+    assert res.drawn % 256 == 0 and 0 < res.accepted_total <= res.drawn and len(res.latents) <= 5
+    assert (res.log_probs > math.log(0.5)).all()
+    again = objective.log_probs(res.latents[:, None])[:, 0]
+    assert torch.allclose(again, res.log_probs, atol=1e-5)
+    sol = solve(easy, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
+                rejection_cfg=rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
+    assert sol.restarts == len(sol.answers) == 5 and sol.rejection["drawn"] >= 256
+    starved = solve(riddle, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
+                    rejection_cfg=rejection.RejectionConfig(accepted=5, batch=4, max_samples=4, seed=1))
+    assert starved.restarts == len(starved.answers) and starved.success_rate <= 1

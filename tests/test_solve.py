@@ -67,3 +67,19 @@ def test_unsatisfiable_riddle_is_reported_without_optimising(tmp_path, capsys):
 def test_bad_flags_are_errors_not_tracebacks(in_repo, capsys):
     assert main(["solve", "puzzles/134.rdl", "--restarts", "0"]) == 2
     assert "--restarts must lie between" in capsys.readouterr().err
+
+
+@needs_weights
+@pytest.mark.parametrize("method", ["sequential", "rejection"])
+def test_baseline_methods_run_from_the_command_line(in_repo, capsys, method):
+    args = ["solve", "puzzles/134.rdl", "--method", method, "--restarts", "2", "--steps", "8"]
+    if method == "rejection":
+        args += ["--max-seconds", "3"]
+    assert main(args + ["--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert ("one at a time" in out) if method == "sequential" else ("prior draws" in out and "accepted" in out)
+    assert main(args + ["--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"] == method and doc["restarts"] <= 2
+    if method == "rejection":
+        assert doc["rejection"]["drawn"] > 0 and 0 <= doc["rejection"]["acceptance"] <= 1

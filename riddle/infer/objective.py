@@ -68,6 +68,10 @@ class Objective(nn.Module):
         super().__init__()
         self.graph = graph
         self.nets = networks
+        # registered as submodules so that .to(device) moves every network with the logic buffers
+        self._networks = nn.ModuleDict({"generators": nn.ModuleDict(networks.generators),
+                                        "classifiers": nn.ModuleDict(networks.classifiers),
+                                        "predicates": nn.ModuleDict(networks.predicates)})
         self.names = graph.names
         self.index = {n: i for i, n in enumerate(self.names)}
         self.domain_of = [u.domain.name for u in graph.unknowns]

@@ -3,23 +3,29 @@
 The answer of one restart is the *judge's* reading of its decoded mean image G(μ): the judge is an
 independent network that never served as a likelihood, so a restart that fooled the predicates
 is not counted as a success.
+
+Three methods (`--method`): `advi` — all restarts in one batched program, with cloning (advi.py);
+`sequential` — the same variational inference one restart at a time, independent restarts (the
+papers' way; a baseline); `rejection` — prior samples the networks accept (rejection.py; a
+baseline). For `rejection` a "restart" is one accepted sample.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
 from ..lang.check import CheckedRiddle
-from . import advi
+from . import advi, rejection
 from .objective import Networks, Objective
 from .stats import AnswerRow, answer_table, reported_answer, wilson
 
 DEFAULTS = advi.ADVIConfig()
 ANSWER_RULE = "vote"
+METHODS = ("advi", "sequential", "rejection")
 
 
 @dataclass
@@ -29,6 +35,8 @@ class Solution:
     symbolic: SymbolicResult
     config: advi.ADVIConfig
     device: str
+    method: str = "advi"
+    restarts: int = 0                          # restarts run (rejection: samples accepted)
     latent: int = 0                            # latent dimensions per unknown
     answers: np.ndarray | None = None          # [R, n] judged labels of G(μ)
     confidence: np.ndarray | None = None       # [R, n] the judge's probability of those labels
@@ -36,12 +44,16 @@ class Solution:
     sample_share: np.ndarray | None = None     # [R] share of q's samples whose judged labels solve the riddle
     elbo: np.ndarray | None = None             # [R] final ELBO
     elbo_trace: np.ndarray | None = None       # [steps, R]
+    ancestors: np.ndarray | None = None        # [R] the initial restart each restart descends from (cloning)
     rows: list[AnswerRow] = field(default_factory=list)
     answer: AnswerRow | None = None
     successes: int = 0
+    correct: np.ndarray | None = None          # [R] bool: the judged answer solves the riddle
+    self_judged: list[str] = field(default_factory=list)   # domains whose classifier doubled as judge
     seconds: float = 0.0
     solve_seconds: float = 0.0
     images_per_second: float = 0.0
+    rejection: dict | None = None              # rejection only: drawn, accepted, acceptance
 
     @property
     def unsatisfiable(self) -> bool:
@@ -49,11 +61,22 @@ class Solution:
 
     @property
     def success_rate(self) -> float:
-        return self.successes / self.config.restarts if self.answers is not None else 0.0
+        return self.successes / self.restarts if self.restarts else 0.0
+
+    @property
+    def lineages(self) -> int:
+        """How many initial restarts the final ones descend from (all of them without cloning)."""
+        return len(set(self.ancestors.tolist())) if self.ancestors is not None else self.restarts
+
+    @property
+    def successful_lineages(self) -> int:
+        if self.correct is None or self.ancestors is None:
+            return 0
+        return len(set(self.ancestors[self.correct].tolist()))
 
     @property
     def interval(self) -> tuple[float, float]:
-        return wilson(self.successes, self.config.restarts)
+        return wilson(self.successes, self.restarts)
 
 
 def pick_device(name: str) -> str:
@@ -65,13 +88,17 @@ def pick_device(name: str) -> str:
 
 
 def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = "auto", progress=None,
-          networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8) -> Solution:
+          networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
+          method: str = "advi", rejection_cfg: rejection.RejectionConfig | None = None) -> Solution:
+    """progress(done, note) is called as the work advances (advi: once per step)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
     started = time.perf_counter()
     device = pick_device(device)
     torch.manual_seed(cfg.seed)
     graph = build(riddle)
     symbolic = solve_symbolic(graph)
-    sol = Solution(riddle, graph, symbolic, cfg, device)
+    sol = Solution(riddle, graph, symbolic, cfg, device, method)
     if symbolic.count == 0:
         sol.seconds = time.perf_counter() - started
         return sol
@@ -79,26 +106,53 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     objective = Objective(graph, nets).to(device)
     sol.latent = objective.d
     judges = {u.domain.name: u.domain.load_judge() for u in graph.unknowns}
+    sol.self_judged = sorted({u.domain.name for u in graph.unknowns if not u.domain.has_judge})
     for j in judges.values():
         j.to(device).eval()
-    result = advi.run(objective, cfg, device, progress=progress)
-    sol.solve_seconds = result.seconds
-    sol.images_per_second = result.images_per_step * cfg.steps / max(result.seconds, 1e-9)
+
+    if method == "rejection":
+        rcfg = rejection_cfg or rejection.RejectionConfig(accepted=cfg.restarts, seed=cfg.seed)
+        res = rejection.run(objective, rcfg, device, progress=progress)
+        mu = res.latents.to(device)
+        sigma = torch.zeros_like(mu)
+        # the log joint at α = 1 ranks accepted samples as the ELBO ranks restarts
+        elbo = ((res.log_probs * objective.strength.cpu()).sum(-1) - 0.5 * (res.latents ** 2).sum((1, 2))).numpy()
+        sol.solve_seconds = res.seconds
+        sol.images_per_second = res.drawn * res.images_per_step / max(res.seconds, 1e-9)
+        sol.rejection = {"drawn": res.drawn, "accepted": res.accepted_total, "acceptance": res.acceptance,
+                         "batch": rcfg.batch, "max_samples": rcfg.max_samples, "max_seconds": rcfg.max_seconds}
+        trace, ancestors = np.zeros((0, len(mu))), np.arange(len(mu))
+    else:
+        result = advi.run(objective, cfg, device, progress=progress) if method == "advi" else \
+            _sequential(objective, cfg, device, progress)
+        mu, sigma = result.mu, result.sigma
+        elbo, trace, ancestors = result.final_elbo.numpy(), result.elbo_trace.numpy(), result.ancestors.numpy()
+        sol.solve_seconds = result.seconds
+        sol.images_per_second = result.images_per_step * cfg.steps / max(result.seconds, 1e-9)
+    sol.restarts = R = len(mu)
+    sol.elbo, sol.elbo_trace, sol.ancestors = elbo, trace, ancestors
+    if R == 0:                                                         # rejection accepted nothing
+        sol.answers = np.zeros((0, len(graph.unknowns)), dtype=np.int64)
+        sol.confidence = np.zeros((0, len(graph.unknowns)))
+        sol.images = np.zeros((0, len(graph.unknowns), *objective.image_shape), dtype=np.float32)
+        sol.sample_share = sol.correct = np.zeros(0, bool)
+        sol.seconds = time.perf_counter() - started
+        return sol
     with torch.no_grad():
-        images = objective.images(result.mu[:, None])[:, 0]                            # [R, n, H, W]
+        images = objective.images(mu[:, None])[:, 0]                                  # [R, n, H, W]
         labels, conf = _judge(judges, graph, images)
         # the share of each restart's posterior samples that solve the riddle, as judged
         g = torch.Generator().manual_seed(cfg.seed + 2)
-        eps = torch.randn(cfg.restarts, samples_per_restart, *result.mu.shape[1:], generator=g).to(device)
-        draws = objective.images(result.mu[:, None] + result.sigma[:, None] * eps)     # [R, M, n, H, W]
+        eps = torch.randn(R, samples_per_restart, *mu.shape[1:], generator=g).to(device)
+        draws = objective.images(mu[:, None] + sigma[:, None] * eps)                  # [R, M, n, H, W]
         draw_labels, _ = _judge(judges, graph, draws.reshape(-1, *draws.shape[2:]))
-    ok = _accepts(graph, symbolic, draw_labels.reshape(cfg.restarts, samples_per_restart, -1))
+    ok = _accepts(graph, symbolic, draw_labels.reshape(R, samples_per_restart, -1))
     sol.sample_share = ok.mean(axis=1)
     sol.answers, sol.confidence = labels, conf
     sol.images = images.cpu().numpy()
-    sol.elbo, sol.elbo_trace = result.final_elbo.numpy(), result.elbo_trace.numpy()
     correct = _accepts(graph, symbolic, labels[:, None])[:, 0]
     sol.successes = int(correct.sum())
+    sol.correct = correct
 
     def judge_answer(answer):
         broken = satisfies(graph, answer)
@@ -107,6 +161,22 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     sol.answer = reported_answer(sol.rows, rule)
     sol.seconds = time.perf_counter() - started
     return sol
+
+
+def _sequential(objective: Objective, cfg: advi.ADVIConfig, device, progress) -> advi.ADVIResult:
+    """The papers' way, as a baseline: one restart after another (a Python loop on purpose), each
+    with its own slice of the same noise the batched solver would use, no cloning."""
+    n, d = len(objective.names), objective.d
+    candidates, noise = advi.draw_noise(cfg, n, d, device)
+    one = replace(cfg, restarts=1, clone=0.0)
+    runs = []
+    for r in range(cfg.restarts):
+        step = (lambda t, alpha, r=r: progress(t, alpha, r)) if progress else None
+        runs.append(advi.run(objective, one, device, noise=(candidates[r:r + 1], noise[:, r:r + 1]), progress=step))
+    return advi.ADVIResult(torch.cat([x.mu for x in runs]), torch.cat([x.sigma for x in runs]),
+                           torch.cat([x.elbo_trace for x in runs], 1), torch.cat([x.final_elbo for x in runs]),
+                           torch.cat([x.final_log_probs for x in runs]), sum(x.seconds for x in runs),
+                           runs[0].images_per_step * cfg.restarts, torch.arange(cfg.restarts))
 
 
 def _judge(judges, graph: FactorGraph, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

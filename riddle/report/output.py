@@ -29,8 +29,18 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append("nothing to solve: the statements contradict each other (see the error above)")
         return "\n".join(lines)
     c = sol.config
-    lines.append(f"solved   {c.restarts} restarts × {2 * c.pairs} samples · α {c.anneal[0]:g} → {c.anneal[-1]:g} · "
-                 f"{c.steps} steps · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
+    if sol.method == "rejection":
+        rj = sol.rejection
+        lines.append(f"sampled  {rj['drawn']:,} prior draws · {rj['accepted']:,} accepted by the networks "
+                     f"({rj['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
+    else:
+        how = " one at a time" if sol.method == "sequential" else ""
+        lines.append(f"solved   {c.restarts} restarts{how} × {2 * c.pairs} samples · α {c.anneal[0]:g} → "
+                     f"{c.anneal[-1]:g} · {c.steps} steps · {sol.solve_seconds:.1f} s · "
+                     f"{sol.images_per_second:,.0f} images/s")
+    if not sol.rows:
+        lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
+        return "\n".join(lines)
     width = max(len(_answer(row.answer)) for row in sol.rows)
     lines.append(f"{'answer':<{max(width, 6)}}  restarts  share    ELBO   judged")
     shown = sol.rows[:8]
@@ -44,10 +54,18 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     lo, hi = sol.interval
     answer = _answer(sol.answer.answer) if sol.answer else "none"
     mark = "" if sol.answer is None else (" ✓" if sol.answer.correct else " ✗ (not a solution)")
-    tail = f"success {sol.success_rate:.0%} (95 % CI {lo:.0%}–{hi:.0%}) · answer {answer}{mark}"
+    per = f" · {sol.solve_seconds / sol.successes:.2f} s per judge-confirmed answer" if sol.successes else ""
+    what = "of accepted samples" if sol.method == "rejection" else "per restart"
+    tail = f"success {sol.success_rate:.0%} {what} (95 % CI {lo:.0%}–{hi:.0%}){per} · answer {answer}{mark}"
     if files:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
+    if sol.lineages < sol.restarts:
+        lines.append(f"cloning: the {sol.restarts} restarts descend from {sol.lineages} of the initial ones "
+                     f"({sol.successful_lineages} of them reached a solution); the interval treats restarts as "
+                     "independent")
+    lines += [f"note: domain `{d}` has no independent judge; its label classifier judged the answers"
+              for d in sol.self_judged]
     return "\n".join(lines)
 
 
@@ -59,9 +77,11 @@ def solution_json(sol: Solution) -> dict:
         "unknowns": names,
         "device": sol.device,
         "seed": c.seed,
-        "restarts": c.restarts,
+        "method": sol.method,
+        "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
         "settings": {"pairs": c.pairs, "steps": c.steps, "anneal": list(c.anneal), "lr": c.lr,
-                     "init_sigma": c.init_sigma, "init_candidates": c.init_candidates},
+                     "init_sigma": c.init_sigma, "init_candidates": c.init_candidates, "clone": c.clone,
+                     "clone_per_stage": c.clone_per_stage},
         "symbolic": {"solution_count": sol.symbolic.count,
                      "solutions": None if sol.symbolic.solutions is None else sol.symbolic.solutions[:100].tolist(),
                      "conflict": [s.span.line for s in sol.symbolic.conflict]},
@@ -69,6 +89,8 @@ def solution_json(sol: Solution) -> dict:
         "solve_seconds": round(sol.solve_seconds, 3),
         "images_per_second": round(sol.images_per_second, 1),
     }
+    if sol.rejection:
+        out["rejection"] = sol.rejection
     if sol.unsatisfiable:
         out.update(answer=None, success_rate=0.0, answers=[])
         return out
@@ -78,11 +100,16 @@ def solution_json(sol: Solution) -> dict:
         "answer_correct": sol.answer.correct if sol.answer else None,
         "success_rate": sol.success_rate,
         "success_interval_95": [lo, hi],
+        "seconds_per_correct": sol.solve_seconds / sol.successes if sol.successes else None,
+        "lineages": sol.lineages,
+        "successful_lineages": sol.successful_lineages,
+        "self_judged_domains": sol.self_judged,
         "answers": [{"answer": list(r.answer), "restarts": r.restarts, "share": r.share, "mean_elbo": r.mean_elbo,
                      "best_elbo": r.best_elbo, "correct": r.correct, "broken": list(r.broken)} for r in sol.rows],
         "per_restart": {"answer": sol.answers.tolist(), "elbo": [round(float(e), 3) for e in sol.elbo],
                         "judge_confidence": np.round(sol.confidence, 4).tolist(),
-                        "sample_share": np.round(sol.sample_share, 4).tolist()},
+                        "sample_share": np.round(sol.sample_share, 4).tolist(),
+                        "ancestor": sol.ancestors.tolist()},
     })
     return out
 
