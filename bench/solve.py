@@ -55,7 +55,8 @@ def main() -> None:
         truth = known_answer(riddle)
         sol = solve(riddle, replace(cfg, seed=seed, clone=clone), device=args.device)
         elbo_pick = reported_answer(sol.rows, "elbo")
-        runs.append({"riddle": name, "seed": seed, "clone": clone, "success": sol.success_rate,
+        runs.append({"riddle": name, "seed": seed, "clone": clone, "precision": sol.precision,
+                     "success": sol.success_rate,
                      "lineages": sol.lineages, "successful_lineages": sol.successful_lineages,
                      "vote_right": sol.rows[0].answer == truth, "elbo_right": elbo_pick.answer == truth,
                      "seconds": sol.seconds, "solve_seconds": sol.solve_seconds,
@@ -66,14 +67,15 @@ def main() -> None:
     riddle = load(ROOT / "puzzles" / "134.rdl")
     one = solve(riddle, replace(cfg, restarts=1, seed=0), device=args.device)
     many = solve(riddle, replace(cfg, seed=0), device=args.device)
-    batching = {"restarts": cfg.restarts, "one_restart_s": one.solve_seconds, "all_restarts_s": many.solve_seconds,
+    batching = {"restarts": cfg.restarts, "precision": many.precision, "one_restart_s": one.solve_seconds, "all_restarts_s": many.solve_seconds,
                 "ratio": many.solve_seconds / one.solve_seconds}
     out = {"machine": machine(), "device": args.device, "config": cfg.__dict__, "runs": runs, "batching": batching}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "solve.json").write_text(json.dumps(out, indent=2, default=list) + "\n")
     lines = ["## Solver", "",
              f"Measured by `python bench/solve.py --seeds {args.seeds} --restarts {cfg.restarts} --steps {cfg.steps}` "
-             f"on {out['machine']} ({args.device}). Success is per restart, judged by the independent judge; "
+             f"on {out['machine']} ({args.device}, networks in {many.precision}). Success is per restart, judged by "
+             "the independent judge; "
              "'right' is whether the riddle's reported answer is the true one, by each rule.", "",
              "| riddle | cloning | seeds | per-restart success (mean, min–max) | lineages (successful) | "
              "reported answer right: vote / best ELBO | time per solve | images/s |",

@@ -1,10 +1,10 @@
 """Throughput of the compiled objective against batch size: images per second, forward + backward.
 
-    python bench/throughput.py [--device cpu|cuda] [--riddle 134]
+    python bench/throughput.py [--device cpu|cuda] [--riddle 134] [--precision float32 bfloat16]
 
 One step of the solver at R restarts × 2 samples × n unknowns images: the energy of riddle 134
 (generator, label classifier, closed circle, logic tensors) and its gradient with respect to the
-latents, as advi.run computes it. Writes docs/bench/throughput-{device}.json, a PNG plot beside it
+latents, as advi.run computes it, in each precision. Writes docs/bench/throughput-{device}-{precision}.json, a PNG plot beside it
 and the "Throughput" section of docs/BENCHMARKS.md (one line per device measured).
 """
 from __future__ import annotations
@@ -54,20 +54,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--riddle", default="134")
+    ap.add_argument("--precision", nargs="+", default=["float32", "bfloat16"])
     args = ap.parse_args()
     if args.device == "cpu":
         torch.set_num_threads(2)
     graph = build(load(ROOT / "puzzles" / f"{args.riddle}.rdl"))
-    objective = Objective(graph, Networks.load(graph)).to(args.device)
-    rows = []
-    for r in RESTARTS:
-        ips = measure(objective, r, args.device)
-        rows.append({"restarts": r, "images_per_step": r * 2 * len(graph.names), "images_per_second": ips})
-        print(json.dumps(rows[-1]), flush=True)
-    out = {"machine": machine(), "device": args.device, "riddle": args.riddle, "rows": rows}
     folder = ROOT / "docs" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"throughput-{args.device}.json").write_text(json.dumps(out, indent=2) + "\n")
+    for precision in args.precision:
+        objective = Objective(graph, Networks.load(graph), precision).to(args.device)
+        rows = []
+        for r in RESTARTS:
+            ips = measure(objective, r, args.device)
+            rows.append({"restarts": r, "images_per_step": r * 2 * len(graph.names), "images_per_second": ips})
+            print(json.dumps({"precision": precision, **rows[-1]}), flush=True)
+        out = {"machine": machine(), "device": args.device, "precision": precision, "riddle": args.riddle,
+               "rows": rows}
+        (folder / f"throughput-{args.device}-{precision}.json").write_text(json.dumps(out, indent=2) + "\n")
     plot(folder)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Throughput", section(folder))
 
@@ -80,7 +83,7 @@ def plot(folder: Path) -> None:
     for path in sorted(folder.glob("throughput-*.json")):
         data = json.loads(path.read_text())
         ax.plot([r["images_per_step"] for r in data["rows"]], [r["images_per_second"] for r in data["rows"]], "o-",
-                label=f"{data['device']}: {data['machine']}")
+                label=f"{data['device']} {data['precision']}: {data['machine']}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("images per step (restarts × 2 samples × n)")
@@ -97,7 +100,7 @@ def section(folder: Path) -> str:
              "gradient) at R restarts × 2 samples × 3 unknowns images. Plot: docs/bench/throughput.png.", ""]
     for path in sorted(folder.glob("throughput-*.json")):
         data = json.loads(path.read_text())
-        lines += [f"{data['device']} — {data['machine']}:", "",
+        lines += [f"{data['device']}, {data['precision']} — {data['machine']}:", "",
                   "| restarts | images per step | images/s |", "| --- | --- | --- |"]
         lines += [f"| {r['restarts']} | {r['images_per_step']} | {r['images_per_second']:,.0f} |" for r in data["rows"]]
         lines.append("")

@@ -16,7 +16,7 @@ from .graph.build import LogicFactor
 from .graph.logic import LinearChain
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load
-from .lang.check import DEVICES, SETTINGS, SOLVE_METHODS
+from .lang.check import DEVICES, PRECISIONS, SETTINGS, SOLVE_METHODS
 from .lang.errors import Diagnostic, RiddleError, render
 
 JSON_SOLUTION_CAP = 1000
@@ -73,10 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "restarts; default 0.25)")
     so.add_argument("--method", choices=SOLVE_METHODS,
                     help="advi (default): all restarts batched; sequential: one restart at a time (a baseline); "
-                         "rejection: keep prior samples the networks accept (a baseline)")
+                         "rejection: keep prior samples the networks accept (a baseline); auto: rejection where a "
+                         "pilot batch projects it faster, else advi")
     so.add_argument("--max-seconds", type=float, metavar="S",
                     help="rejection: stop sampling after S seconds (default 120)")
     so.add_argument("--device", choices=DEVICES)
+    so.add_argument("--precision", choices=PRECISIONS,
+                    help="the networks' arithmetic (default auto: bfloat16 on a CPU with native bf16, else float32)")
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -222,7 +225,8 @@ def solve_config(riddle: CheckedRiddle, args):
     from dataclasses import replace
     return replace(cfg, restarts=pick("restarts", cfg.restarts), pairs=pick("pairs", cfg.pairs),
                    steps=pick("steps", cfg.steps), anneal=tuple(pick("anneal", list(cfg.anneal))),
-                   lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), clone=pick("clone", cfg.clone))
+                   lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), clone=pick("clone", cfg.clone),
+                   precision=pick("precision", cfg.precision))
 
 
 def _check_flags(args) -> str | None:
@@ -256,13 +260,15 @@ def cmd_solve(args) -> int:
     device = args.device or riddle.settings.get("device", "auto")
     method = args.method or riddle.settings.get("method", "advi")
     rejection_cfg = None
-    if method == "rejection":
+    if method in ("rejection", "auto"):
         from .infer.rejection import RejectionConfig
         rejection_cfg = RejectionConfig(accepted=cfg.restarts, seed=cfg.seed,
                                         **({"max_seconds": args.max_seconds} if args.max_seconds else {}))
     progress = None
     if not args.quiet and not args.json:
-        if method == "rejection":
+        if method == "auto":                          # which bar is unknown until the pilot has run
+            progress = None
+        elif method == "rejection":
             bar = Progress(cfg.restarts, "sampling (accepted)")
             progress = lambda drawn, accepted: bar.update(accepted - bar.done, f"{drawn:,} drawn")  # noqa: E731
         else:

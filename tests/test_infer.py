@@ -241,7 +241,7 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     from riddle.infer.solve import solve
     registry, _ = fake_registry()
     riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
-    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0)
+    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0, precision="float32")
     batched = solve(riddle, cfg, device="cpu", method="advi")
     one_by_one = solve(riddle, cfg, device="cpu", method="sequential")
     assert np.allclose(batched.elbo_trace, one_by_one.elbo_trace, atol=1e-3)
@@ -260,3 +260,13 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     starved = solve(riddle, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
                     rejection_cfg=rejection.RejectionConfig(accepted=5, batch=4, max_samples=4, seed=1))
     assert starved.restarts == len(starved.answers) and starved.success_rate <= 1
+
+
+def test_auto_picks_rejection_when_nearly_everything_is_accepted():
+    from riddle.infer.solve import solve
+    registry, _ = fake_registry()
+    easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # fake nets accept ~all
+    sol = solve(easy, advi.ADVIConfig(restarts=4, steps=50, seed=0), device="cpu", method="auto")
+    assert sol.method == sol.auto["choice"] == "rejection"
+    assert sol.auto["pilot_acceptance"] > 0.5 and sol.auto["projected_rejection_s"] < sol.auto["projected_advi_s"]
+    assert sol.restarts == 4

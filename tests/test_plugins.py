@@ -2,6 +2,7 @@
 checked on their first batch; `riddle predicates`; `riddle train-predicate`; the example package."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -237,9 +238,10 @@ def test_train_predicate_writes_a_working_plugin(tmp_path, capsys, monkeypatch):
 
 def test_the_example_package_installs_and_its_predicates_run(tmp_path):
     """pip-installs examples/riddle-ink into a scratch folder; riddle finds it by its entry point."""
-    target = tmp_path / "site"
+    target, source = tmp_path / "site", tmp_path / "riddle-ink"
+    shutil.copytree(ROOT / "examples" / "riddle-ink", source)       # setuptools writes build/ beside the source
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                          "--target", str(target), str(ROOT / "examples" / "riddle-ink")],
+                          "--target", str(target), str(source)],
                          capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)])}

@@ -39,6 +39,7 @@ class ADVIConfig:
     clone: float = 0.25                # share of restarts replaced by copies of the best at each cloning point
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
     clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
+    precision: str = "auto"            # the networks' arithmetic: auto, float32 or bfloat16 (objective.pick_precision)
     seed: int = 0
 
 
@@ -105,14 +106,21 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
                       time.perf_counter() - started, cfg.restarts * 2 * cfg.pairs * n, ancestors)
 
 
-def clone_points(cfg: ADVIConfig) -> list[int]:
+def clone_points(cfg: ADVIConfig, min_gap: int = 10) -> list[int]:
     """The steps before which restarts are cloned: `clone_per_stage` evenly spaced points per stage,
-    the last at the stage's end (none at the very end of the run)."""
+    the last at the stage's end (none at the very end of the run). Points closer than `min_gap`
+    steps to the previous one are dropped: on a tiny budget restarts have not yet found their basin,
+    and cloning them repeatedly would only collapse the population onto a few lineages."""
     starts = stage_starts(cfg.steps, cfg.anneal) + [cfg.steps]
     points = []
     for a, b in zip(starts, starts[1:]):
         points += [a + (b - a) * (j + 1) // cfg.clone_per_stage for j in range(cfg.clone_per_stage)]
-    return sorted(p for p in set(points) if 0 < p < cfg.steps)
+    kept, last = [], 0
+    for p in sorted(set(points)):
+        if min_gap <= p - last and p < cfg.steps:
+            kept.append(p)
+            last = p
+    return kept
 
 
 @torch.no_grad()

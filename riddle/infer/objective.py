@@ -51,6 +51,23 @@ def _frozen(module: nn.Module) -> nn.Module:
     return module
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
+def pick_precision(name: str, device: str) -> str:
+    """`auto`: bfloat16 on a CPU with native bf16 arithmetic (measured 2× faster per solver step
+    there, with the same success: docs/BENCHMARKS.md), float32 elsewhere (a CPU without it would
+    emulate bf16 slowly; on CUDA float32 is the measured default)."""
+    if name != "auto":
+        return name
+    if device == "cpu":
+        try:
+            return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+        except (AttributeError, RuntimeError):
+            return "float32"
+    return "float32"
+
+
 def scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
     """values [B, M], index [M] in 0..size-1 → [B, size]: logsumexp of the values sent to each slot."""
     b = values.shape[0]
@@ -64,8 +81,13 @@ def scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> t
 
 
 class Objective(nn.Module):
-    def __init__(self, graph: FactorGraph, networks: Networks):
+    def __init__(self, graph: FactorGraph, networks: Networks, precision: str = "float32"):
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        # bfloat16: the networks run under autocast (half the memory traffic, native bf16 dot products
+        # where the CPU has them); their outputs return to float32 before any factor is computed
+        self.precision = precision
         self.graph = graph
         self.nets = networks
         # registered as submodules so that .to(device) moves every network with the logic buffers
@@ -119,18 +141,25 @@ class Objective(nn.Module):
         self.register_buffer(name, tensor, persistent=False)
         return name
 
+    def _run(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """One network call, in the objective's precision; the result is float32."""
+        if self.precision == "float32":
+            return net(x)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return net(x).float()
+
     def images(self, xi: torch.Tensor) -> torch.Tensor:
         """ξ [..., n, d] → images [..., n, 28, 28] (one generator call per domain)."""
         lead = xi.shape[:-2]
         flat = xi.reshape(-1, len(self.names), self.d)
         domains = sorted(set(self.domain_of))
         if len(domains) == 1:
-            out = self.nets.generators[domains[0]](flat.reshape(-1, self.d))
+            out = self._run(self.nets.generators[domains[0]], flat.reshape(-1, self.d))
             return out.reshape(*lead, len(self.names), *out.shape[1:])
         parts = [None] * len(self.names)
         for dom in domains:
             cols = [i for i, d in enumerate(self.domain_of) if d == dom]
-            imgs = self.nets.generators[dom](flat[:, cols].reshape(-1, self.d))
+            imgs = self._run(self.nets.generators[dom], flat[:, cols].reshape(-1, self.d))
             imgs = imgs.reshape(flat.shape[0], len(cols), *imgs.shape[1:])
             for j, c in enumerate(cols):
                 parts[c] = imgs[:, j]
@@ -146,11 +175,12 @@ class Objective(nn.Module):
         if self.needs_labels:
             dom = self.domain_of[0]
             if len(set(self.domain_of)) == 1:
-                logits = self.nets.classifiers[dom](imgs.reshape(B * n, *imgs.shape[2:]))
+                logits = self._run(self.nets.classifiers[dom], imgs.reshape(B * n, *imgs.shape[2:]))
                 self._logits = logits.reshape(B, n, -1)                         # [B, n, L]
                 logp = torch.log_softmax(self._logits, -1)
             else:
-                logp = [torch.log_softmax(self.nets.classifiers[self.domain_of[i]](imgs[:, i]), -1) for i in range(n)]
+                logp = [torch.log_softmax(self._run(self.nets.classifiers[self.domain_of[i]], imgs[:, i]), -1)
+                        for i in range(n)]
         pred_logits = {}
         for name, cols in self._pred_unknowns.items():
             if name in self._readout:
@@ -158,7 +188,7 @@ class Objective(nn.Module):
                 pred_logits[name] = {c: sign * readout.from_logits(self._logits[:, c]) for c in cols}
                 continue
             sel = imgs[:, cols].reshape(B * len(cols), *imgs.shape[2:])
-            out = self.nets.predicates[name](sel).reshape(B, len(cols))
+            out = self._run(self.nets.predicates[name], sel).reshape(B, len(cols))
             pred_logits[name] = {c: out[:, j] for j, c in enumerate(cols)}
         columns = []
         for f in self.factors:

@@ -20,12 +20,12 @@ import torch
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
 from ..lang.check import CheckedRiddle
 from . import advi, rejection
-from .objective import Networks, Objective
+from .objective import Networks, Objective, pick_precision
 from .stats import AnswerRow, answer_table, reported_answer, wilson
 
 DEFAULTS = advi.ADVIConfig()
 ANSWER_RULE = "vote"
-METHODS = ("advi", "sequential", "rejection")
+METHODS = ("advi", "sequential", "rejection", "auto")
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Solution:
     config: advi.ADVIConfig
     device: str
     method: str = "advi"
+    precision: str = "float32"                 # the networks' arithmetic, resolved from the config's
     restarts: int = 0                          # restarts run (rejection: samples accepted)
     latent: int = 0                            # latent dimensions per unknown
     answers: np.ndarray | None = None          # [R, n] judged labels of G(μ)
@@ -54,6 +55,7 @@ class Solution:
     solve_seconds: float = 0.0
     images_per_second: float = 0.0
     rejection: dict | None = None              # rejection only: drawn, accepted, acceptance
+    auto: dict | None = None                   # --method auto: the pilot's figures and the choice
 
     @property
     def unsatisfiable(self) -> bool:
@@ -103,13 +105,17 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         sol.seconds = time.perf_counter() - started
         return sol
     nets = networks or Networks.load(graph)
-    objective = Objective(graph, nets).to(device)
+    sol.precision = pick_precision(cfg.precision, device)
+    objective = Objective(graph, nets, sol.precision).to(device)
     sol.latent = objective.d
     judges = {u.domain.name: u.domain.load_judge() for u in graph.unknowns}
     sol.self_judged = sorted({u.domain.name for u in graph.unknowns if not u.domain.has_judge})
     for j in judges.values():
         j.to(device).eval()
 
+    if method == "auto":
+        method, sol.auto = choose_method(objective, cfg, device)
+        sol.method = method
     if method == "rejection":
         rcfg = rejection_cfg or rejection.RejectionConfig(accepted=cfg.restarts, seed=cfg.seed)
         res = rejection.run(objective, rcfg, device, progress=progress)
@@ -161,6 +167,29 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     sol.answer = reported_answer(sol.rows, rule)
     sol.seconds = time.perf_counter() - started
     return sol
+
+
+def choose_method(objective: Objective, cfg: advi.ADVIConfig, device, pilot: int = 4096) -> tuple[str, dict]:
+    """`--method auto`: rejection when it is projected to be faster, else advi. One batch of `pilot`
+    prior draws gives rejection's acceptance and time per draw; two timed steps of the batched
+    objective give advi's time per step. Rejection wins on small riddles whose acceptance is high
+    (two unknowns: docs/BENCHMARKS.md, "Scaling"), advi everywhere else."""
+    res = rejection.run(objective, rejection.RejectionConfig(accepted=pilot, batch=pilot, max_samples=pilot,
+                                                             seed=cfg.seed + 3), device)
+    n, d = len(objective.names), objective.d
+    xi = torch.zeros(cfg.restarts, 2 * cfg.pairs, n, d, device=device, requires_grad=True)
+    objective.energy(xi, 1.0)[0].sum().backward()                     # warm-up
+    started = time.perf_counter()
+    for _ in range(2):
+        objective.energy(xi, 1.0)[0].sum().backward()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    advi_seconds = (time.perf_counter() - started) / 2 * cfg.steps
+    rejection_seconds = (res.seconds / res.drawn * cfg.restarts / res.acceptance if res.acceptance > 0
+                         else float("inf"))
+    choice = "rejection" if rejection_seconds < advi_seconds else "advi"
+    return choice, {"choice": choice, "pilot_draws": res.drawn, "pilot_acceptance": res.acceptance,
+                    "projected_rejection_s": rejection_seconds, "projected_advi_s": advi_seconds}
 
 
 def _sequential(objective: Objective, cfg: advi.ADVIConfig, device, progress) -> advi.ADVIResult:

@@ -126,8 +126,9 @@ class CheckedRiddle:
 
 # ── solve settings ───────────────────────────────────────────────────────────
 
-SOLVE_METHODS = ("advi", "sequential", "rejection")   # the CLI and the checker read this one list
+SOLVE_METHODS = ("advi", "sequential", "rejection", "auto")   # the CLI and the checker read this one list
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ SETTINGS: dict[str, SettingSpec] = {
     "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
                                                 "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
+    "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
 }
 
 

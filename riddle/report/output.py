@@ -20,7 +20,7 @@ def header(sol: Solution) -> str:
     domains = sorted({u.domain.plural for u in r.unknowns})
     latent = f" · {len(r.unknowns)} × {sol.latent} latent dims" if sol.latent else ""
     return (f"riddle {Path(r.file).name} · {len(r.unknowns)} {'/'.join(domains)} · {len(r.statements)} statements"
-            f"{latent} · {sol.device} · seed {sol.config.seed}")
+            f"{latent} · {sol.device}{' bf16' if sol.precision == 'bfloat16' else ''} · seed {sol.config.seed}")
 
 
 def solution_text(sol: Solution, files: dict | None = None) -> str:
@@ -29,6 +29,11 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append("nothing to solve: the statements contradict each other (see the error above)")
         return "\n".join(lines)
     c = sol.config
+    if sol.auto:
+        a = sol.auto
+        lines.append(f"method   auto → {a['choice']}: a pilot of {a['pilot_draws']:,} prior draws accepted "
+                     f"{a['pilot_acceptance']:.3%}; projected {a['projected_rejection_s']:.3g} s by rejection, "
+                     f"{a['projected_advi_s']:.3g} s by advi")
     if sol.method == "rejection":
         rj = sol.rejection
         lines.append(f"sampled  {rj['drawn']:,} prior draws · {rj['accepted']:,} accepted by the networks "
@@ -42,7 +47,8 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
         return "\n".join(lines)
     width = max(len(_answer(row.answer)) for row in sol.rows)
-    lines.append(f"{'answer':<{max(width, 6)}}  restarts  share    ELBO   judged")
+    unit = " samples" if sol.method == "rejection" else "restarts"
+    lines.append(f"{'answer':<{max(width, 6)}}  {unit}  share    ELBO   judged")
     shown = sol.rows[:8]
     for row in shown:
         verdict = "✓ solution" if row.correct else "✗ " + "; ".join(row.broken[:2])
@@ -76,6 +82,7 @@ def solution_json(sol: Solution) -> dict:
         "file": sol.riddle.file,
         "unknowns": names,
         "device": sol.device,
+        "precision": sol.precision,
         "seed": c.seed,
         "method": sol.method,
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
@@ -91,6 +98,8 @@ def solution_json(sol: Solution) -> dict:
     }
     if sol.rejection:
         out["rejection"] = sol.rejection
+    if sol.auto:
+        out["auto"] = sol.auto
     if sol.unsatisfiable:
         out.update(answer=None, success_rate=0.0, answers=[])
         return out
