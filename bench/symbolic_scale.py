@@ -87,11 +87,15 @@ def main() -> None:
 
 
 def write_section(path: Path, heading: str, section: str) -> None:
-    """Replace one `## ` section of a markdown file (or append it), leaving the others alone."""
+    """Replace one `## ` section of a markdown file in place (or append it), leaving the others alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here comes from a script in `bench/`.\n"
     parts = text.split("\n## ")
     head, sections = parts[0], ["## " + p for p in parts[1:]]
-    sections = [s for s in sections if not s.startswith(heading)] + [section]
+    same = [i for i, s in enumerate(sections) if s.split("\n", 1)[0].strip() == heading]
+    if same:
+        sections = [section if i == same[0] else s for i, s in enumerate(sections) if i == same[0] or i not in same]
+    else:
+        sections.append(section)
     path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections))
 
 

@@ -36,9 +36,6 @@ from .models.registry import (Domain, PluginError, Predicate, RegistryError, can
 RETURNS = ("probability", "logit")
 ENTRY_POINT_GROUP = "riddle.plugins"
 
-
-
-
 _origin: list[str] = []          # the plugin being imported right now (a stack: plugins may import plugins)
 _loaded: dict[str, str] = {}     # resolved path or entry point → origin, so each loads once per process
 
