@@ -202,7 +202,7 @@ def test_cloning_copies_the_best_restarts_with_their_adam_state():
     trace[:10] = torch.tensor([5.0, 1, 7, 3, 0, 2, 6, 4])            # restart 2 best, then 6, … restart 4 worst
     with torch.no_grad():
         before = mu.clone()
-    ancestors = advi.clone_best(trace, 10, cfg, [mu], opt, torch.arange(8))
+    ancestors = advi.clone_best(trace, 0, 10, cfg, [mu], opt, torch.arange(8))
     # k = 2: the worst (4, then 1) become the best (2, then 6)
     assert ancestors.tolist() == [0, 6, 2, 3, 2, 5, 6, 7]
     assert torch.equal(mu[4], before[2]) and torch.equal(mu[1], before[6])

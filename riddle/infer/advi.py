@@ -10,9 +10,9 @@ with Adam. Adam's update is element-wise, so without cloning restart r's traject
 would follow alone given the same noise (tested: batched = looped). The noise for the whole run is
 drawn up front as one tensor [steps, R, P, n, d] from the seed.
 
-Cloning (`clone` > 0): at the end of every annealing stage but the last, the restarts are ranked by
-their mean ELBO over the stage's last steps and the worst `clone` share are overwritten by copies of
-the best (μ, σ and Adam's moments), which then go on with their own noise. The failures of this
+Cloning (`clone` > 0): at `clone_per_stage` evenly spaced points of every annealing stage (none at
+the run's end), the restarts are ranked by their mean ELBO over the last steps before the point and
+the worst `clone` share are overwritten by copies of the best (μ, σ and Adam's moments), which then go on with their own noise. The failures of this
 method are restarts caught early in a wrong basin, whose ELBO is far below the right ones' (see
 docs/BENCHMARKS.md), so the budget they would waste goes to promising basins instead. The price:
 restarts are no longer independent; `ancestors` records which initial restart each descends from.
@@ -85,10 +85,12 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
     opt = torch.optim.Adam([mu, log_sigma], lr=cfg.lr)
     trace = torch.empty(cfg.steps, cfg.restarts)
     ancestors = torch.arange(cfg.restarts)
-    ends = set(clone_points(cfg)) if cfg.clone > 0 else set()
+    points = set(clone_points(cfg)) if cfg.clone > 0 else set()
+    last_point = 0
     for t in range(cfg.steps):
-        if t in ends:
-            ancestors = clone_best(trace, t, cfg, [mu, log_sigma], opt, ancestors)
+        if t in points:
+            ancestors = clone_best(trace, last_point, t, cfg, [mu, log_sigma], opt, ancestors)
+            last_point = t
         alpha = alpha_at(t, cfg.steps, cfg.anneal)
         eps = step_noise[t]                                                               # [R, P, n, d]
         sigma = log_sigma.exp()
@@ -124,12 +126,12 @@ def clone_points(cfg: ADVIConfig, min_gap: int = 10) -> list[int]:
 
 
 @torch.no_grad()
-def clone_best(trace: torch.Tensor, t: int, cfg: ADVIConfig, params: list[torch.Tensor],
+def clone_best(trace: torch.Tensor, since: int, t: int, cfg: ADVIConfig, params: list[torch.Tensor],
                opt: torch.optim.Optimizer, ancestors: torch.Tensor) -> torch.Tensor:
-    """Overwrite the worst restarts with the best ones, ranked by mean ELBO over the steps before t.
+    """Overwrite the worst restarts with the best ones, ranked by mean ELBO over the last
+    `clone_window` share of the steps since the previous cloning point (`since`) before t.
     params are [R, ...] leaves of opt; their Adam moments move with them. Returns the new ancestors [R]."""
-    since = t - max([0] + [p for p in clone_points(cfg) if p < t] + [s for s in stage_starts(cfg.steps, cfg.anneal) if s < t])
-    window = max(1, int(since * cfg.clone_window))
+    window = max(1, int((t - since) * cfg.clone_window))
     score = trace[t - window:t].mean(0)                                    # [R]
     k = min(int(cfg.clone * cfg.restarts), cfg.restarts // 2)
     if k == 0:

@@ -36,7 +36,7 @@ class Solution:
     config: advi.ADVIConfig
     device: str
     method: str = "advi"
-    precision: str = "float32"                 # the networks' arithmetic, resolved from the config's
+    precision: str = "float32"                 # the networks' arithmetic (the config's `auto` resolved)
     restarts: int = 0                          # restarts run (rejection: samples accepted)
     latent: int = 0                            # latent dimensions per unknown
     answers: np.ndarray | None = None          # [R, n] judged labels of G(μ)
@@ -92,7 +92,8 @@ def pick_device(name: str) -> str:
 def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = "auto", progress=None,
           networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
           method: str = "advi", rejection_cfg: rejection.RejectionConfig | None = None) -> Solution:
-    """progress(done, note) is called as the work advances (advi: once per step)."""
+    """progress is called as the work advances: advi progress(step, α) once per step, sequential
+    progress(step, α, restart), rejection progress(drawn, accepted) once per batch."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
     started = time.perf_counter()
