@@ -67,8 +67,14 @@ def main() -> None:
     riddle = load(ROOT / "puzzles" / "134.rdl")
     one = solve(riddle, replace(cfg, restarts=1, seed=0), device=args.device)
     many = solve(riddle, replace(cfg, seed=0), device=args.device)
-    batching = {"restarts": cfg.restarts, "precision": many.precision, "one_restart_s": one.solve_seconds, "all_restarts_s": many.solve_seconds,
-                "ratio": many.solve_seconds / one.solve_seconds}
+    # t(R) = steps · (o + c·R): o the per-step cost that does not grow with restarts (Python, dispatch,
+    # Adam), c what one more restart adds; ratio ≤ 5 needs c ≤ 4·o / (R − 5)
+    per_step_one = one.solve_seconds / cfg.steps
+    per_restart = (many.solve_seconds - one.solve_seconds) / (cfg.steps * (cfg.restarts - 1))
+    batching = {"restarts": cfg.restarts, "precision": many.precision, "one_restart_s": one.solve_seconds,
+                "all_restarts_s": many.solve_seconds, "ratio": many.solve_seconds / one.solve_seconds,
+                "fixed_ms_per_step": 1000 * (per_step_one - per_restart), "ms_per_restart_step": 1000 * per_restart,
+                "images_per_restart_step": 2 * cfg.pairs * len(riddle.unknowns)}
     out = {"machine": machine(), "device": args.device, "config": cfg.__dict__, "runs": runs, "batching": batching}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "solve.json").write_text(json.dumps(out, indent=2, default=list) + "\n")
@@ -91,8 +97,13 @@ def main() -> None:
                      f"{sum(r['vote_right'] for r in rs)}/{len(rs)} / {sum(r['elbo_right'] for r in rs)}/{len(rs)} | "
                      f"{sum(r['seconds'] for r in rs) / len(rs):.1f} s | "
                      f"{sum(r['images_per_second'] for r in rs) / len(rs):,.0f} |")
-    lines += ["", f"Batching: one restart takes {batching['one_restart_s']:.1f} s, {cfg.restarts} restarts "
-                  f"{batching['all_restarts_s']:.1f} s ({batching['ratio']:.1f}× the time for {cfg.restarts}× the work).", ""]
+    b = batching
+    lines += ["", f"Batching: one restart takes {b['one_restart_s']:.1f} s, {cfg.restarts} restarts "
+                  f"{b['all_restarts_s']:.1f} s ({b['ratio']:.1f}× the time for {cfg.restarts}× the work). Per step, "
+                  f"that is {b['fixed_ms_per_step']:.1f} ms that do not grow with restarts (Python, dispatch, Adam) plus "
+                  f"{b['ms_per_restart_step']:.2f} ms per restart ({b['images_per_restart_step']} images forward and "
+                  f"backward). A ratio of 5 would need each restart to add at most "
+                  f"{4 * b['fixed_ms_per_step'] / (cfg.restarts - 5):.2f} ms a step.", ""]
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Solver", "\n".join(lines))
 
 

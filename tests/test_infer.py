@@ -108,6 +108,39 @@ def test_log_probs_match_a_direct_computation():
             assert math.isclose(float(got[r, si, k].exp()), float(expected), rel_tol=2e-4, abs_tol=1e-9), (f.id, s.text())
 
 
+def test_readouts_share_one_classifier_call_per_step():
+    """odd (a label set) and closed circle (a head) read off one LabelNet: one call serves all three
+    uses, and each factor equals the readout computed directly."""
+    from riddle.models.zoo import HeadReadout, LabelNet, LabelReadout, Negated
+    torch.manual_seed(0)
+    gen, cls = FakeGenerator(), LabelNet(width=4, heads=("closed circle",)).eval()
+    r = Registry()
+    r.register_domain(Domain("digit", "digits", tuple(range(10)), load_generator=lambda: gen,
+                             load_classifier=lambda: cls, load_judge=lambda: cls))
+    r.register_predicate(Predicate("odd", "digit", frozenset({1, 3, 5, 7, 9}),
+                                   load_network=lambda: LabelReadout(cls, (1, 3, 5, 7, 9))))
+    r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}),
+                                   load_network=lambda: Negated(Negated(HeadReadout(cls, "closed circle")))))
+    graph = build(load_text("digits a, b\na is odd\nb has no closed circle\na + b = 9\n", registry=r))
+    objective = Objective(graph, Networks.load(graph))
+    calls = []
+    cls.head.register_forward_hook(lambda *_: calls.append(1))
+    xi = torch.randn(2, 3, 2, D, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = objective.log_probs(xi)                                                # [2, 3, K]
+    assert len(calls) == 1
+    with torch.no_grad():
+        images = gen(xi.reshape(-1, D)).reshape(6, 2, 28, 28)
+        odd = LabelReadout(cls, (1, 3, 5, 7, 9))(images[:, 0])
+        circle = cls.outputs(images[:, 1])[:, 10]
+    kinds = [(f.kind, f.statement.text()) for f in graph.factors]
+    k_odd = next(i for i, (kind, t) in enumerate(kinds) if "odd" in t)
+    k_circle = next(i for i, (kind, t) in enumerate(kinds) if "circle" in t)
+    assert torch.allclose(got[..., k_odd].reshape(-1), torch.nn.functional.logsigmoid(odd), atol=1e-5)
+    assert torch.allclose(got[..., k_circle].reshape(-1), torch.nn.functional.logsigmoid(-circle), atol=1e-5)
+    assert torch.allclose(cls(images[:, 0]), cls.outputs(images[:, 0])[:, :10])
+
+
 def test_split_chain_factor_is_used_for_the_large_relation():
     registry, _ = fake_registry()
     graph = build(load_text(RIDDLE, registry=registry))

@@ -121,10 +121,13 @@ class Registry:
 _LOADED: dict = {}
 
 
-def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | None = None) -> Callable[[], object]:
+def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | None = None,
+                  head: str | None = None) -> Callable[[], object]:
     """A loader for one of riddle's own weights files (imported lazily: torch only when needed).
-    Each file is loaded once per process and shared, so a predicate read off the label classifier
-    is recognisably the same network as the classifier (the objective then reuses its logits)."""
+    `readout`: a predicate true for these labels, read off the classifier; `head`: one of the
+    classifier's extra heads. Each file is loaded once per process and shared, so a predicate read
+    off the label classifier is recognisably the same network as the classifier (the objective then
+    reuses its outputs)."""
     def load():
         from . import store, zoo
         key = (str(weights_dir()), name)
@@ -133,6 +136,8 @@ def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | No
         model = _LOADED[key]
         if readout is not None:
             model = zoo.LabelReadout(model, readout)
+        elif head is not None:
+            model = zoo.HeadReadout(model, head)
         return zoo.Negated(model) if negate else model
     return load
 
@@ -156,8 +161,8 @@ def _builtin() -> Registry:
     r.register_predicate(Predicate("even", "digit", frozenset(even), "the digit is even (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=even)))
     r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}),
-                                   "the drawn digit encloses a hole (a closed loop of ink)",
-                                   load_network=bundled_model("closed circle")))
+                                   "the drawn digit encloses a hole (a closed loop of ink; a head of the label classifier)",
+                                   load_network=bundled_model("classifier", head="closed circle")))
     return r
 
 

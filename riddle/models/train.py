@@ -31,10 +31,12 @@ CLOSED_CIRCLE = (0, 6, 8, 9)
 class TrainConfig:
     seed: int = 0
     judge_epochs: int = 15
-    generator_epochs: int = 80
+    generator_epochs: int = 240
+    generator_plain_epochs: int = 60  # the last epochs train on the digits without augmentation
     classifier_epochs: int = 60
-    predicate_epochs: int = 30
     latent: int = 16
+    generator_width: int = 24         # decoder channels (docs/MODELS.md: 32 drew no better, cost 1.6× a step)
+    classifier_width: int = 24
     sharpness: float = 2.0            # decoder logits × this: crisper strokes (chosen in docs/MODELS.md)
     reconstructions: int = 2          # stochastic reconstructions per training digit
     prior_samples: int = 8000         # generated images with topology labels, for `closed circle`
@@ -56,10 +58,20 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x.unsqueeze(1), grid, align_corners=False).squeeze(1)
 
 
+def labels_and_heads_loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """A LabelNet with heads: y [B, 1 + heads] holds the label (−1: unknown, e.g. a prior sample)
+    and a 0/1 target per head. Cross-entropy on the known labels plus each head's binary loss."""
+    classes = outputs.shape[1] - (y.shape[1] - 1)
+    known = y[:, 0] >= 0
+    loss = F.cross_entropy(outputs[known, :classes], y[known, 0]) if known.any() else outputs.sum() * 0
+    return loss + F.binary_cross_entropy_with_logits(outputs[:, classes:], y[:, 1:].float(), reduction="sum") / len(y)
+
+
 def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, label: str,
-        binary: bool = False, lr: float = 3e-3, batch: int = 64, progress: bool = True) -> float:
-    """Train a classifier (cross-entropy) or a predicate (binary, y in {0, 1}) with augmentation,
-    AdamW and a one-cycle schedule. Returns seconds."""
+        binary: bool = False, lr: float = 3e-3, batch: int = 64, progress: bool = True, loss_fn=None) -> float:
+    """Train a classifier (cross-entropy), a predicate (binary, y in {0, 1}) or, with `loss_fn`
+    (outputs, y) → loss, anything else, with augmentation, AdamW and a one-cycle schedule.
+    Models with `outputs` (LabelNet) are trained on all their outputs. Returns seconds."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -71,8 +83,13 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, s
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
             b = perm[i:i + batch]
-            out = model(augment(x[b], g))
-            loss = (F.binary_cross_entropy_with_logits(out, y[b].float()) if binary else F.cross_entropy(out, y[b]))
+            out = (model.outputs if loss_fn else model)(augment(x[b], g))
+            if loss_fn:
+                loss = loss_fn(out, y[b])
+            elif binary:
+                loss = F.binary_cross_entropy_with_logits(out, y[b].float())
+            else:
+                loss = F.cross_entropy(out, y[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -88,14 +105,17 @@ def fit_generator(x: torch.Tensor, cfg: TrainConfig, progress: bool = True) -> t
     where the decoder draws real-looking digits."""
     g = torch.Generator().manual_seed(cfg.seed + 10)
     torch.manual_seed(cfg.seed + 10)
-    gen = zoo.Generator(latent=cfg.latent, sharpness=cfg.sharpness)
+    gen = zoo.Generator(latent=cfg.latent, width=cfg.generator_width, sharpness=cfg.sharpness)
     enc = zoo.Encoder(cfg.latent)
     opt = torch.optim.Adam(list(enc.parameters()) + list(gen.parameters()), lr=1e-3)
+    # cosine decay to 0, and the last epochs see the digits as they are: both sharpen the prior's
+    # samples (docs/MODELS.md, "Design decisions")
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 * (1 + math.cos(math.pi * e / cfg.generator_epochs)))
     bar = Progress(cfg.generator_epochs, "generator (VAE + flow)", enabled=progress)
     log2pi = math.log(2 * math.pi)
     for epoch in range(cfg.generator_epochs):
         perm = torch.randperm(len(x), generator=g)
-        augmenting = epoch < cfg.generator_epochs - 10          # the last epochs see the digits as they are
+        augmenting = epoch < cfg.generator_epochs - cfg.generator_plain_epochs
         for i in range(0, len(x), cfg.batch):
             b = x[perm[i:i + cfg.batch]]
             if augmenting and torch.rand(1, generator=g).item() < 0.5:
@@ -109,6 +129,7 @@ def fit_generator(x: torch.Tensor, cfg: TrainConfig, progress: bool = True) -> t
             opt.zero_grad()
             loss.backward()
             opt.step()
+        sched.step()
         bar.update(note=f"loss {loss.item():.1f}")
     gen.eval()
     enc.eval()
@@ -200,36 +221,35 @@ def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: Trai
     quality = generator_quality(gen, judge, 10_000 if not cfg.limit else 500, cfg.seed + 7)
     save(gen, "generator", "prior over digit images: G(ξ), ξ ~ N(0, I)", "train_a", t_gen, quality)
 
-    # 3. the label classifier, on real digits and their reconstructions
+    # 3. the label classifier and its `closed circle` head, one network: labels from real digits and
+    #    their reconstructions, topology (a hole in the ink) from those and from prior samples, whose
+    #    labels are unknown (the judge never labels training data)
     recon = reconstruct(gen, enc, x_a, cfg.reconstructions, cfg.seed + 20)
-    x_mix = torch.cat([x_a, recon])
-    y_mix = torch.cat([y_a] + [y_a] * cfg.reconstructions)
-    classifier = zoo.LabelNet(width=32)
-    t = fit(classifier, x_mix, y_mix, cfg.classifier_epochs, cfg.seed + 200, "label classifier", batch=cfg.batch,
-            progress=progress)
+    generated = prior_samples(gen, cfg.prior_samples if not cfg.limit else 200, cfg.seed + 30)
+    x_mix = torch.cat([x_a, recon, generated])
+    labels = torch.cat([y_a] * (1 + cfg.reconstructions) + [torch.full((len(generated),), -1)])
+    y_mix = torch.stack([labels, has_closed_circle(x_mix).long()], 1)                    # [N, 2]
+    classifier = zoo.LabelNet(width=cfg.classifier_width, heads=("closed circle",))
+    t = fit(classifier, x_mix, y_mix, cfg.classifier_epochs, cfg.seed + 200, "label classifier + closed circle",
+            batch=cfg.batch, progress=progress, loss_fn=labels_and_heads_loss)
     odd_test = torch.isin(y_test, torch.tensor(ODD)).long()
-    save(classifier, "classifier", "label classifier of `digit` (labels, relations, and `odd`/`even` read off it)",
+    circle = zoo.HeadReadout(classifier, "closed circle")
+    topo_test = has_closed_circle(x_test).long()
+    table = torch.isin(y_test, torch.tensor(CLOSED_CIRCLE)).long()
+    save(classifier, "classifier",
+         "label classifier of `digit` (labels, relations; `odd`/`even` read off it) with the `closed circle` head",
          "train_a", t, {"test_accuracy": accuracy(classifier, x_test, y_test),
                         "val_accuracy": accuracy(classifier, x_val, y_val),
                         "odd_readout_test_accuracy": accuracy(zoo.LabelReadout(classifier, ODD), x_test, odd_test,
-                                                              binary=True)})
-
-    # 4. closed circle: topology labels on real, reconstructed and generated images
-    generated = prior_samples(gen, cfg.prior_samples if not cfg.limit else 200, cfg.seed + 30)
-    x_cc = torch.cat([x_mix, generated])
-    y_cc = has_closed_circle(x_cc).long()
-    circle = zoo.PredicateNet(width=16)
-    t = fit(circle, x_cc, y_cc, cfg.predicate_epochs, cfg.seed + 400, "predicate closed circle", binary=True,
-            batch=cfg.batch, progress=progress)
-    topo_test = has_closed_circle(x_test).long()
-    table = torch.isin(y_test, torch.tensor(CLOSED_CIRCLE)).long()
-    save(circle, "closed circle", "neural predicate `closed circle` of `digit`: the ink encloses a hole", "train_a", t,
-         {"test_accuracy_vs_topology": accuracy(circle, x_test, topo_test, binary=True),
-          "test_accuracy_vs_truth_table": accuracy(circle, x_test, table, binary=True),
-          "topology_vs_truth_table_on_test": float((topo_test == table).float().mean())},
-         {"truth_table": list(CLOSED_CIRCLE),
-          "definition": f"binarised at {INK_THRESHOLD}, a 4-connected background region of at least "
-                        f"{MIN_HOLE_PIXELS} pixels that does not touch the border"})
+                                                              binary=True),
+                        "closed_circle_test_accuracy_vs_topology": accuracy(circle, x_test, topo_test, binary=True),
+                        "closed_circle_test_accuracy_vs_truth_table": accuracy(circle, x_test, table, binary=True),
+                        "topology_vs_truth_table_on_test": float((topo_test == table).float().mean())},
+         {"heads": {"closed circle": {
+             "truth_table": list(CLOSED_CIRCLE),
+             "definition": f"binarised at {INK_THRESHOLD}, a 4-connected background region of at least "
+                           f"{MIN_HOLE_PIXELS} pixels that does not touch the border",
+             "trained_on": f"topology of train_a, its reconstructions and {len(generated)} prior samples"}}})
     total = time.perf_counter() - started
     if progress:
         print(f"trained {len(cards)} models in {total:.0f} s → {out_dir}", flush=True)

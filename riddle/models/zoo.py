@@ -11,25 +11,39 @@ from torch import nn
 
 
 class LabelNet(nn.Module):
-    """The label classifier F: strided convolutions, ~0.6 M multiply-adds per image."""
+    """The label classifier F: strided convolutions, ~1.5 M multiply-adds per image at width 24.
 
-    def __init__(self, classes: int = 10, width: int = 16):
+    `heads` names extra binary outputs on the same features: predicates that are not functions of
+    the label (`closed circle`) but share the classifier's trunk, so that one network call per
+    solver step serves the labels and every head (a separate predicate network measured ~20 % of
+    a step: docs/MODELS.md). `forward` returns the label logits only, `outputs` everything."""
+
+    def __init__(self, classes: int = 10, width: int = 24, heads: tuple[str, ...] | list[str] = ()):
         super().__init__()
-        self.config = {"classes": classes, "width": width}
+        self.config = {"classes": classes, "width": width, "heads": list(heads)}
+        self.classes, self.heads = classes, tuple(heads)
         w = width
         self.features = nn.Sequential(
             nn.Conv2d(1, w, 5, stride=2, padding=2), nn.ReLU(),            # 14 x 14
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.ReLU(),        # 7 x 7
             nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.ReLU(),    # 4 x 4
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(4 * w * 16, classes))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(4 * w * 16, classes + len(heads)))
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:        # x: [N, 28, 28] → [N, classes + heads]
+        return self.head(self.features(x.unsqueeze(1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:        # x: [N, 28, 28] → [N, classes]
-        return self.head(self.features(x.unsqueeze(1)))
+        return self.outputs(x)[:, :self.classes]
+
+
+def outputs_of(classifier: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """All of a classifier's outputs (labels first, then heads); a plugin's classifier has only labels."""
+    return classifier.outputs(x) if hasattr(classifier, "outputs") else classifier(x)
 
 
 class PredicateNet(LabelNet):
-    """A neural predicate: the same shape of network with one logit (the predicate holds)."""
+    """A neural predicate of its own: the same shape of network with one logit (the predicate holds)."""
 
     def __init__(self, width: int = 8):
         super().__init__(classes=1, width=width)
@@ -50,23 +64,47 @@ class Negated(nn.Module):
         return -self.predicate(x)
 
 
-class LabelReadout(nn.Module):
-    """A predicate read off the label classifier: the logit of P(label ∈ true_labels),
-    logsumexp(logits[true]) − logsumexp(logits[false]). Used for `odd`: measured more accurate than a
-    parity network of its own (docs/MODELS.md), and free inside a solve, which already has the logits."""
+class Readout(nn.Module):
+    """A predicate read off a label classifier's outputs. Inside a solve the objective computes
+    the classifier's outputs once per step and hands them to every readout (`from_outputs`)."""
 
-    def __init__(self, classifier: nn.Module, true_labels: tuple[int, ...], classes: int = 10):
+    def __init__(self, classifier: nn.Module):
         super().__init__()
         self.classifier = classifier
+
+    def from_outputs(self, outputs: torch.Tensor) -> torch.Tensor:     # [N, classes + heads] → [N]
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.from_outputs(outputs_of(self.classifier, x))
+
+
+class LabelReadout(Readout):
+    """The logit of P(label ∈ true_labels): logsumexp(logits[true]) − logsumexp(logits[false]).
+    Used for `odd`/`even`: measured more accurate than a parity network of its own (docs/MODELS.md)."""
+
+    def __init__(self, classifier: nn.Module, true_labels: tuple[int, ...], classes: int = 10):
+        super().__init__(classifier)
         mask = torch.zeros(classes, dtype=torch.bool)
         mask[list(true_labels)] = True
         self.register_buffer("mask", mask)
 
-    def from_logits(self, logits: torch.Tensor) -> torch.Tensor:       # [N, classes] → [N]
+    def from_outputs(self, outputs: torch.Tensor) -> torch.Tensor:
+        logits = outputs[:, :len(self.mask)]
         return torch.logsumexp(logits[:, self.mask], -1) - torch.logsumexp(logits[:, ~self.mask], -1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.from_logits(self.classifier(x))
+
+class HeadReadout(Readout):
+    """One of the classifier's extra heads (LabelNet `heads`): its logit."""
+
+    def __init__(self, classifier: LabelNet, head: str):
+        super().__init__(classifier)
+        if head not in classifier.heads:
+            raise ValueError(f"the classifier has no head `{head}` (it has: {', '.join(classifier.heads) or 'none'})")
+        self.column = classifier.classes + classifier.heads.index(head)
+
+    def from_outputs(self, outputs: torch.Tensor) -> torch.Tensor:
+        return outputs[:, self.column]
 
 
 class JudgeNet(nn.Module):
@@ -116,7 +154,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """VAE decoder: latent z [N, d] → pixel logits [N, 28, 28]."""
 
-    def __init__(self, latent: int = 16, width: int = 32):
+    def __init__(self, latent: int = 16, width: int = 24):
         super().__init__()
         self.width = width
         self.fc = nn.Sequential(nn.Linear(latent, 256), nn.LeakyReLU(0.2), nn.Linear(256, 2 * width * 49),
@@ -180,7 +218,7 @@ class Generator(nn.Module):
     """G: ξ [N, d] ~ N(0, I) → image [N, 28, 28] in [0, 1]: flow, decoder, sigmoid.
     `sharpness` multiplies the decoder's logits: > 1 draws crisper strokes than the blurry mean."""
 
-    def __init__(self, latent: int = 16, width: int = 32, flow_layers: int = 8, sharpness: float = 1.0):
+    def __init__(self, latent: int = 16, width: int = 24, flow_layers: int = 8, sharpness: float = 1.0):
         super().__init__()
         self.config = {"latent": latent, "width": width, "flow_layers": flow_layers, "sharpness": sharpness}
         self.latent = latent
@@ -188,5 +226,8 @@ class Generator(nn.Module):
         self.decoder = Decoder(latent, width)
         self.register_buffer("sharpness", torch.tensor(float(sharpness)))
 
+    def decode(self, z: torch.Tensor) -> torch.Tensor:          # z [N, d] (after the flow) → [N, 28, 28]
+        return torch.sigmoid(self.sharpness * self.decoder(z))
+
     def forward(self, xi: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.sharpness * self.decoder(self.flow(xi)))
+        return self.decode(self.flow(xi))
