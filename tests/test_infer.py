@@ -220,7 +220,16 @@ def test_answer_table_and_rules():
     assert [r.answer for r in rows] == [(1, 3, 4), (2, 4, 6), (3, 5, 8)]
     assert rows[0].restarts == 5 and math.isclose(rows[0].mean_elbo, -10.6)
     assert reported_answer(rows, "vote").answer == (1, 3, 4)
-    assert reported_answer(rows, "elbo").answer == (3, 5, 8)
+    assert reported_answer(rows, "elbo").answer == (1, 3, 4)         # (3, 5, 8) has the best ELBO but breaks one
+    # a verified answer beats a more popular broken one, by either rule
+    verified = lambda a: (a == (3, 5, 8), [] if a == (3, 5, 8) else ["x"])  # noqa: E731
+    rows = answer_table(answers, elbo, verified)
+    assert reported_answer(rows, "vote").answer == (3, 5, 8) and reported_answer(rows, "elbo").answer == (3, 5, 8)
+    # nothing verified: an answer the oracle cannot check beats ones it knows are broken; else plain vote
+    unknown = lambda a: (None, []) if a == (2, 4, 6) else (False, ["x"])  # noqa: E731
+    assert reported_answer(answer_table(answers, elbo, unknown), "vote").answer == (2, 4, 6)
+    broken = answer_table(answers, elbo, lambda a: (False, ["x"]))
+    assert reported_answer(broken, "vote").answer == (1, 3, 4) and reported_answer(broken, "elbo").answer == (3, 5, 8)
 
 
 def test_cloning_copies_the_best_restarts_with_their_adam_state():

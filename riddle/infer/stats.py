@@ -47,10 +47,17 @@ def answer_table(answers: np.ndarray, elbo: np.ndarray, judge) -> list[AnswerRow
 
 
 def reported_answer(rows: list[AnswerRow], rule: str = "vote") -> AnswerRow | None:
-    """The riddle's answer: `vote` — the answer most restarts reached (ties: higher mean ELBO);
-    `elbo` — the answer of the restart with the highest final ELBO. See docs/BENCHMARKS.md."""
+    """The riddle's answer. Answers are first narrowed to the best-verified ones: those whose judged
+    labels satisfy every statement with a truth table, if any restart reached one; else those the
+    oracle cannot check; else all. Among them, `vote` takes the answer most restarts reached (ties:
+    higher mean ELBO), `elbo` the answer of the restart with the highest final ELBO.
+
+    Why verified first: on a hard riddle (SEND + MORE = MONEY) most restarts can settle on one
+    wrong answer while a few reach the solution; the report should show the answer riddle can
+    check, not the popular one it knows breaks a statement (docs/ARCHITECTURE.md)."""
     if not rows:
         return None
+    candidates = ([r for r in rows if r.correct] or [r for r in rows if r.correct is None] or rows)
     if rule == "elbo":
-        return max(rows, key=lambda r: r.best_elbo)
-    return rows[0]
+        return max(candidates, key=lambda r: r.best_elbo)
+    return candidates[0]

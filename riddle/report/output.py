@@ -60,6 +60,8 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     lo, hi = sol.interval
     answer = _answer(sol.answer.answer) if sol.answer else "none"
     mark = "" if sol.answer is None else (" ✓" if sol.answer.correct else " ✗ (not a solution)")
+    if sol.answer is not None and sol.answer is not sol.rows[0] and sol.answer.correct:
+        mark += " (the most common verified answer; more restarts settled on answers that break a statement)"
     per = f" · {sol.solve_seconds / sol.successes:.2f} s per judge-confirmed answer" if sol.successes else ""
     what = "of accepted samples" if sol.method == "rejection" else "per restart"
     tail = f"success {sol.success_rate:.0%} {what} (95 % CI {lo:.0%}–{hi:.0%}){per} · answer {answer}{mark}"
