@@ -1,11 +1,12 @@
 """`riddle train`: every model of the zoo, from digit images, on the CPU, in minutes.
 
-Order matters: the judge first (it measures the generator), then the generator (a VAE whose prior
-is a RealNVP flow, trained jointly), then the label classifier and the predicates — trained on real
+Order matters: the generator first (a VAE whose prior is a RealNVP flow, trained jointly), then the
+judge (trained on split B and the generator's reconstructions of it; it then measures the
+generator), then the label classifier with its `closed circle` head — one network, trained on real
 digits *and* on the generator's reconstructions of them (labelled by the digit they reconstruct),
-so that they stay right on the blurrier images the solver will show them. `odd` and `even` are read
-off the label classifier (zoo.LabelReadout). The closed-circle predicate is trained on topology
-labels of real, reconstructed and prior-sampled images alike.
+so that it stays right on the blurrier images the solver will show it; the head also learns from
+prior samples, by topology (a hole in the ink), whose labels are unknown. `odd` and `even` are read
+off the label classifier (zoo.LabelReadout), `closed circle` off its head (zoo.HeadReadout).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class TrainConfig:
     generator_plain_epochs: int = 60  # the last epochs train on the digits without augmentation
     classifier_epochs: int = 60
     latent: int = 16
-    generator_width: int = 24         # decoder channels (docs/MODELS.md: 32 drew no better, cost 1.6× a step)
+    generator_width: int = 24         # decoder channels (docs/MODELS.md: 32 drew no better, 1.7× the multiply-adds)
     classifier_width: int = 24
     sharpness: float = 2.0            # decoder logits × this: crisper strokes (chosen in docs/MODELS.md)
     reconstructions: int = 2          # stochastic reconstructions per training digit
