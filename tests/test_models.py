@@ -130,6 +130,26 @@ def test_shipped_closed_circle_head_reproduces_its_card(digits):
 
 
 @needs_weights
+@pytest.mark.parametrize("cin, cout", [(1, 24), (3, 5)])
+def test_rewritten_single_channel_layers_compute_the_layers_they_replace(cin, cout):
+    """strided_conv / transposed_conv are the same arithmetic as Conv2d(5, 2, 2) / ConvTranspose2d(4, 2, 1):
+    values and every gradient (input and parameters), so training through them fits the same layers."""
+    g = torch.Generator().manual_seed(0)
+    conv, deconv = torch.nn.Conv2d(cin, cout, 5, 2, 2), torch.nn.ConvTranspose2d(cout, cin, 4, 2, 1)
+    for layer, fast, shape in [(conv, zoo.strided_conv, (4, cin, 28, 28)), (deconv, zoo.transposed_conv, (4, cout, 14, 14))]:
+        x = torch.randn(*shape, generator=g, requires_grad=True)
+        y_fast, y_ref = fast(x, layer), layer(x)
+        assert y_fast.shape == y_ref.shape and torch.allclose(y_fast, y_ref, atol=1e-5)
+        weights = torch.randn(y_ref.shape, generator=g)
+        got = torch.autograd.grad((y_fast * weights).sum(), [x, layer.weight, layer.bias])
+        want = torch.autograd.grad((y_ref * weights).sum(), [x, layer.weight, layer.bias])
+        for a, b in zip(got, want):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
+    other = torch.nn.Conv2d(cin, cout, 3, 2, 1)                      # not the rewritten shape: called as is
+    x = torch.randn(2, cin, 28, 28, generator=g)
+    assert torch.equal(zoo.strided_conv(x, other), other(x))
+
+
 def test_registry_loads_networks_lazily_and_they_have_the_right_shapes():
     reg = default_registry()
     digit = reg.domain_named("digit")
