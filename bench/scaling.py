@@ -94,7 +94,7 @@ def unary_pass_shares(riddle, samples: int = 20_000, seed: int = 0) -> np.ndarra
             b = min(4096, samples - start)
             lp = objective.log_probs(torch.randn(b, 1, n, objective.d, generator=g))[:, 0]    # [b, K]
             for i in range(n):
-                label = objective._outputs[:, i, :10].argmax(-1).numpy()      # the labels, not the heads
+                label = objective.label_logits[:, i].argmax(-1).numpy()
                 mine = [k for k in unary if graph.factors[k].scope[0] == graph.names[i]]
                 ok = (lp[:, mine] > math.log(0.5)).all(1).numpy() if mine else np.ones(b, bool)
                 q[i] += np.bincount(label[ok], minlength=10)

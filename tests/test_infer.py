@@ -139,6 +139,9 @@ def test_readouts_share_one_classifier_call_per_step():
     assert torch.allclose(got[..., k_odd].reshape(-1), torch.nn.functional.logsigmoid(odd), atol=1e-5)
     assert torch.allclose(got[..., k_circle].reshape(-1), torch.nn.functional.logsigmoid(-circle), atol=1e-5)
     assert torch.allclose(cls(images[:, 0]), cls.outputs(images[:, 0])[:, :10])
+    # the same call's label logits, heads left out, for callers that want the networks' reading
+    assert objective.label_logits.shape == (6, 2, 10)
+    assert torch.allclose(objective.label_logits, torch.stack([cls(images[:, i]) for i in range(2)], 1), atol=1e-5)
 
 
 def test_split_chain_factor_is_used_for_the_large_relation():

@@ -138,6 +138,16 @@ class Objective(nn.Module):
                 cols = self._pred_unknowns.setdefault(f.predicate.name, [])
                 if self.index[f.scope[0]] not in cols:
                     cols.append(self.index[f.scope[0]])
+        self._outputs: torch.Tensor | None = None      # the classifier's outputs at the last call
+
+    @property
+    def label_logits(self) -> torch.Tensor | None:
+        """The label classifier's logits from the last `log_probs` call: [R·S, n, L] (heads left
+        out), for callers that want the networks' reading of the same images without a second
+        pass. None before the first call or where the unknowns span several domains."""
+        if self._outputs is None:
+            return None
+        return self._outputs[..., :len(self.graph.unknowns[0].domain.labels)]
 
     def _buffer(self, tensor: torch.Tensor) -> str:
         name = f"_logic_{len(self._buffers)}"
@@ -191,6 +201,7 @@ class Objective(nn.Module):
                 self._outputs = out.reshape(B, n, -1)                           # [B, n, L + heads]
                 logp = torch.log_softmax(self._outputs[..., :L], -1)            # [B, n, L]
             else:
+                self._outputs = None
                 logp = [torch.log_softmax(self._run(self.nets.classifiers[self.domain_of[i]], imgs[:, i]), -1)
                         for i in range(n)]
         pred_logits = {}
