@@ -150,6 +150,26 @@ def test_rewritten_single_channel_layers_compute_the_layers_they_replace(cin, co
     assert torch.equal(zoo.strided_conv(x, other), other(x))
 
 
+def test_inference_copy_computes_the_same_function_and_leaves_the_original_alone():
+    """for_inference folds batch norm into the convolutions of a copy; the judge reads the same."""
+    torch.manual_seed(0)
+    judge = zoo.JudgeNet(width=4, members=2)
+    with torch.no_grad():                                   # running statistics that are not the identity
+        for m in judge.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    judge.eval()
+    keys = set(judge.state_dict())
+    fast = zoo.for_inference(judge)
+    x = torch.rand(7, 28, 28, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(fast(x), judge(x), atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert set(judge.state_dict()) == keys and any(isinstance(m, torch.nn.BatchNorm2d) for m in judge.modules())
+
+
 def test_registry_loads_networks_lazily_and_they_have_the_right_shapes():
     reg = default_registry()
     digit = reg.domain_named("digit")

@@ -6,6 +6,7 @@ All networks take images [N, 28, 28] in [0, 1] (MNIST convention) and return log
 """
 from __future__ import annotations
 
+import copy
 import functools
 
 import torch
@@ -185,6 +186,22 @@ class JudgeNet(nn.Module):
             return self.members[self.active](x)
         probs = torch.stack([m(x).softmax(-1) for m in self.members]).mean(0)
         return probs.clamp_min(1e-12).log()
+
+
+def for_inference(module: nn.Module) -> nn.Module:
+    """An evaluation-only copy of a network that computes the same function faster: every Conv2d
+    followed by a BatchNorm2d (inside an nn.Sequential) gets the normalisation folded into its
+    weights, and the parameters are stored channels-last, the layout oneDNN's convolutions prefer.
+    Measured on the judge, 2,400 images: 4.3 s → 2.1 s in float32, outputs equal to 1e-5
+    (docs/ARCHITECTURE.md). The original is left as it is (it may be shared, saved or trained)."""
+    fast = copy.deepcopy(module).eval()
+    for seq in [m for m in fast.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            conv, norm = seq[i], seq[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.running_mean is not None:
+                seq[i] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
+                seq[i + 1] = nn.Identity()
+    return fast.to(memory_format=torch.channels_last)
 
 
 class Encoder(nn.Module):
