@@ -39,7 +39,8 @@ def strided_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """conv(x) for a Conv2d with kernel 5, stride 2, padding 2 on an even-sized image, computed as a
     3 x 3 stride-1 convolution of pixel_unshuffle(x, 2): tap k of the kernel reads input 2j + p - 2,
     i.e. phase p = k mod 2 at offset j = k // 2."""
-    if conv.kernel_size != (5, 5) or conv.stride != (2, 2) or conv.padding != (2, 2) or x.shape[-1] % 2:
+    if (conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups) != ((5, 5), (2, 2), (2, 2), (1, 1), 1) \
+            or conv.padding_mode != "zeros" or x.shape[-1] % 2 or x.shape[-2] % 2:
         return conv(x)
     u = _taps(5, 3, flip=False).to(conv.weight)                                     # [2, 3, 5]
     w = torch.einsum("ayk,bxl,oikl->oiabyx", u, u, conv.weight)                       # [out, in, 2, 2, 3, 3]
@@ -50,8 +51,8 @@ def transposed_conv(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor
     """deconv(x) for a ConvTranspose2d with kernel 4, stride 2, padding 1, computed as a 3 x 3
     stride-1 convolution with four channels per output channel (its 2 x 2 phases), pixel-shuffled:
     output 2m + a reads inputs m - 1 and m (a = 0, taps 3 and 1) or m and m + 1 (a = 1, taps 2 and 0)."""
-    if deconv.kernel_size != (4, 4) or deconv.stride != (2, 2) or deconv.padding != (1, 1) \
-            or deconv.output_padding != (0, 0):
+    if (deconv.kernel_size, deconv.stride, deconv.padding, deconv.output_padding, deconv.dilation, deconv.groups) \
+            != ((4, 4), (2, 2), (1, 1), (0, 0), (1, 1), 1):
         return deconv(x)
     t = _taps(4, 3, flip=True).to(deconv.weight)                                     # [2, 3, 4]
     w = torch.einsum("ayk,bxl,iokl->oabiyx", t, t, deconv.weight)                     # [out, 2, 2, in, 3, 3]
@@ -199,7 +200,7 @@ def for_inference(module: nn.Module) -> nn.Module:
         for i in range(len(seq) - 1):
             conv, norm = seq[i], seq[i + 1]
             if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.running_mean is not None:
-                seq[i] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
+                seq[i] = torch.nn.utils.fuse_conv_bn_eval(conv, norm)
                 seq[i + 1] = nn.Identity()
     return fast.to(memory_format=torch.channels_last)
 
