@@ -45,6 +45,22 @@ def test_solve_command_writes_json_png_and_npz(in_repo, tmp_path, capsys):
 
 
 @needs_weights
+def test_out_points_at_the_reported_answers_picture_wherever_it_ranks(tmp_path):
+    """The reported answer need not be the most common one (a verified answer wins): the picture
+    the report names is the reported answer's, drawn even when it ranks below the tenth row."""
+    from dataclasses import replace as copy_row
+
+    from riddle.report import write_outputs
+    sol = solve(load(ROOT / "puzzles" / "134.rdl"), ADVIConfig(seed=0, restarts=12, steps=6), device="cpu")
+    assert len(sol.rows) >= 2
+    sol.answer = sol.rows[-1]
+    sol.rows = sol.rows[:-1] + [copy_row(sol.rows[0], answer=(9, 9, 9))] * 10 + [sol.rows[-1]]
+    written = write_outputs(sol, tmp_path)
+    wanted = f"134-{len(sol.rows)}-{'-'.join(map(str, sol.answer.answer))}.png"
+    assert written["samples"] == str(tmp_path / wanted) and (tmp_path / wanted).exists()
+
+
+@needs_weights
 def test_same_seed_same_answer_table(in_repo, capsys):
     args = ["solve", "puzzles/product.rdl", "--restarts", "6", "--steps", "40", "--seed", "9", "--json"]
     assert main(args) == 0

@@ -132,13 +132,17 @@ def write_outputs(sol: Solution, directory: str | Path) -> dict[str, str]:
     stem = Path(sol.riddle.file).stem
     written = {}
     if not sol.unsatisfiable:
-        for k, row in enumerate(sol.rows[:10]):
+        # the ten most common answers and the reported one, wherever it ranks; `samples` names the
+        # reported answer's picture (it need not be the most common answer: stats.reported_answer)
+        reported = sol.answer.answer if sol.answer else None
+        ranked = [(k, row) for k, row in enumerate(sol.rows) if k < 10 or row.answer == reported]
+        for k, row in ranked:
             members = np.nonzero((sol.answers == np.asarray(row.answer)).all(axis=1))[0][:8]
             picture = grid(sol.images[members].reshape(-1, *sol.images.shape[2:]), columns=sol.images.shape[1],
                            scale=3)
             name = f"{stem}-{k + 1}-{'-'.join(map(str, row.answer))}.png"
             write_png(directory / name, picture)
-            if k == 0:
+            if row.answer == reported or (k == 0 and "samples" not in written):
                 written["samples"] = str(directory / name)
         np.savez_compressed(directory / "samples.npz", images=sol.images.astype(np.float32),
                             answers=sol.answers.astype(np.int64))
