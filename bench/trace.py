@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from riddle.graph import build, satisfies  # noqa: E402
 from riddle.infer import advi  # noqa: E402
 from riddle.infer.objective import Networks, Objective, pick_precision  # noqa: E402
-from riddle.infer.solve import DEFAULTS  # noqa: E402
+from riddle.infer.solve import DEFAULTS, with_settings  # noqa: E402
 from riddle.lang import load  # noqa: E402
 from solve import known_answer  # noqa: E402
 
@@ -46,8 +46,7 @@ def main() -> None:
     graph = build(riddle)
     if len({u.domain.name for u in graph.unknowns}) != 1:
         sys.exit("trace reads the shared label classifier: riddles over one domain only")
-    cfg = replace(DEFAULTS, seed=args.seed, **{k: v for k, v in riddle.settings.items()
-                                                  if k in ("restarts", "pairs", "steps", "lr")})
+    cfg = replace(with_settings(DEFAULTS, riddle.settings), seed=args.seed)
     objective = Objective(graph, Networks.load(graph), pick_precision(cfg.precision, "cpu"))
     labels_of = np.asarray(graph.unknowns[0].domain.labels)
     statements = list(dict.fromkeys(f.statement for f in graph.factors))

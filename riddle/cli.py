@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--clone", type=float, metavar="SHARE",
                     help="share of restarts replaced by copies of the best at each cloning point (0 = independent "
                          "restarts; default 0.25)")
+    so.add_argument("--rounds", type=int, metavar="N",
+                    help="advi: at most N runs of all restarts, a new one (fresh seed) while no restart's answer "
+                         "satisfies the riddle (default 3)")
     so.add_argument("--method", choices=SOLVE_METHODS,
                     help="advi (default): all restarts batched; sequential: one restart at a time (a baseline); "
                          "rejection: keep prior samples the networks accept (a baseline); auto: rejection where a "
@@ -218,15 +221,9 @@ def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
 def solve_config(riddle: CheckedRiddle, args):
     """Defaults, then the file's `solve with`, then the command line."""
     from .infer.advi import ADVIConfig
-    cfg = ADVIConfig()
-    file = riddle.settings
-    pick = lambda key, current: (getattr(args, key, None) if getattr(args, key, None) is not None  # noqa: E731
-                                 else file.get(key, current))
-    from dataclasses import replace
-    return replace(cfg, restarts=pick("restarts", cfg.restarts), pairs=pick("pairs", cfg.pairs),
-                   steps=pick("steps", cfg.steps), anneal=tuple(pick("anneal", list(cfg.anneal))),
-                   lr=pick("lr", cfg.lr), seed=pick("seed", cfg.seed), clone=pick("clone", cfg.clone),
-                   precision=pick("precision", cfg.precision))
+    from .infer.solve import SOLVER_SETTINGS, with_settings
+    cfg = with_settings(ADVIConfig(), riddle.settings)
+    return with_settings(cfg, {k: getattr(args, k, None) for k in SOLVER_SETTINGS})
 
 
 def _check_flags(args) -> str | None:
@@ -234,7 +231,7 @@ def _check_flags(args) -> str | None:
         return "--max-seconds must lie between 0 and 86400"
     if args.clone is not None and not 0 <= args.clone <= 0.5:
         return f"--clone must lie between 0 and 0.5, not {args.clone}"
-    for key in ("restarts", "pairs", "steps", "lr", "seed"):
+    for key in ("restarts", "pairs", "steps", "lr", "seed", "rounds"):
         value = getattr(args, key)
         spec = SETTINGS[key]
         if value is not None and not (spec.low <= value <= spec.high):
@@ -273,7 +270,10 @@ def cmd_solve(args) -> int:
             progress = lambda drawn, accepted: bar.update(accepted - bar.done, f"{drawn:,} drawn")  # noqa: E731
         else:
             bar = Progress(cfg.steps * (cfg.restarts if method == "sequential" else 1), "solving")
-            progress = lambda t, alpha, *restart: bar.update(note=f"α {alpha:g}")  # noqa: E731
+            def progress(t, alpha, *restart):
+                if t >= bar.total:                    # another round (advi): the bar grows by one run
+                    bar.total += cfg.steps
+                bar.update(note=f"α {alpha:g}" + (f" · round {t // cfg.steps + 1}" if t >= cfg.steps else ""))
     try:
         sol = solve(riddle, cfg, device=device, progress=progress, method=method, rejection_cfg=rejection_cfg)
     except ModelError as e:

@@ -1,6 +1,7 @@
 """The compiled objective and the batched solver, with tiny fake networks (no weights needed)."""
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -286,7 +287,8 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     from riddle.infer.solve import solve
     registry, _ = fake_registry()
     riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
-    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0, precision="float32")
+    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0, rounds=1,
+                          precision="float32")
     batched = solve(riddle, cfg, device="cpu", method="advi")
     one_by_one = solve(riddle, cfg, device="cpu", method="sequential")
     assert np.allclose(batched.elbo_trace, one_by_one.elbo_trace, atol=1e-3)
@@ -315,3 +317,31 @@ def test_auto_picks_rejection_when_nearly_everything_is_accepted():
     assert sol.method == sol.auto["choice"] == "rejection"
     assert sol.auto["pilot_acceptance"] > 0.5 and sol.auto["projected_rejection_s"] < sol.auto["projected_advi_s"]
     assert sol.restarts == 4
+
+
+def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
+    from riddle.infer.solve import _rounds, round_seed, solve
+    registry, _ = fake_registry()
+    riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
+    graph = build(riddle)
+    objective = Objective(graph, Networks.load(graph))
+    cfg = advi.ADVIConfig(restarts=3, steps=6, init_candidates=2, clone=0.0, rounds=3, seed=5, precision="float32")
+    steps, checked = [], []
+    never = _rounds(objective, cfg, "cpu", lambda t, a: steps.append(t), lambda mu: checked.append(mu) or False)
+    assert len(never) == 3 and len(checked) == 2                   # no check after the last round
+    assert steps == list(range(18))                                 # the bar counts steps across rounds
+    assert not torch.allclose(never[0].mu, never[1].mu)             # each round its own seed
+    assert len({round_seed(5, k) for k in range(3)}) == 3 and round_seed(5, 0) == 5
+    first = _rounds(objective, cfg, "cpu", None, lambda mu: True)
+    assert len(first) == 1 and torch.allclose(first[0].mu, never[0].mu)   # round 1 is the plain solve
+
+    easy = load_text("digits a, b\na is odd\n", registry=registry)     # the fake judge reads "odd" now and then
+    R, stopped_early = cfg.restarts, 0
+    for seed in range(6):
+        sol = solve(easy, replace(cfg, seed=seed), device="cpu")
+        assert sol.restarts == sol.rounds * R == len(sol.answers) == len(sol.elbo) == sol.elbo_trace.shape[1]
+        assert not sol.correct[:-R].any()                           # earlier rounds found nothing verified
+        assert sol.rounds == 3 or sol.correct[-R:].any()            # it stopped because the last one did
+        assert set(sol.ancestors[-R:]) <= set(range((sol.rounds - 1) * R, sol.rounds * R))
+        stopped_early += sol.rounds < 3
+    assert stopped_early

@@ -101,7 +101,7 @@ def test_numerals_and_distinct():
 def test_solve_settings():
     r = load(ROOT / "tests" / "ok" / "solve-settings.rdl")
     assert r.settings == {"restarts": 100, "pairs": 5, "steps": 400, "anneal": [0.5, 1, 3, 10], "method": "advi",
-                          "seed": 7, "lr": 0.05, "device": "cpu"}
+                          "seed": 7, "lr": 0.05, "device": "cpu", "rounds": 3}
 
 
 def test_article_before_a_predicate_is_optional():

@@ -71,7 +71,7 @@ def test_plugin_predicate_in_check_and_solve(tmp_path, capsys, source):
                    "--json", "--quiet"])
     assert status == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["restarts"] == 4 and len(result["per_restart"]["answer"]) == 4
+    assert result["restarts"] == 4 * result["rounds"] == len(result["per_restart"]["answer"])
     assert all(row["correct"] == (tuple(row["answer"]) == (1, 4)) for row in result["answers"])
 
 

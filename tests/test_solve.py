@@ -83,6 +83,8 @@ def test_unsatisfiable_riddle_is_reported_without_optimising(tmp_path, capsys):
 def test_bad_flags_are_errors_not_tracebacks(in_repo, capsys):
     assert main(["solve", "puzzles/134.rdl", "--restarts", "0"]) == 2
     assert "--restarts must lie between" in capsys.readouterr().err
+    assert main(["solve", "puzzles/134.rdl", "--rounds", "0"]) == 2
+    assert "--rounds must lie between 1 and 1000" in capsys.readouterr().err
 
 
 @needs_weights

@@ -39,6 +39,7 @@ class ADVIConfig:
     clone: float = 0.25                # share of restarts replaced by copies of the best at each cloning point
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
     clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
+    rounds: int = 3                    # at most this many runs of all restarts, until one reaches a verified answer (solve.py)
     precision: str = "auto"            # the networks' arithmetic: auto, float32 or bfloat16 (objective.pick_precision)
     seed: int = 0
 

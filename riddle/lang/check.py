@@ -150,6 +150,8 @@ SETTINGS: dict[str, SettingSpec] = {
     "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
     "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
                                                 "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
+    "rounds": SettingSpec("int", 1, 1_000, help="at most this many runs of all restarts, a new one while no answer "
+                                                "satisfies the riddle, e.g. `rounds 3`"),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
     "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
 }

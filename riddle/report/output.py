@@ -40,9 +40,13 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
                      f"({rj['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
     else:
         how = " one at a time" if sol.method == "sequential" else ""
-        lines.append(f"solved   {c.restarts} restarts{how} × {2 * c.pairs} samples · α {c.anneal[0]:g} → "
+        rounds = f" in {sol.rounds} rounds of {c.restarts}" if sol.rounds > 1 else ""
+        lines.append(f"solved   {sol.restarts} restarts{how}{rounds} × {2 * c.pairs} samples · α {c.anneal[0]:g} → "
                      f"{c.anneal[-1]:g} · {c.steps} steps · {sol.solve_seconds:.1f} s · "
                      f"{sol.images_per_second:,.0f} images/s")
+        if sol.rounds > 1:
+            lines.append(f"rounds   no restart of the first {sol.rounds - 1} run(s) reached an answer that satisfies "
+                         f"the riddle, so riddle ran all restarts again with a fresh seed (at most {c.rounds})")
     if not sol.rows:
         lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
         return "\n".join(lines)
@@ -90,7 +94,8 @@ def solution_json(sol: Solution) -> dict:
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
         "settings": {"pairs": c.pairs, "steps": c.steps, "anneal": list(c.anneal), "lr": c.lr,
                      "init_sigma": c.init_sigma, "init_candidates": c.init_candidates, "clone": c.clone,
-                     "clone_per_stage": c.clone_per_stage},
+                     "clone_per_stage": c.clone_per_stage, "rounds": c.rounds},
+        "rounds": sol.rounds,
         "symbolic": {"solution_count": sol.symbolic.count,
                      "solutions": None if sol.symbolic.solutions is None else sol.symbolic.solutions[:100].tolist(),
                      "conflict": [s.span.line for s in sol.symbolic.conflict]},
