@@ -54,18 +54,24 @@ def main() -> None:
             truth = known_answer(riddle)
             answer = list(sol.answer.answer) if sol.answer else None
             runs.append({"seed": seed, "answer": answer, "right": answer == list(truth),
-                         "success": sol.success_rate, "lineages": sol.lineages, "seconds": round(sol.seconds, 1)})
+                         "success": sol.success_rate, "lineages": sol.lineages, "rounds": sol.rounds, "seconds": round(sol.seconds, 1)})
             print(json.dumps({"puzzle": path.name, **runs[-1]}), flush=True)
         if runs:
-            rows.append({"puzzle": path.name, "unknowns": len(riddle.unknowns), "known": list(truth), "runs": runs})
+            rows.append({"puzzle": path.name, "unknowns": len(riddle.unknowns), "known": list(truth),
+                         "settings": riddle.settings, "runs": runs})
     if args.only or overrides:              # a subset or a variant: printed above, the docs keep the defaults' table
         return
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "puzzles.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+    own = "; ".join(f"{r['puzzle']}: `{format_settings(r['settings'])}`" for r in rows if r["settings"])
     lines = ["## Puzzles", "", f"Measured by `python bench/puzzles.py --seeds {args.seeds}` on {machine()} (cpu), "
-             f"default settings, seeds 0–{args.seeds - 1}.", "",
+             f"default settings under each puzzle's own `solve with` line ({own or 'none'}), "
+             f"seeds 0–{args.seeds - 1}. Runs: how many "
+             f"populations of restarts a solve ran (a new one while none of its answers satisfied the riddle); "
+             f"per-restart success counts every run's restarts.", "",
              "| puzzle | unknowns | known answer | reported answer right | wrong answers reported | "
-             "per-restart success (mean, min–max) | time per solve |", "| --- | --- | --- | --- | --- | --- | --- |"]
+             "per-restart success (mean, min–max) | runs per solve (mean, max) | time per solve (mean, max) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         runs = r["runs"]
         succ = [x["success"] for x in runs]
@@ -73,10 +79,17 @@ def main() -> None:
         lines.append(f"| {r['puzzle']} | {r['unknowns']} | {' '.join(map(str, r['known']))} | "
                      f"{sum(x['right'] for x in runs)}/{len(runs)} | {', '.join(wrong) or '—'} | "
                      f"{sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
-                     f"{sum(x['seconds'] for x in runs) / len(runs):.0f} s |")
+                     f"{sum(x['rounds'] for x in runs) / len(runs):.1f} ({max(x['rounds'] for x in runs)}) | "
+                     f"{sum(x['seconds'] for x in runs) / len(runs):.0f} s ({max(x['seconds'] for x in runs):.0f} s) |")
     every = sum(all(x["right"] for x in r["runs"]) for r in rows)
     lines.append(f"\n{every} of {len(rows)} puzzles answered right on every seed.\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Puzzles", "\n".join(lines))
+
+
+def format_settings(settings: dict) -> str:
+    """{'lr': 0.15, 'anneal': [1, 3]} → 'lr 0.15, anneal 1 3', as a `solve with` line writes them."""
+    return ", ".join(f"{k} {' '.join(f'{v:g}' for v in value) if isinstance(value, list) else value}"
+                     for k, value in settings.items())
 
 
 def parse_setting(text: str) -> tuple[str, object]:
