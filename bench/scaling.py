@@ -123,7 +123,7 @@ def main() -> None:
         riddle = load(path)
         header = next(line for line in path.read_text().splitlines() if line.startswith("# answer:"))
         target = tuple(int(v.split("=")[1]) for v in header.split(":")[1].split())
-        cfg = replace(DEFAULTS, seed=args.seed)
+        cfg = replace(DEFAULTS, seed=args.seed, rounds=1)      # one run per method: the methods compared as such
         for method in ("advi", "sequential", "rejection"):
             run_cfg = replace(cfg, restarts=args.sequential_restarts) if method == "sequential" else cfg
             rcfg = RejectionConfig(accepted=cfg.restarts, seed=args.seed, max_seconds=args.rejection_seconds)
