@@ -321,6 +321,7 @@ def test_auto_picks_rejection_when_nearly_everything_is_accepted():
 
 def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
     from riddle.infer.solve import _rounds, round_seed, solve
+    from riddle.report.output import solution_json, solution_text
     registry, _ = fake_registry()
     riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
     graph = build(riddle)
@@ -344,4 +345,7 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
         assert sol.rounds == 3 or sol.correct[-R:].any()            # it stopped because the last one did
         assert set(sol.ancestors[-R:]) <= set(range((sol.rounds - 1) * R, sol.rounds * R))
         stopped_early += sol.rounds < 3
+        text = solution_text(sol)
+        assert ("ran all restarts again" in text) == (sol.rounds > 1)
+        assert f"solved   {sol.rounds * R} restarts" in text and solution_json(sol)["rounds"] == sol.rounds
     assert stopped_early

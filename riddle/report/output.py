@@ -45,8 +45,9 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
                      f"{c.anneal[-1]:g} · {c.steps} steps · {sol.solve_seconds:.1f} s · "
                      f"{sol.images_per_second:,.0f} images/s")
         if sol.rounds > 1:
-            lines.append(f"rounds   no restart of the first {sol.rounds - 1} run(s) reached an answer that satisfies "
-                         f"the riddle, so riddle ran all restarts again with a fresh seed (at most {c.rounds})")
+            first = "the first run" if sol.rounds == 2 else f"the first {sol.rounds - 1} runs"
+            lines.append(f"rounds   no restart of {first} reached an answer that satisfies the riddle, so riddle "
+                         f"ran all restarts again with a fresh seed (at most {c.rounds} runs)")
     if not sol.rows:
         lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
         return "\n".join(lines)
