@@ -1,8 +1,8 @@
 """Watch a solve's population: which statements its restarts satisfy as α rises.
 
-    python bench/trace.py [--puzzle send-more-money] [--seed 1] [--every 25] [--json FILE]
+    python bench/trace.py [--puzzle send-more-money] [--seed 1] [--every 25] [--defaults] [--json FILE]
 
-Runs the default solver (the puzzle's own settings applied) and, every `--every` steps, reads each
+Runs one ADVI run of the solver (the puzzle's own `solve with` settings applied, unless `--defaults`) and, every `--every` steps, reads each
 restart's first sample of that step as the label classifier reads it (free: the step already ran
 the classifier) and counts the restarts whose labels satisfy each statement, all of them, and the
 puzzle's known answer (its `# answer:` header). A diagnostic for search failures: it shows when a
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--puzzle", default="send-more-money")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--every", type=int, default=25)
+    ap.add_argument("--defaults", action="store_true", help="ignore the puzzle's own `solve with` line")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -46,7 +47,7 @@ def main() -> None:
     graph = build(riddle)
     if len({u.domain.name for u in graph.unknowns}) != 1:
         sys.exit("trace reads the shared label classifier: riddles over one domain only")
-    cfg = replace(with_settings(DEFAULTS, riddle.settings), seed=args.seed)
+    cfg = replace(with_settings(DEFAULTS, {} if args.defaults else riddle.settings), seed=args.seed)
     objective = Objective(graph, Networks.load(graph), pick_precision(cfg.precision, "cpu"))
     labels_of = np.asarray(graph.unknowns[0].domain.labels)
     statements = list(dict.fromkeys(f.statement for f in graph.factors))
@@ -74,7 +75,8 @@ def main() -> None:
     advi.run(objective, cfg, "cpu", progress=progress)
     if args.json:
         args.json.write_text(json.dumps({"puzzle": args.puzzle, "seed": args.seed, "config": {
-            "restarts": cfg.restarts, "steps": cfg.steps}, "rows": rows}, indent=2))
+            "restarts": cfg.restarts, "steps": cfg.steps, "lr": cfg.lr, "anneal": list(cfg.anneal)},
+            "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
