@@ -16,7 +16,8 @@ from .graph.build import LogicFactor
 from .graph.logic import LinearChain
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load
-from .lang.check import DEVICES, PRECISIONS, SETTINGS, SOLVE_METHODS
+from .graph.joint import LogicProgram, compile_logic
+from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SETTINGS, SOLVE_METHODS
 from .lang.errors import Diagnostic, RiddleError, render
 
 JSON_SOLUTION_CAP = 1000
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--device", choices=DEVICES)
     so.add_argument("--precision", choices=PRECISIONS,
                     help="the networks' arithmetic (default auto: bfloat16 on a CPU with native bf16, else float32)")
+    so.add_argument("--logic", choices=LOGIC_MODES,
+                    help="joint (default): the statements that read labels enter as one exact weighted model count "
+                         "per connected group; factored: one factor per statement, as in the papers")
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -179,6 +183,11 @@ def analyse(path: str) -> tuple[CheckedRiddle, FactorGraph | None, SymbolicResul
     return riddle, graph, result, diagnostics
 
 
+def logic_program(riddle: CheckedRiddle, graph: FactorGraph, mode: str | None = None) -> LogicProgram:
+    """The logic the objective will compute: the mode given, else the file's, else joint."""
+    return compile_logic(graph, mode or riddle.settings.get("logic", "joint"))
+
+
 def print_diagnostics(riddle: CheckedRiddle, diagnostics: list[Diagnostic]) -> None:
     if diagnostics:
         color = _color(sys.stderr)
@@ -192,12 +201,13 @@ def cmd_check(args) -> int:
         failed = any(d.is_error for d in diagnostics)
         if failed:
             status = EXIT_BAD_RIDDLE
+        program = logic_program(riddle, graph) if graph is not None and result.count != 0 else None
         if args.json:
-            print(json.dumps(check_json(riddle, result, diagnostics)), flush=True)
+            print(json.dumps(check_json(riddle, result, diagnostics, program)), flush=True)
             continue
         print_diagnostics(riddle, diagnostics)
         if riddle.ok:
-            print(check_text(riddle, result), flush=True)
+            print(check_text(riddle, result, program), flush=True)
         if failed:
             n = sum(d.is_error for d in diagnostics)
             print(f"{path}: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
@@ -209,7 +219,8 @@ def cmd_graph(args) -> int:
     if graph is None:
         print_diagnostics(riddle, diagnostics)
         return EXIT_BAD_RIDDLE
-    print(graph_dot(graph) if args.dot else graph_text(graph), flush=True)
+    program = logic_program(riddle, graph) if result.count != 0 else None
+    print(graph_dot(graph) if args.dot else graph_text(graph, program), flush=True)
     return EXIT_OK
 
 
@@ -436,7 +447,7 @@ def cmd_predicates(args) -> int:
     return EXIT_OK
 
 
-def graph_text(graph: FactorGraph) -> str:
+def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
     g = graph.graph
     lines = [f"{graph.riddle.file} · factor graph · {len(graph.unknowns)} unknowns · {len(graph.factors)} factors"]
     lines.append("networks")
@@ -469,6 +480,8 @@ def graph_text(graph: FactorGraph) -> str:
         scope = list(dict.fromkeys(n for x in fs for n in x.scope))
         lines.append(f"  {fid:<4} line {f.statement.span.line:<3} {f.statement.text():<{w}}  {what}{strength}  "
                      f"← {', '.join(scope)}")
+    if program is not None:
+        lines += program.describe()
     return "\n".join(lines)
 
 
@@ -487,7 +500,8 @@ def graph_dot(graph: FactorGraph) -> str:
     return "\n".join(out)
 
 
-def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: list[Diagnostic]) -> dict:
+def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: list[Diagnostic],
+               program: LogicProgram | None = None) -> dict:
     out = {
         "file": r.file,
         "ok": r.ok,
@@ -507,10 +521,12 @@ def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: lis
         out["solutions_capped"] = result.solutions is not None and len(result.solutions) > JSON_SOLUTION_CAP
         if result.count == 0:
             out["conflict"] = [s.span.line for s in result.conflict]
+    if program is not None:
+        out["logic"] = program.to_json()
     return out
 
 
-def check_text(r: CheckedRiddle, result: SymbolicResult | None = None) -> str:
+def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: LogicProgram | None = None) -> str:
     lines = [f"{r.file} · {len(r.unknowns)} unknown{'s' if len(r.unknowns) != 1 else ''} · "
              f"{len(r.statements)} statement{'s' if len(r.statements) != 1 else ''}"]
     lines.append("unknowns")
@@ -531,4 +547,6 @@ def check_text(r: CheckedRiddle, result: SymbolicResult | None = None) -> str:
             lines.append(f"  {key} {shown}")
     if result is not None:
         lines.append(f"symbolic: {result.describe()}")
+    if program is not None:
+        lines += program.describe()
     return "\n".join(lines)

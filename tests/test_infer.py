@@ -63,12 +63,13 @@ num(d, e, f, g) + num(a, b) = num(c, d, e, f) + 2
 """
 
 
-def test_log_probs_match_a_direct_computation():
+def test_factored_log_probs_match_a_direct_computation():
+    """`--logic factored`: one term per factor, in the graph's order, each the papers' P_k."""
     registry, (gen, cls, odd, circle) = fake_registry()
     riddle = load_text(RIDDLE, registry=registry)
     assert riddle.ok, riddle.diagnostics
     graph = build(riddle)
-    objective = Objective(graph, Networks.load(graph))
+    objective = Objective(graph, Networks.load(graph), logic="factored")
     xi = torch.randn(2, 3, 7, D, generator=torch.Generator().manual_seed(1))
     got = objective.log_probs(xi)                                           # [R, S, K]
     assert got.shape == (2, 3, len(graph.factors))
@@ -295,13 +296,13 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     assert np.allclose(batched.images, one_by_one.images, atol=1e-4)
     easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # the fake nets accept most
     graph = build(easy)
-    objective = Objective(graph, Networks.load(graph))
+    objective = Objective(graph, Networks.load(graph), logic="factored")   # (the fake classifier ignores truth tables)
     res = rejection.run(objective, rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
     assert res.drawn % 256 == 0 and 0 < res.accepted_total <= res.drawn and len(res.latents) <= 5
     assert (res.log_probs > math.log(0.5)).all()
     again = objective.log_probs(res.latents[:, None])[:, 0]
     assert torch.allclose(again, res.log_probs, atol=1e-5)
-    sol = solve(easy, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
+    sol = solve(easy, advi.ADVIConfig(restarts=5, seed=1, logic="factored"), device="cpu", method="rejection",
                 rejection_cfg=rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
     assert sol.restarts == len(sol.answers) == 5 and sol.rejection["drawn"] >= 256
     starved = solve(riddle, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
@@ -313,7 +314,7 @@ def test_auto_picks_rejection_when_nearly_everything_is_accepted():
     from riddle.infer.solve import solve
     registry, _ = fake_registry()
     easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # fake nets accept ~all
-    sol = solve(easy, advi.ADVIConfig(restarts=4, steps=50, seed=0), device="cpu", method="auto")
+    sol = solve(easy, advi.ADVIConfig(restarts=4, steps=50, seed=0, logic="factored"), device="cpu", method="auto")
     assert sol.method == sol.auto["choice"] == "rejection"
     assert sol.auto["pilot_acceptance"] > 0.5 and sol.auto["projected_rejection_s"] < sol.auto["projected_advi_s"]
     assert sol.restarts == 4

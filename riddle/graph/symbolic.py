@@ -28,7 +28,7 @@ ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknown
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 
 
-class _TooMany(Exception):
+class TooMany(Exception):
     pass
 
 
@@ -75,7 +75,7 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True) -> SymbolicResult:
     try:
         rows = enumerate_solutions(graph, factors)
         count, solutions = len(rows), rows
-    except _TooMany:
+    except TooMany:
         solutions, count = None, count_by_contraction(graph, factors)
     conflict = minimal_conflict(graph, factors) if explain and count == 0 else ()
     return SymbolicResult(graph.names, solutions, count, ignored, conflict)
@@ -93,18 +93,21 @@ def satisfies(graph: FactorGraph, labels) -> list[Statement]:
 
 # ── the join ─────────────────────────────────────────────────────────────────
 
-def _unary_mask(f: Factor, values: np.ndarray) -> np.ndarray:
+def unary_mask(f: Factor, values: np.ndarray) -> np.ndarray:
+    """bool [|D|]: the labels a one-unknown factor allows (a predicate read through its truth table)."""
     if isinstance(f, PredicateFactor):
         return np.isin(values, list(f.predicate.truth_table)) != f.negated
     if isinstance(f, LabelFactor):
         return (values == f.label) != f.negated
+    if isinstance(f, LogicFactor) and isinstance(f.logic, DenseLogic) and len(f.scope) == 1:
+        return f.logic.table.astype(bool)
     raise TypeError(f)
 
 
 def _check(f: Factor, env: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
     """Row mask: does factor f hold for the rows' labels in env (all of f's scope assigned)?"""
     if isinstance(f, (PredicateFactor, LabelFactor)):
-        return _unary_mask(f, env[f.scope[0]])
+        return unary_mask(f, env[f.scope[0]])
     logic = f.logic
     if isinstance(logic, DenseLogic):
         idx = tuple(np.searchsorted(values[n], env[n]) for n in logic.scope)
@@ -132,17 +135,21 @@ def _choose_order(names, factors, domain_sizes) -> list[str]:
     return chosen
 
 
-def enumerate_solutions(graph: FactorGraph, factors: list[Factor]) -> np.ndarray:
-    """All satisfying label tuples, int64 [m, n] in declaration order, sorted. Raises _TooMany."""
+def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
+                        row_limit: int | None = None) -> np.ndarray:
+    """All satisfying label tuples, int64 [m, n] over `names` (default: every unknown, in
+    declaration order), sorted. `factors` must lie within `names`. Raises TooMany when a partial
+    assignment's rows would exceed `row_limit`."""
     values = graph.values()
-    names = list(graph.names)
+    names = list(graph.names if names is None else names)
+    row_limit = ROW_LIMIT if row_limit is None else row_limit
     # Unary factors shrink the domains up front.
     domain = {}
     for n in names:
         mask = np.ones(len(values[n]), bool)
         for f in factors:
             if f.scope == (n,) and not isinstance(f, LogicFactor):
-                mask &= _unary_mask(f, values[n])
+                mask &= unary_mask(f, values[n])
         domain[n] = values[n][mask]
     multi = [f for f in factors if isinstance(f, LogicFactor)]
     chains = [f.logic for f in multi if isinstance(f.logic, LinearChain)]
@@ -152,8 +159,8 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor]) -> np.ndarray
     partial = [np.full(1, ch.const, dtype=np.int64) for ch in chains]
     for step, n in enumerate(order):
         d = domain[n]
-        if m * len(d) > ROW_LIMIT:
-            raise _TooMany()
+        if m * len(d) > row_limit:
+            raise TooMany()
         cols = {k: np.repeat(v, len(d)) for k, v in cols.items()}
         cols[n] = np.tile(d, m)
         partial = [np.repeat(p, len(d)) for p in partial]
@@ -198,7 +205,7 @@ def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | Non
         operands += [np.ones(len(values[n])), [labels[n]]]
     for f in factors:
         if isinstance(f, (PredicateFactor, LabelFactor)):
-            operands += [_unary_mask(f, values[f.scope[0]]).astype(float), [labels[f.scope[0]]]]
+            operands += [unary_mask(f, values[f.scope[0]]).astype(float), [labels[f.scope[0]]]]
         elif isinstance(f.logic, DenseLogic):
             operands += [f.logic.table.astype(float), [labels[n] for n in f.logic.scope]]
         else:
@@ -239,7 +246,7 @@ def minimal_conflict(graph: FactorGraph, factors: list[Factor]) -> tuple[Stateme
         trial = [t for t in keep if t is not s]
         try:
             unsat = len(enumerate_solutions(graph, [f for f in factors if f.statement in trial])) == 0
-        except _TooMany:
+        except TooMany:
             unsat = False                                 # unknown: keep s, the set stays unsatisfiable
         if unsat:
             keep = trial

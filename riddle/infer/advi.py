@@ -41,6 +41,7 @@ class ADVIConfig:
     clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
     rounds: int = 3                    # at most this many runs of all restarts, until one reaches a verified answer (solve.py)
     precision: str = "auto"            # the networks' arithmetic: auto, float32 or bfloat16 (objective.pick_precision)
+    logic: str = "joint"               # joint: one exact weighted model count per component; factored: one term per statement
     seed: int = 0
 
 

@@ -1,17 +1,23 @@
 """The compiled objective: a factor graph becomes one torch module that maps latents
-ξ [R, S, n, d] (restarts × samples × unknowns × latent dims) to per-factor log-probabilities
+ξ [R, S, n, d] (restarts × samples × unknowns × latent dims) to per-term log-probabilities
 log P_k [R, S, K], and the energy
 
     H(ξ; α) = − α Σ_k w_k log P_k(ξ) + ½ Σ_v |ξ_v|².
 
+The terms are the logic program's (graph/joint.py): one per predicate network, and one per logic
+group — with joint logic (the default) the weighted model count of a connected component of the
+label-level statements; with factored logic one per statement (the papers' formulation).
+
 Per call, each network runs once on the whole batch: the generator on all R·S·n latents, the label
-classifier once, each predicate network once on the unknowns it judges. Every factor is computed
-in log space, exactly:
+classifier once, each predicate network once on the unknowns it judges. Every term is computed
+exactly, in log space or rescaled:
 
   predicate      log σ(±logit)
-  label          log p[k]  or  log(1 − p[k]) = logsumexp over the other labels
-  dense logic    logsumexp over the tensor's true entries of Σ_i log p_i[a_i]
-  split chain    messages over partial sums, log-sum-exp scattered step by step
+  enumerate      logsumexp over the group's satisfying label tuples of Σ_v log p_v[l_v]
+                 (a label statement is the one-row or nine-row case, a dense relation its true entries)
+  chain          messages over partial sums, log-sum-exp scattered step by step
+  contract       the distributions, each divided by its largest entry, contracted in float64 with
+                 the logic tensors along opt_einsum's path; the logs of the divisors added back
 
 so that no probability underflows, whatever α (tested NaN-free at α = 100).
 """
@@ -19,12 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..graph.build import FactorGraph, LabelFactor, LogicFactor, PredicateFactor
-from ..graph.logic import DenseLogic, LinearChain
+from ..graph.build import FactorGraph, PredicateFactor
+from ..graph.joint import LogicGroup, LogicProgram, compile_logic
 from ..models.zoo import Generator, Negated, Readout, outputs_of
 
 
@@ -80,8 +85,15 @@ def scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> t
     return torch.log(total) + safe_peak
 
 
+# Before a contraction each distribution is divided by its largest entry; what is left of an entry is
+# floored at exp(-CONTRACT_FLOOR / k) for a group of k unknowns, so that no product of k of them
+# underflows float64 (the floor lies far below any probability that matters).
+CONTRACT_FLOOR = 650.0
+
+
 class Objective(nn.Module):
-    def __init__(self, graph: FactorGraph, networks: Networks, precision: str = "float32"):
+    def __init__(self, graph: FactorGraph, networks: Networks, precision: str = "float32",
+                 logic: str | LogicProgram = "joint"):
         super().__init__()
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
@@ -102,8 +114,9 @@ class Objective(nn.Module):
             raise ValueError("all generators of one riddle must share a latent dimension")
         self.d = next(iter(self.latent.values()))
         self.image_shape = tuple(graph.unknowns[0].domain.image_shape)
-        self.factors = graph.factors
-        self.register_buffer("strength", torch.tensor([f.strength for f in self.factors], dtype=torch.float32))
+        self.program = compile_logic(graph, logic) if isinstance(logic, str) else logic
+        self.terms = self.program.terms
+        self.register_buffer("strength", torch.tensor([t.strength for t in self.terms], dtype=torch.float32))
         # Predicates read off a domain's own label classifier (a label set, or one of its heads) reuse
         # the classifier's outputs instead of a second network call.
         self._readout: dict[str, tuple[Readout, float]] = {}
@@ -114,26 +127,28 @@ class Objective(nn.Module):
             if (isinstance(inner, Readout) and len(set(self.domain_of)) == 1
                     and inner.classifier is networks.classifiers[self.domain_of[0]]):
                 self._readout[name] = (inner, sign)
-        self.needs_labels = any(not isinstance(f, PredicateFactor) or f.predicate.name in self._readout
-                                for f in self.factors)
-        # Logic tensors as index buffers, built once (buffers follow the module to the GPU).
-        self._support: dict[str, str] = {}            # factor id → buffer name of its true entries [nnz, m]
+        self.needs_labels = any(not isinstance(t, PredicateFactor) or t.predicate.name in self._readout
+                                for t in self.terms)
+        # Logic groups as buffers, built once (buffers follow the module to the GPU).
+        self._rows: dict[str, str] = {}               # enumerate: group id → buffer of its rows [m, k]
         self._chains: dict[str, list[tuple[str, str, str]]] = {}
-        for f in self.factors:
-            if isinstance(f, LogicFactor) and isinstance(f.logic, DenseLogic):
-                self._support[f.id] = self._buffer(torch.from_numpy(np.argwhere(f.logic.table)).long())
-            elif isinstance(f, LogicFactor):
+        self._contracted: dict[str, tuple[list[str], list[str]]] = {}   # contract: mask and tensor buffers
+        for g in self.program.groups:
+            if g.plan == "enumerate":
+                self._rows[g.id] = self._buffer(torch.from_numpy(g.rows).long())
+            elif g.plan == "chain":
                 steps = []
-                for step in f.logic.step:                 # (s_prev, x) → target partial sum
+                for step in g.chain.step:                 # (s_prev, x) → target partial sum
                     step = torch.from_numpy(step)
                     s_prev, x = torch.nonzero(step >= 0, as_tuple=True)
                     steps.append((self._buffer(s_prev), self._buffer(x), self._buffer(step[s_prev, x])))
-                self._chains[f.id] = steps
-        self._label_pos = {f.id: graph.unknowns[self.index[f.scope[0]]].domain.labels.index(f.label)
-                           for f in self.factors if isinstance(f, LabelFactor)}
+                self._chains[g.id] = steps
+            else:
+                self._contracted[g.id] = ([self._buffer(torch.from_numpy(m)) for m in g.masks],
+                                          [self._buffer(torch.from_numpy(t)) for t, _ in g.operands])
         # Which unknowns each predicate network judges (each network runs once per call).
         self._pred_unknowns: dict[str, list[int]] = {}
-        for f in self.factors:
+        for f in self.terms:
             if isinstance(f, PredicateFactor):
                 cols = self._pred_unknowns.setdefault(f.predicate.name, [])
                 if self.index[f.scope[0]] not in cols:
@@ -187,7 +202,7 @@ class Objective(nn.Module):
         return out.reshape(*lead, len(self.names), *out.shape[2:])
 
     def log_probs(self, xi: torch.Tensor) -> torch.Tensor:
-        """ξ [R, S, n, d] → log P_k [R, S, K]."""
+        """ξ [R, S, n, d] → log P_k [R, S, K], one column per term."""
         R, S, n, _ = xi.shape
         imgs = self.images(xi).reshape(R * S, n, *self.image_shape)             # [B, n, H, W]
         B = R * S
@@ -214,41 +229,56 @@ class Objective(nn.Module):
             out = self._run(self.nets.predicates[name], sel).reshape(B, len(cols))
             pred_logits[name] = {c: out[:, j] for j, c in enumerate(cols)}
         columns = []
-        for f in self.factors:
-            if isinstance(f, PredicateFactor):
-                logit = pred_logits[f.predicate.name][self.index[f.scope[0]]]
-                columns.append(torch.nn.functional.logsigmoid(-logit if f.negated else logit))
-            elif isinstance(f, LabelFactor):
-                lp = self._logp(logp, self.index[f.scope[0]])                 # [B, L]
-                k = self._label_pos[f.id]
-                if f.negated:
-                    others = torch.cat([lp[:, :k], lp[:, k + 1:]], dim=1)
-                    columns.append(torch.logsumexp(others, dim=1))
-                else:
-                    columns.append(lp[:, k])
-            elif isinstance(f.logic, DenseLogic):
-                support = getattr(self, self._support[f.id])                    # [nnz, m]
-                total = sum(self._logp(logp, self.index[name])[:, support[:, i]]
-                            for i, name in enumerate(f.logic.scope))           # [B, nnz]
-                columns.append(torch.logsumexp(total, dim=1))
+        for t in self.terms:
+            if isinstance(t, PredicateFactor):
+                logit = pred_logits[t.predicate.name][self.index[t.scope[0]]]
+                columns.append(torch.nn.functional.logsigmoid(-logit if t.negated else logit))
             else:
-                columns.append(self._chain(f, logp))
-        return torch.stack(columns, dim=-1).reshape(R, S, len(self.factors))
+                columns.append(self.logic_term(t, logp))
+        return torch.stack(columns, dim=-1).reshape(R, S, len(self.terms))
+
+    def logic_term(self, g: LogicGroup, logp) -> torch.Tensor:
+        """log P of one logic group from the unknowns' label log-probabilities ([B, n, L], or a list of
+        [B, L_i] when the unknowns span domains): [B]."""
+        if g.plan == "enumerate":
+            rows = getattr(self, self._rows[g.id])                                    # [m, k]
+            total = sum(self._logp(logp, self.index[name])[:, rows[:, j]]
+                        for j, name in enumerate(g.scope))                           # [B, m]
+            return torch.logsumexp(total, dim=1)
+        if g.plan == "chain":
+            return self._chain(g, logp)
+        return self._contract(g, logp)
 
     @staticmethod
     def _logp(logp, i):
         return logp[:, i] if isinstance(logp, torch.Tensor) else logp[i]
 
-    def _chain(self, f: LogicFactor, logp) -> torch.Tensor:
-        chain: LinearChain = f.logic
+    def _chain(self, g: LogicGroup, logp) -> torch.Tensor:
+        chain = g.chain
         b = (logp.shape[0] if isinstance(logp, torch.Tensor) else logp[0].shape[0])
         message = torch.zeros((b, len(chain.states[0])), device=self.strength.device)   # log 1 at s_0
-        for j, (name, buffers) in enumerate(zip(chain.scope, self._chains[f.id])):
+        for j, (name, buffers) in enumerate(zip(chain.scope, self._chains[g.id])):
             s_prev, x, target = (getattr(self, b) for b in buffers)
             lp = self._logp(logp, self.index[name])                                      # [B, L]
             values = message[:, s_prev] + lp[:, x]                                       # [B, M]
             message = scatter_logsumexp(values, target, len(chain.states[j + 1]))
         return torch.logsumexp(message, dim=1)
+
+    def _contract(self, g: LogicGroup, logp) -> torch.Tensor:
+        """log of the contraction of the group's logic tensors with its unknowns' distributions: [B]."""
+        import opt_einsum as oe
+        masks, tensors = self._contracted[g.id]
+        floor = CONTRACT_FLOOR / len(g.scope)
+        shift, ops = 0.0, []
+        for name, mask in zip(g.scope, masks):
+            mask = getattr(self, mask)                                                   # [L] bool
+            lp = self._logp(logp, self.index[name]).double().masked_fill(~mask, -torch.inf)   # [B, L]
+            peak = lp.max(dim=1, keepdim=True).values.detach()                           # [B, 1]
+            ops.append(torch.exp((lp - peak).clamp_min(-floor)) * mask)                 # [B, L], at most 1
+            shift = shift + peak[:, 0]
+        ops += [getattr(self, t) for t in tensors]
+        total = oe.contract(g.equation, *ops, optimize=list(g.path))                    # [B]
+        return (torch.log(total.clamp_min(1e-300)) + shift).float()
 
     def energy(self, xi: torch.Tensor, alpha: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ξ [R, S, n, d] → (H [R, S], log P [R, S, K])."""

@@ -65,5 +65,5 @@ def run(objective: Objective, cfg: RejectionConfig, device="cpu", progress=None)
         if progress:
             progress(drawn, accepted)
     latents = torch.cat(kept_xi)[:cfg.accepted] if kept_xi else torch.empty(0, n, d)
-    log_probs = torch.cat(kept_lp)[:cfg.accepted] if kept_lp else torch.empty(0, len(objective.factors))
+    log_probs = torch.cat(kept_lp)[:cfg.accepted] if kept_lp else torch.empty(0, len(objective.terms))
     return RejectionResult(latents, log_probs, drawn, accepted, time.perf_counter() - started, n)

@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
+from ..graph.joint import LogicProgram
 from ..lang.check import CheckedRiddle
 from ..models.zoo import for_inference
 from . import advi, rejection
 from .objective import Networks, Objective, pick_precision
-from .stats import AnswerRow, answer_table, reported_answer, wilson
+from .stats import AnswerRow, answer_table, pairwise_rms, reported_answer, wilson
 
 DEFAULTS = advi.ADVIConfig()
 ANSWER_RULE = "vote"
@@ -58,6 +59,8 @@ class Solution:
     images_per_second: float = 0.0
     rejection: dict | None = None              # rejection only: drawn, accepted, acceptance
     auto: dict | None = None                   # --method auto: the pilot's figures and the choice
+    logic: LogicProgram | None = None          # the logic terms the objective computed (graph/joint.py)
+    diversity: dict | None = None              # how different the right restarts' drawings are (solve.diversity)
 
     @property
     def unsatisfiable(self) -> bool:
@@ -83,7 +86,7 @@ class Solution:
         return wilson(self.successes, self.restarts)
 
 
-SOLVER_SETTINGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "precision")
+SOLVER_SETTINGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "precision", "logic")
 
 
 def with_settings(cfg: advi.ADVIConfig, settings: dict) -> advi.ADVIConfig:
@@ -122,7 +125,8 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     # every method alike: with the flow kept in float32, bf16 is no slower for one restart at a time
     # and 1.9x faster at 100 (bench/throughput.py: 820 vs 825 images/s, 10,579 vs 5,441)
     sol.precision = pick_precision(cfg.precision, device)
-    objective = Objective(graph, nets, sol.precision).to(device)
+    objective = Objective(graph, nets, sol.precision, cfg.logic).to(device)
+    sol.logic = objective.program
     sol.latent = objective.d
     # the judge reads in float32, from an inference copy (batch norm folded, channels-last): a
     # sixth of a solve went to the judge before
@@ -193,8 +197,40 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         return (not broken), [s.text() for s in broken]
     sol.rows = answer_table(labels, sol.elbo, judge_answer)
     sol.answer = reported_answer(sol.rows, rule)
+    if sol.answer is not None and sol.answer.correct:
+        sol.diversity = diversity(objective, judges, graph, sol.images, labels, sol.answer.answer, device, cfg.seed)
     sol.seconds = time.perf_counter() - started
     return sol
+
+
+PRIOR_DRAWS = 2048
+
+
+@torch.no_grad()
+def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarray, labels: np.ndarray,
+              answer: tuple, device, seed: int) -> dict:
+    """How different the drawings of the restarts that reached the reported answer are: per unknown,
+    the mean pairwise RMS pixel distance of their images, against the same figure for the prior's
+    own drawings of that label (PRIOR_DRAWS draws of G(ξ), ξ ~ N(0, I), read by the judge). A ratio
+    near 1: the answers are as varied as the generator's digits; near 0: one picture, copied."""
+    hit = (labels == np.asarray(answer)[None, :]).all(axis=1)                  # [R]
+    g = torch.Generator().manual_seed(seed + 7)
+    xi = torch.randn(PRIOR_DRAWS, 1, objective.d, generator=g).to(device)
+    prior_cache: dict = {}
+    per, prior = {}, {}
+    for i, u in enumerate(graph.unknowns):
+        dom = u.domain.name
+        if dom not in prior_cache:
+            gen = objective.nets.generators[dom]
+            imgs = objective._generate(gen, xi[:, 0]).float()                   # [P, H, W]
+            read = judges[dom](imgs).argmax(-1).cpu().numpy()
+            prior_cache[dom] = (imgs.cpu().numpy(), np.asarray(u.domain.labels)[read])
+        prior_images, prior_labels = prior_cache[dom]
+        per[u.name] = pairwise_rms(images[hit, i])
+        prior[u.name] = pairwise_rms(prior_images[prior_labels == answer[i]][:256])
+    ratios = [per[n] / prior[n] for n in per if per[n] is not None and prior[n]]
+    return {"restarts": int(hit.sum()), "per_unknown": per, "prior": prior,
+            "ratio": float(np.mean(ratios)) if ratios else None}
 
 
 def choose_method(objective: Objective, cfg: advi.ADVIConfig, device, pilot: int = 4096) -> tuple[str, dict]:

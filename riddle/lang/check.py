@@ -129,6 +129,7 @@ class CheckedRiddle:
 SOLVE_METHODS = ("advi", "sequential", "rejection", "auto")   # the CLI and the checker read this one list
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")
+LOGIC_MODES = ("joint", "factored")               # riddle.graph.joint.MODES (lang does not import graph)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,9 @@ SETTINGS: dict[str, SettingSpec] = {
                                                 "satisfies the riddle, e.g. `rounds 3`"),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
     "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
+    "logic": SettingSpec("choice", choices=LOGIC_MODES,
+                         help="how statements that read labels enter the objective: `logic joint` (one exact "
+                              "weighted model count, the default) or `logic factored` (one factor per statement)"),
 }
 
 

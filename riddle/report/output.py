@@ -15,6 +15,11 @@ def _answer(labels) -> str:
     return " ".join(str(v) for v in labels)
 
 
+def _mean(per_unknown: dict) -> float:
+    values = [v for v in per_unknown.values() if v is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def header(sol: Solution) -> str:
     r = sol.riddle
     domains = sorted({u.domain.plural for u in r.unknowns})
@@ -29,6 +34,12 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append("nothing to solve: the statements contradict each other (see the error above)")
         return "\n".join(lines)
     c = sol.config
+    if sol.logic is not None:
+        g = sol.logic.groups
+        plans = ", ".join(f"{k} {p}" for p, k in sorted(
+            {p: sum(x.plan == p for x in g) for p in {x.plan for x in g}}.items()))
+        lines.append(f"logic    {sol.logic.mode} · {len(g)} term{'s' if len(g) != 1 else ''} ({plans})"
+                     + ("" if sol.logic.mode == "factored" or sol.logic.exact else " · split: approximate"))
     if sol.auto:
         a = sol.auto
         lines.append(f"method   auto → {a['choice']}: a pilot of {a['pilot_draws']:,} prior draws accepted "
@@ -73,6 +84,11 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     if files:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
+    dv = sol.diversity
+    if dv and dv["ratio"] is not None:
+        lines.append(f"variety  the {dv['restarts']} drawings of answer {answer} differ by "
+                     f"{_mean(dv['per_unknown']):.3f} RMS per pixel (the prior's own drawings of those digits: "
+                     f"{_mean(dv['prior']):.3f}; ratio {dv['ratio']:.2f})")
     if sol.lineages < sol.restarts:
         lines.append(f"cloning: the {sol.restarts} restarts descend from {sol.lineages} of the initial ones "
                      f"({sol.successful_lineages} of them reached a solution); the interval treats restarts as "
@@ -95,7 +111,7 @@ def solution_json(sol: Solution) -> dict:
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
         "settings": {"pairs": c.pairs, "steps": c.steps, "anneal": list(c.anneal), "lr": c.lr,
                      "init_sigma": c.init_sigma, "init_candidates": c.init_candidates, "clone": c.clone,
-                     "clone_per_stage": c.clone_per_stage, "rounds": c.rounds},
+                     "clone_per_stage": c.clone_per_stage, "rounds": c.rounds, "logic": c.logic},
         "rounds": sol.rounds,
         "symbolic": {"solution_count": sol.symbolic.count,
                      "solutions": None if sol.symbolic.solutions is None else sol.symbolic.solutions[:100].tolist(),
@@ -104,6 +120,8 @@ def solution_json(sol: Solution) -> dict:
         "solve_seconds": round(sol.solve_seconds, 3),
         "images_per_second": round(sol.images_per_second, 1),
     }
+    if sol.logic is not None:
+        out["logic"] = sol.logic.to_json()
     if sol.rejection:
         out["rejection"] = sol.rejection
     if sol.auto:
@@ -119,6 +137,7 @@ def solution_json(sol: Solution) -> dict:
         "success_interval_95": [lo, hi],
         "seconds_per_correct": sol.solve_seconds / sol.successes if sol.successes else None,
         "lineages": sol.lineages,
+        "diversity": sol.diversity,
         "successful_lineages": sol.successful_lineages,
         "self_judged_domains": sol.self_judged,
         "answers": [{"answer": list(r.answer), "restarts": r.restarts, "share": r.share, "mean_elbo": r.mean_elbo,

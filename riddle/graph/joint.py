@@ -1,0 +1,312 @@
+"""Exact joint logic: every statement that reads labels, compiled into weighted model counts.
+
+Given each unknown's label distribution p_v (the label classifier's softmax), the probability that
+all label-level statements hold at once is a weighted model count,
+
+    P_logic = Σ_{l ⊨ all of them} Π_v p_v[l_v].
+
+Label-level: label statements, relations, `all different`, and the truth tables of predicates that
+declare one. A predicate's network stays a factor of its own beside its truth table (an answer must
+look right to the network *and* be a label for which the predicate holds); predicates without a
+truth table are not label-level at all.
+
+Compilation (`compile_logic`), numpy only — the objective turns the result into torch buffers:
+
+  components  statements that share no unknown are independent given the images, so P_logic is
+              the product of the connected components' counts, exactly. Unary statements (labels,
+              truth tables, one-unknown relations) join their unknown's component.
+  enumerate   the oracle's join lists the component's satisfying label tuples, rows [m, k]; at run
+              time log P = logsumexp over rows of Σ_v log p_v[row_v]. Fits when m · k ≤ ENUMERATE_LIMIT.
+  contract    the component's logic tensors (dense tables; split sums as one-hot partial-sum steps)
+              and the unknowns' distributions (unary statements as masks) contracted along a path
+              opt_einsum plans. Fits when every tensor and the largest intermediate per image
+              tuple stay within CONTRACT_LIMIT entries.
+  split       neither fits: the component's factors are gathered greedily, most-shared unknowns
+              first, into parts that fit, and the parts' counts multiplied. This is an
+              approximation (marked `exact: false`); with one factor per part it is the factored
+              product.
+
+`factored` mode is the papers' formulation, kept for reproduction and benchmarks: one term per
+factor (label, relation, pair of an `all different`), no truth tables — the objective as it was
+before joint logic, term for term.
+
+The bounds were measured (bench/logic.py, docs/BENCHMARKS.md "Logic plans"): below them a plan costs
+less per solver step than the networks do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..lang.check import Statement
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor
+from .logic import DenseLogic, LinearChain
+from .symbolic import TooMany, enumerate_solutions, unary_mask
+
+MODES = ("joint", "factored")
+ENUMERATE_LIMIT = 200_000          # satisfying rows × unknowns of one enumerated group
+CONTRACT_LIMIT = 200_000           # entries of any tensor or intermediate, per image tuple
+JOIN_ROW_LIMIT = 1_000_000         # partial assignments the join may hold while it enumerates
+PLAN_BATCH = 256                   # the batch (restarts × samples) opt_einsum plans a path for
+
+
+@dataclass(frozen=True)
+class LogicGroup:
+    """One term of the objective that reads labels: log P of its factors holding together."""
+    id: str                                   # "g1", …
+    factors: tuple[Factor, ...]               # the graph's factors it covers (predicates: their truth tables)
+    scope: tuple[str, ...]                    # its unknowns, in declaration order
+    plan: str                                 # "enumerate" | "contract" | "chain"
+    size: int                                 # enumerate: satisfying rows; contract: largest intermediate per
+                                              # image tuple; chain: entries of its step maps
+    strength: float
+    exact: bool = True                        # False: one part of a split component
+    rows: np.ndarray | None = None            # enumerate: int64 [m, k], label positions per scope unknown
+    masks: tuple[np.ndarray, ...] = ()        # contract: bool [|D_v|] per scope unknown, what its unary statements allow
+    operands: tuple[tuple[np.ndarray, tuple[int, ...]], ...] = ()   # contract: logic tensors and their index ids
+    path: tuple = ()                          # contract: opt_einsum's path over (unknown operands, then `operands`)
+    equation: str = ""                        # contract: the einsum over batch, unknowns and partial sums
+    chain: LinearChain | None = None          # chain: the split relation, contracted by messages
+
+    kind = "logic"
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return tuple(dict.fromkeys(f.statement for f in self.factors))
+
+    def describe(self) -> str:
+        k = len(self.scope)
+        if self.plan == "enumerate":
+            what = f"enumerate {self.size:,} satisfying tuple{'s' if self.size != 1 else ''} of {k} unknown{'s' if k != 1 else ''}"
+        elif self.plan == "contract":
+            what = (f"contract {len(self.operands)} logic tensor{'s' if len(self.operands) != 1 else ''} with {k} "
+                    f"distributions, largest intermediate {self.size:,} entries")
+        else:
+            what = f"chain over partial sums of {'·'.join(str(len(s)) for s in self.chain.states)} values"
+        return what + ("" if self.exact else " (part of a split component: approximate)")
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "plan": self.plan, "size": self.size, "exact": self.exact,
+                "unknowns": list(self.scope), "lines": sorted({s.span.line for s in self.statements}),
+                "statements": [s.text() for s in self.statements], "strength": self.strength}
+
+
+@dataclass(frozen=True)
+class LogicProgram:
+    """What the objective computes: its terms in order, each a predicate network or a logic group."""
+    mode: str
+    terms: tuple[PredicateFactor | LogicGroup, ...]
+
+    @property
+    def groups(self) -> tuple[LogicGroup, ...]:
+        return tuple(t for t in self.terms if isinstance(t, LogicGroup))
+
+    @property
+    def exact(self) -> bool:
+        return self.mode == "joint" and all(g.exact for g in self.groups)
+
+    def to_json(self) -> dict:
+        return {"mode": self.mode, "exact": self.exact, "groups": [g.to_json() for g in self.groups]}
+
+    def describe(self) -> list[str]:
+        groups = self.groups
+        head = f"logic ({self.mode}): {len(groups)} term{'s' if len(groups) != 1 else ''}"
+        if self.mode == "joint":
+            head += " · exact" if self.exact else " · a component was split: approximate"
+        lines = [head]
+        for g in groups:
+            where = ", ".join(str(n) for n in sorted({s.span.line for s in g.statements}))
+            lines.append(f"  {g.id:<4} {g.describe()}  ← line{'s' if ',' in where else ''} {where} "
+                         f"({', '.join(g.scope)})")
+        return lines
+
+
+def compile_logic(graph: FactorGraph, mode: str = "joint") -> LogicProgram:
+    if mode not in MODES:
+        raise ValueError(f"logic mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return _factored(graph) if mode == "factored" else _joint(graph)
+
+
+# ── factored: one term per factor, as the papers write it ────────────────────
+
+def _factored(graph: FactorGraph) -> LogicProgram:
+    terms: list = []
+    for f in graph.factors:
+        if isinstance(f, PredicateFactor):
+            terms.append(f)
+        elif isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain):
+            terms.append(LogicGroup(f"g{len(terms) + 1}", (f,), f.scope, "chain", f.logic.size, f.strength,
+                                    chain=f.logic))
+        elif isinstance(f, LogicFactor):
+            positions = np.argwhere(f.logic.table).astype(np.int64)              # [nnz, m] in the factor's order
+            terms.append(_enumerated(f"g{len(terms) + 1}", (f,), graph, f.scope, positions, f.strength))
+        else:
+            keep = unary_mask(f, graph.values()[f.scope[0]])
+            terms.append(_enumerated(f"g{len(terms) + 1}", (f,), graph, f.scope,
+                                     np.nonzero(keep)[0][:, None].astype(np.int64), f.strength))
+    return LogicProgram("factored", tuple(terms))
+
+
+def _enumerated(gid, factors, graph, scope, positions, strength, exact=True) -> LogicGroup:
+    """An enumerate group over `scope` given in any order; rows are stored in declaration order."""
+    order = sorted(range(len(scope)), key=lambda i: graph.names.index(scope[i]))
+    return LogicGroup(gid, tuple(factors), tuple(scope[i] for i in order), "enumerate", len(positions), strength,
+                      exact, rows=np.ascontiguousarray(positions[:, order]))
+
+
+# ── joint: connected components, each enumerated, contracted or split ───────
+
+def label_level(f: Factor) -> bool:
+    return not isinstance(f, PredicateFactor) or f.predicate.truth_table is not None
+
+
+def _joint(graph: FactorGraph) -> LogicProgram:
+    networks = [f for f in graph.factors if isinstance(f, PredicateFactor)]
+    units = [f for f in graph.factors if label_level(f)]
+    components = _components(graph, units)
+    groups: list[LogicGroup] = []
+    for comp in components:
+        groups += _plan_component(graph, comp, start=len(groups) + 1)
+    return LogicProgram("joint", tuple(networks) + tuple(groups))
+
+
+def _components(graph: FactorGraph, units: list[Factor]) -> list[list[Factor]]:
+    """Units grouped by shared unknowns (union-find), in the order of their first factor."""
+    parent = {n: n for n in graph.names}
+
+    def root(n):
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+    for f in units:
+        for n in f.scope[1:]:
+            parent[root(n)] = root(f.scope[0])
+    comps: dict[str, list[Factor]] = {}
+    for f in units:
+        comps.setdefault(root(f.scope[0]), []).append(f)
+    return list(comps.values())
+
+
+def _scope(graph: FactorGraph, factors) -> tuple[str, ...]:
+    names = {n for f in factors for n in f.scope}
+    return tuple(n for n in graph.names if n in names)
+
+
+def _strength(factors) -> float:
+    """A group weighs as its strongest statement; a truth table's strength is its network's."""
+    return max((f.strength for f in factors if not isinstance(f, PredicateFactor)), default=1.0)
+
+
+def _plan_component(graph: FactorGraph, factors: list[Factor], start: int) -> list[LogicGroup]:
+    whole = _fit(graph, factors, f"g{start}")
+    if whole is not None:
+        return [whole]
+    # split: gather the multi-unknown factors greedily into parts that fit; each unknown's unary
+    # statements go with the first part that holds it (or, failing that, stand alone)
+    unary = [f for f in factors if len(f.scope) == 1]
+    multi = [f for f in factors if len(f.scope) > 1]
+    parts: list[list[Factor]] = []
+    current: list[Factor] = []
+    left = list(multi)
+    while left:
+        cover = {n for f in current for n in f.scope}
+        nxt = max(left, key=lambda f: (len(cover & set(f.scope)), len(f.scope), -left.index(f)))
+        left.remove(nxt)
+        if not current or _fit(graph, current + [nxt], "") is not None:
+            current.append(nxt)
+        else:
+            parts.append(current)
+            current = [nxt]
+    parts.append(current)
+    groups: list[LogicGroup] = []
+    placed: set[int] = set()
+    for part in parts:
+        gid = f"g{start + len(groups)}"
+        names = {n for f in part for n in f.scope}
+        mine = [u for u in unary if id(u) not in placed and u.scope[0] in names]
+        group = _fit(graph, part + mine, gid, exact=False)
+        if group is not None:
+            placed |= {id(u) for u in mine}
+        else:                                   # one factor too large even alone: its factored term
+            group = _fit(graph, part, gid, exact=False) or _factored_term(graph, part[0], gid)
+        groups.append(group)
+    for name in dict.fromkeys(u.scope[0] for u in unary if id(u) not in placed):
+        mine = [u for u in unary if id(u) not in placed and u.scope[0] == name]
+        mask = np.logical_and.reduce([unary_mask(u, graph.values()[name]) for u in mine])
+        groups.append(LogicGroup(f"g{start + len(groups)}", tuple(mine), (name,), "enumerate", int(mask.sum()),
+                                 _strength(mine), False, rows=np.nonzero(mask)[0][:, None].astype(np.int64)))
+    return groups
+
+
+def _factored_term(graph: FactorGraph, f: Factor, gid: str) -> LogicGroup:
+    term = _factored(FactorGraph(graph.riddle, graph.unknowns, (f,), graph.graph)).terms[0]
+    return LogicGroup(gid, term.factors, term.scope, term.plan, term.size, term.strength, False, term.rows,
+                      chain=term.chain)
+
+
+def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True) -> LogicGroup | None:
+    """The group for these factors by enumeration, else by contraction, else None (fits neither)."""
+    scope = _scope(graph, factors)
+    try:
+        rows = enumerate_solutions(graph, factors, names=scope, row_limit=JOIN_ROW_LIMIT)
+    except TooMany:
+        rows = None
+    if rows is not None and rows.size <= ENUMERATE_LIMIT:
+        return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
+                          rows=_positions(graph, scope, rows))
+    return _contraction(graph, factors, scope, gid, exact)
+
+
+def _positions(graph: FactorGraph, scope, rows: np.ndarray) -> np.ndarray:
+    """Label values [m, k] → positions in each unknown's domain labels."""
+    values = graph.values()
+    out = np.empty_like(rows)
+    for i, n in enumerate(scope):
+        order = np.argsort(values[n])
+        out[:, i] = order[np.searchsorted(values[n], rows[:, i], sorter=order)]
+    return out
+
+
+def _contraction(graph: FactorGraph, factors, scope, gid, exact) -> LogicGroup | None:
+    import opt_einsum as oe
+    values = graph.values()
+    ids = {n: 1 + i for i, n in enumerate(scope)}          # index 0 is the batch (restarts × samples)
+    next_id = 1 + len(scope)
+    masks = {n: np.ones(len(values[n]), bool) for n in scope}
+    operands: list[tuple[np.ndarray, tuple[int, ...]]] = []
+    for f in factors:
+        if len(f.scope) == 1:
+            masks[f.scope[0]] &= unary_mask(f, values[f.scope[0]])
+        elif isinstance(f.logic, DenseLogic):
+            operands.append((f.logic.table.astype(np.float64), tuple(ids[n] for n in f.logic.scope)))
+        else:
+            ch = f.logic
+            prev = None
+            for j, (n, step) in enumerate(zip(ch.scope, ch.step)):
+                size = step.size * len(ch.states[j + 1])
+                if size > CONTRACT_LIMIT:
+                    return None
+                onehot = np.zeros(step.shape + (len(ch.states[j + 1]),))
+                ij = np.nonzero(step >= 0)
+                onehot[ij + (step[ij],)] = 1.0
+                if j == 0:                                   # s_0 is the one constant state: drop its axis
+                    operands.append((onehot[0], (ids[n], next_id)))
+                else:
+                    operands.append((onehot, (prev, ids[n], next_id)))
+                prev, next_id = next_id, next_id + 1
+            # the last partial sum appears once, so it is summed out: every value kept there is accepted
+    if any(t.size > CONTRACT_LIMIT for t, _ in operands):
+        return None
+    inputs = [(0, ids[n]) for n in scope] + [axes for _, axes in operands]
+    shapes = [(PLAN_BATCH, len(values[n])) for n in scope] + [t.shape for t, _ in operands]
+    equation = ",".join("".join(oe.get_symbol(i) for i in axes) for axes in inputs) + "->" + oe.get_symbol(0)
+    path, info = oe.contract_path(equation, *shapes, shapes=True, optimize="auto")
+    largest = int(info.largest_intermediate) // PLAN_BATCH
+    if largest > CONTRACT_LIMIT:
+        return None
+    return LogicGroup(gid, tuple(factors), tuple(scope), "contract", max(largest, 1), _strength(factors), exact,
+                      masks=tuple(masks[n] for n in scope), operands=tuple(operands), path=tuple(path),
+                      equation=equation)
+
