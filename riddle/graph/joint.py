@@ -47,7 +47,8 @@ from .symbolic import TooMany, enumerate_solutions, unary_mask
 MODES = ("joint", "factored")
 ENUMERATE_LIMIT = 200_000          # satisfying rows × unknowns of one enumerated group
 CONTRACT_LIMIT = 200_000           # entries of any tensor or intermediate, per image tuple
-JOIN_ROW_LIMIT = 1_000_000         # partial assignments the join may hold while it enumerates
+JOIN_ROW_LIMIT = 1_000_000         # partial assignments the join may hold while it enumerates a component
+TRIAL_ROW_LIMIT = 250_000          # … while it tries a part of a split (many tries: each must be quick)
 PLAN_BATCH = 256                   # the batch (restarts × samples) opt_einsum plans a path for
 
 
@@ -214,7 +215,7 @@ def _plan_component(graph: FactorGraph, factors: list[Factor], start: int) -> li
         cover = {n for f in current for n in f.scope}
         nxt = max(left, key=lambda f: (len(cover & set(f.scope)), len(f.scope), -left.index(f)))
         left.remove(nxt)
-        if not current or _fit(graph, current + [nxt], "") is not None:
+        if not current or _fit(graph, current + [nxt], "", trial=True) is not None:
             current.append(nxt)
         else:
             parts.append(current)
@@ -246,11 +247,13 @@ def _factored_term(graph: FactorGraph, f: Factor, gid: str) -> LogicGroup:
                       chain=term.chain)
 
 
-def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True) -> LogicGroup | None:
+def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True,
+         trial: bool = False) -> LogicGroup | None:
     """The group for these factors by enumeration, else by contraction, else None (fits neither)."""
     scope = _scope(graph, factors)
     try:
-        rows = enumerate_solutions(graph, factors, names=scope, row_limit=JOIN_ROW_LIMIT)
+        rows = enumerate_solutions(graph, factors, names=scope,
+                                   row_limit=TRIAL_ROW_LIMIT if trial else JOIN_ROW_LIMIT)
     except TooMany:
         rows = None
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
@@ -285,12 +288,9 @@ def _contraction(graph: FactorGraph, factors, scope, gid, exact) -> LogicGroup |
             ch = f.logic
             prev = None
             for j, (n, step) in enumerate(zip(ch.scope, ch.step)):
-                size = step.size * len(ch.states[j + 1])
-                if size > CONTRACT_LIMIT:
+                if step.size * len(ch.states[j + 1]) > CONTRACT_LIMIT:
                     return None
-                onehot = np.zeros(step.shape + (len(ch.states[j + 1]),))
-                ij = np.nonzero(step >= 0)
-                onehot[ij + (step[ij],)] = 1.0
+                onehot = ch.onehot(j)
                 if j == 0:                                   # s_0 is the one constant state: drop its axis
                     operands.append((onehot[0], (ids[n], next_id)))
                 else:

@@ -52,6 +52,14 @@ class LinearChain:
     def size(self) -> int:
         return sum(s.size for s in self.step)
 
+    def onehot(self, j: int) -> np.ndarray:
+        """Step j as a dense float tensor [|S_j|, |D_{j+1}|, |S_{j+1}|]: 1 where (s, x) leads to s'."""
+        step = self.step[j]
+        out = np.zeros(step.shape + (len(self.states[j + 1]),))
+        ij = np.nonzero(step >= 0)
+        out[ij + (step[ij],)] = 1.0
+        return out
+
     def dense(self) -> DenseLogic:
         """The equivalent dense tensor (for tests and tiny relations): contract the chain."""
         msg = np.ones((1,), dtype=bool)                       # [|S_0|]
