@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--seed", type=int)
     so.add_argument("--clone", type=float, metavar="SHARE",
                     help="share of restarts replaced by copies of the best at each cloning point (0 = independent "
-                         "restarts; default 0.25)")
+                         "restarts, the default; 0.25 replaces the worst quarter)")
     so.add_argument("--rounds", type=int, metavar="N",
                     help="advi: at most N runs of all restarts, a new one (fresh seed) while no restart's answer "
                          "satisfies the riddle (default 3)")

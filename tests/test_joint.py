@@ -159,3 +159,14 @@ def test_logic_mode_is_a_setting_flag_and_json_field(in_repo, capsys):
     assert "logic (joint)" in out and "contract" in out
     assert main(["graph", "puzzles/134.rdl"]) == 0
     assert "enumerate 1 satisfying tuple of 3 unknowns" in capsys.readouterr().out
+
+
+def test_pairwise_rms_measures_how_different_drawings_are():
+    from riddle.infer.stats import pairwise_rms
+    same = np.ones((5, 28, 28)) * 0.3
+    assert pairwise_rms(same) == pytest.approx(0.0, abs=1e-6)
+    two = np.stack([np.zeros((28, 28)), np.ones((28, 28))])
+    assert pairwise_rms(two) == pytest.approx(1.0)
+    three = np.stack([np.zeros(4), np.ones(4), np.full(4, 0.5)])     # pairs: 1, 0.5, 0.5
+    assert pairwise_rms(three) == pytest.approx(2 / 3)
+    assert pairwise_rms(two[:1]) is None

@@ -38,6 +38,12 @@ def test_solve_command_writes_json_png_and_npz(in_repo, tmp_path, capsys):
     for key in ("answer", "success_rate", "restarts", "answers", "seconds", "device", "seed"):
         assert key in doc
     assert doc["restarts"] == 8 and doc["seed"] == 4 and doc["device"] == "cpu"
+    assert doc["logic"]["mode"] == "joint" and doc["logic"]["groups"][0]["plan"] == "enumerate"
+    assert "logic    joint · 1 term (1 enumerate)" in out
+    if doc["answer_correct"]:                            # the variety of the drawings that reached it
+        dv = doc["diversity"]
+        assert dv["restarts"] >= 1 and set(dv["prior"]) == {"first", "second", "third"}
+        assert all(v is None or 0 < v < 1 for v in dv["prior"].values())
     assert sum(row["restarts"] for row in doc["answers"]) == 8
     npz = np.load(tmp_path / "samples.npz")
     assert npz["images"].shape == (8, 3, 28, 28) and npz["answers"].shape == (8, 3)

@@ -36,7 +36,8 @@ class ADVIConfig:
     lr: float = 0.05
     init_sigma: float = 0.1            # measured: 0.5 → 4 %, 0.1 → 25 % per-restart success on 134 (24 restarts, 150 steps)
     init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
-    clone: float = 0.25                # share of restarts replaced by copies of the best at each cloning point
+    clone: float = 0.0                 # share of restarts replaced by copies of the best at each cloning point;
+                                       # 0 since joint logic: independent restarts do as well (docs/BENCHMARKS.md)
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
     clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
     rounds: int = 3                    # at most this many runs of all restarts, until one reaches a verified answer (solve.py)

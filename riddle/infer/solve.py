@@ -4,7 +4,7 @@ The answer of one restart is the *judge's* reading of its decoded mean image G(�
 independent network that never served as a likelihood, so a restart that fooled the predicates
 is not counted as a success.
 
-Three methods (`--method`): `advi` — all restarts in one batched program, with cloning (advi.py);
+Three methods (`--method`): `advi` — all restarts in one batched program, independent unless cloning is asked for (advi.py);
 `sequential` — the same variational inference one restart at a time, independent restarts (the
 papers' way; a baseline); `rejection` — prior samples the networks accept (rejection.py; a
 baseline). For `rejection` a "restart" is one accepted sample.
