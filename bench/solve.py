@@ -1,12 +1,13 @@
 """Solver benchmarks: success, answer and time on the papers' riddles, and what batching buys.
 
-    python bench/solve.py [--seeds 10] [--riddles 134 358] [--restarts 100] [--steps N] [--independent-seeds 3]
+    python bench/solve.py [--seeds 10] [--riddles 134 358] [--restarts 100] [--steps N] [--variant-seeds 3]
 
 For each riddle and seed: the default solve (or the given budget); the reported answer by both
 rules (vote, best ELBO), the per-restart success as judged by the independent judge, how many
-initial restarts the final ones descend from (cloning), wall time and throughput. Then the same
-without cloning (independent restarts) for a few seeds, to show what cloning buys; then batching:
-one restart vs R restarts at the same steps. Writes docs/bench/solve.json and the "Solver" section
+initial restarts the final ones descend from (cloning), wall time and throughput. Then, for a few
+seeds, the other combinations of logic (joint, factored) and cloning (0, 0.25), to show what each
+buys — factored with cloning 0.25 is the solver before joint logic; then batching: one restart vs R
+restarts at the same steps. Writes docs/bench/solve.json and the "Solver" section
 of docs/BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -43,25 +44,29 @@ def main() -> None:
     ap.add_argument("--restarts", type=int, default=DEFAULTS.restarts)
     ap.add_argument("--steps", type=int, default=DEFAULTS.steps)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--independent-seeds", type=int, default=3, help="seeds solved again with --clone 0")
+    ap.add_argument("--variant-seeds", type=int, default=3,
+                    help="seeds solved again with the other logic modes and cloning shares")
     args = ap.parse_args()
     torch.set_num_threads(2)
     cfg = replace(DEFAULTS, restarts=args.restarts, steps=args.steps)
     runs = []
-    plan = [(name, seed, cfg.clone) for name in args.riddles for seed in range(args.seeds)]
-    plan += [(name, seed, 0.0) for name in args.riddles for seed in range(args.independent_seeds)]
-    for name, seed, clone in plan:
+    variants = list(dict.fromkeys([(cfg.logic, cfg.clone)] + [(lg, c) for lg in ("joint", "factored")
+                                                                for c in (0.0, 0.25)]))
+    plan = [(name, seed, logic, clone) for logic, clone in variants for name in args.riddles
+            for seed in range(args.seeds if (logic, clone) == variants[0] else args.variant_seeds)]
+    for name, seed, logic, clone in plan:
         riddle = load(ROOT / "puzzles" / f"{name}.rdl")
         truth = known_answer(riddle)
-        sol = solve(riddle, replace(cfg, seed=seed, clone=clone), device=args.device)
+        sol = solve(riddle, replace(cfg, seed=seed, clone=clone, logic=logic), device=args.device)
         elbo_pick = reported_answer(sol.rows, "elbo")
-        runs.append({"riddle": name, "seed": seed, "clone": clone, "precision": sol.precision,
+        runs.append({"riddle": name, "seed": seed, "logic": logic, "clone": clone, "precision": sol.precision,
                      "success": sol.success_rate,
                      "lineages": sol.lineages, "successful_lineages": sol.successful_lineages,
                      "vote_right": sol.rows[0].answer == truth, "elbo_right": elbo_pick.answer == truth,
                      "seconds": sol.seconds, "solve_seconds": sol.solve_seconds,
                      "images_per_second": sol.images_per_second,
-                     "mean_sample_share": float(sol.sample_share.mean())})
+                     "mean_sample_share": float(sol.sample_share.mean()), "rounds": sol.rounds,
+                     "diversity": sol.diversity["ratio"] if sol.diversity else None})
         print(json.dumps(runs[-1]), flush=True)
     # batching: 1 restart vs R restarts, same steps
     riddle = load(ROOT / "puzzles" / "134.rdl")
@@ -85,18 +90,21 @@ def main() -> None:
              f"on {out['machine']} ({args.device}, networks in {many.precision}). Success is per restart, judged by "
              "the independent judge; "
              "'right' is whether the riddle's reported answer is the true one, by each rule.", "",
-             "| riddle | cloning | seeds | per-restart success (mean, min–max) | lineages (successful) | "
-             "reported answer right: vote / best ELBO | time per solve | images/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, clone in [(n, c) for c in dict.fromkeys([cfg.clone, 0.0]) for n in args.riddles]:
-        rs = [r for r in runs if r["riddle"] == name and r["clone"] == clone]
+             "| riddle | logic | cloning | seeds | per-restart success (mean, min–max) | lineages (successful) | "
+             "reported answer right: vote / best ELBO | variety (ratio to the prior's) | time per solve | images/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, logic, clone in [(n, lg, c) for lg, c in variants for n in args.riddles]:
+        rs = [r for r in runs if r["riddle"] == name and r["clone"] == clone and r["logic"] == logic]
         if not rs:
             continue
         succ = [r["success"] for r in rs]
         lin = f"{sum(r['lineages'] for r in rs) / len(rs):.0f} ({sum(r['successful_lineages'] for r in rs) / len(rs):.0f})"
-        lines.append(f"| {name} | {clone:g} | {len(rs)} | {sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
+        variety = [r["diversity"] for r in rs if r["diversity"] is not None]
+        variety = f"{sum(variety) / len(variety):.2f}" if variety else "—"
+        lines.append(f"| {name} | {logic} | {clone:g} | {len(rs)} | {sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
                      f"{lin} | "
                      f"{sum(r['vote_right'] for r in rs)}/{len(rs)} / {sum(r['elbo_right'] for r in rs)}/{len(rs)} | "
+                     f"{variety} | "
                      f"{sum(r['seconds'] for r in rs) / len(rs):.1f} s | "
                      f"{sum(r['images_per_second'] for r in rs) / len(rs):,.0f} |")
     b = batching
