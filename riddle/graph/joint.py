@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import opt_einsum as oe
 
 from ..lang.check import Statement
 from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor
@@ -273,7 +274,6 @@ def _positions(graph: FactorGraph, scope, rows: np.ndarray) -> np.ndarray:
 
 
 def _contraction(graph: FactorGraph, factors, scope, gid, exact) -> LogicGroup | None:
-    import opt_einsum as oe
     values = graph.values()
     ids = {n: 1 + i for i, n in enumerate(scope)}          # index 0 is the batch (restarts × samples)
     next_id = 1 + len(scope)

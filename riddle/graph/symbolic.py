@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import opt_einsum as oe
 
 from ..lang.check import Statement
 from ..lang.errors import ERROR, NOTE, Diagnostic
@@ -221,7 +222,6 @@ def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | Non
                 prev = cur
     # opt_einsum, not numpy's einsum: numpy ran the pairwise steps of a 10-way `all different` in
     # its unblocked C loop (8 minutes); opt_einsum's path and tensordot take under a second
-    import opt_einsum as oe
     try:
         path, info = oe.contract_path(*operands, [], optimize="auto")
         if info.largest_intermediate > CONTRACTION_LIMIT:

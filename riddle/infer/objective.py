@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import opt_einsum as oe
 import torch
 from torch import nn
 
@@ -266,7 +267,6 @@ class Objective(nn.Module):
 
     def _contract(self, g: LogicGroup, logp) -> torch.Tensor:
         """log of the contraction of the group's logic tensors with its unknowns' distributions: [B]."""
-        import opt_einsum as oe
         masks, tensors = self._contracted[g.id]
         floor = CONTRACT_FLOOR / len(g.scope)
         shift, ops = 0.0, []
