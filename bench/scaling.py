@@ -84,7 +84,8 @@ def unary_pass_shares(riddle, samples: int = 20_000, seed: int = 0) -> np.ndarra
     """q[i, l]: the share of prior samples that the networks read as label l with every one-unknown
     statement on unknown i holding (P > ½ for each) — for the rejection estimate. [n, 10]."""
     graph = build(riddle)
-    objective = Objective(graph, Networks.load(graph))
+    # factored: one column per graph factor, so each one-unknown statement is read on its own
+    objective = Objective(graph, Networks.load(graph), logic="factored")
     unary = [k for k, f in enumerate(graph.factors) if len(f.scope) == 1]
     g = torch.Generator().manual_seed(seed)
     n = len(graph.names)
