@@ -39,7 +39,7 @@ def test_solve_command_writes_json_png_and_npz(in_repo, tmp_path, capsys):
         assert key in doc
     assert doc["restarts"] == 8 and doc["seed"] == 4 and doc["device"] == "cpu"
     assert doc["logic"]["mode"] == "joint" and doc["logic"]["groups"][0]["plan"] == "enumerate"
-    assert "logic    joint · 1 term (1 enumerate)" in out
+    assert "logic    joint · 1 logic term (1 enumerate)" in out
     if doc["answer_correct"]:                            # the variety of the drawings that reached it
         dv = doc["diversity"]
         assert dv["restarts"] >= 1 and set(dv["prior"]) == {"first", "second", "third"}

@@ -38,7 +38,7 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         g = sol.logic.groups
         plans = ", ".join(f"{k} {p}" for p, k in sorted(
             {p: sum(x.plan == p for x in g) for p in {x.plan for x in g}}.items()))
-        lines.append(f"logic    {sol.logic.mode} · {len(g)} term{'s' if len(g) != 1 else ''} ({plans})"
+        lines.append(f"logic    {sol.logic.mode} · {len(g)} logic term{'s' if len(g) != 1 else ''} ({plans})"
                      + ("" if sol.logic.mode == "factored" or sol.logic.exact else " · split: approximate"))
     if sol.auto:
         a = sol.auto
