@@ -17,7 +17,7 @@ from .graph.logic import LinearChain
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load
 from .graph.joint import LogicProgram, compile_logic
-from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SETTINGS, SOLVE_METHODS
+from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SETTINGS, SOLVE_METHODS, ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render
 
 JSON_SOLUTION_CAP = 1000
@@ -464,7 +464,11 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
     w = max((len(f.statement.text()) for f in graph.factors), default=0)
     for fs in groups.values():
         f = fs[0]
-        if len(fs) > 1:
+        if isinstance(f.statement, ConnectiveStatement):
+            switches = [n for n in dict.fromkeys(n for x in fs for n in x.scope) if not n.isidentifier()]
+            fid, what = f.id, (f"{len(fs)} tensor{'s' if len(fs) != 1 else ''} over {len(switches)} "
+                               f"switch{'es' if len(switches) != 1 else ''} ({', '.join(switches)})")
+        elif len(fs) > 1:
             fid, what = f.id.split(".")[0], f"{len(fs)} pairwise `!=` tensors {list(f.logic.table.shape)}"
         elif isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain):
             sizes = "·".join(str(len(s)) for s in f.logic.states)
@@ -477,7 +481,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
         else:
             fid, what = f.id, "label classifier" + (", negated" if f.negated else "")
         strength = f" × {f.strength:g}" if f.strength != 1 else ""
-        scope = list(dict.fromkeys(n for x in fs for n in x.scope))
+        scope = list(dict.fromkeys(n for x in fs for n in x.scope if n.isidentifier()))
         lines.append(f"  {fid:<4} line {f.statement.span.line:<3} {f.statement.text():<{w}}  {what}{strength}  "
                      f"← {', '.join(scope)}")
     if program is not None:
@@ -509,7 +513,8 @@ def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: lis
         "domains": {u.name: u.domain.name for u in r.unknowns},
         "statements": [
             {"line": s.span.line, "kind": s.kind, "text": s.text(), "unknowns": list(s.unknowns),
-             "strength": s.strength, "source": r.source.line_text(s.span.line).strip() if r.source else None}
+             "strength": s.strength, "source": r.source.line_text(s.span.line).strip() if r.source else None,
+             **({"normal_form": s.normal_form()} if isinstance(s, ConnectiveStatement) else {})}
             for s in r.statements],
         "settings": r.settings,
         "diagnostics": [d.to_json() for d in diagnostics],
@@ -540,6 +545,8 @@ def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: 
     kw = max((len(s.kind) for s in r.statements), default=0)
     for s, text in zip(r.statements, texts):
         lines.append(f"  {s.span.line:>3}  {s.kind:<{kw}}  {text:<{tw}}  ties {', '.join(s.unknowns)}")
+        if isinstance(s, ConnectiveStatement):
+            lines.append(f"       {'':<{kw}}  normal form: {s.normal_form()}")
     if r.settings:
         lines.append("solve settings")
         for key, value in r.settings.items():

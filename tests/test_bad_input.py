@@ -82,7 +82,8 @@ def _mutate(data: bytes, ops) -> bytes:
 
 TOKENS = st.sampled_from([b"is", b"not", b"no", b"has", b"+", b"=", b"(", b")", b",", b";", b"\n", b"#", b"num(",
                           b"all different", b"with strength", b"solve with", b"7", b"0.5", b"x", b"first", b"\xff",
-                          "≠".encode(), b"\t", b" ", b"-", b"%", b":", b"digits", b"closed circle"])
+                          "≠".encode(), b"\t", b" ", b"-", b"%", b":", b"digits", b"closed circle", b"or", b"and",
+                          b"if", b"then", b"exactly 2 of {", b"at least", b"at most", b"{", b"}", b"one"])
 OPS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10_000), st.one_of(TOKENS, st.binary(max_size=8))),
                min_size=1, max_size=6)
 
@@ -99,6 +100,25 @@ def test_mutated_riddles_never_crash(seed, ops):
             assert 1 <= d.span.line <= len(r.source.lines)
     from riddle.lang.errors import render_all
     render_all(r.diagnostics, r.source)
+
+
+CONNECTIVE_SEEDS = [(ROOT / "tests" / "ok" / "connectives.rdl").read_bytes(),
+                    b"digits a, b\nexactly 1 of { a is odd; if a = 2 then b = 3\n (a < b or b = 1) and b is even }\n"]
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.sampled_from(CONNECTIVE_SEEDS), ops=OPS)
+def test_mutated_connectives_through_check_graph_and_oracle(tmp_path_factory, seed, ops):
+    """Nested connectives, mutated: `riddle check` (parse, check, build, oracle) answers 0 or 2,
+    never an internal error, in bounded time."""
+    import contextlib
+    import io
+    path = tmp_path_factory.mktemp("fuzz") / "t.rdl"
+    path.write_bytes(_mutate(seed, ops))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = main(["check", str(path)])
+    assert status in (0, 2) and "internal error" not in err.getvalue(), err.getvalue()
 
 
 @settings(max_examples=200, deadline=2000)

@@ -25,9 +25,30 @@ def test_grammar_builds_in_strict_mode():
     assert lark_parser() is lark_parser()  # built once
 
 
-def test_grammar_ships_inside_the_package():
-    import riddle
-    assert (Path(riddle.__file__).parent / "grammar" / "riddle.lark").is_file()
+def test_grammar_has_one_source_at_the_top_level():
+    from riddle.lang.parser import grammar_path
+    assert (ROOT / "grammar" / "riddle.lark").is_file()
+    assert not (ROOT / "riddle" / "grammar").exists()                # no second copy in the package's folder
+    assert Path(str(grammar_path())).read_text() == (ROOT / "grammar" / "riddle.lark").read_text()
+
+
+def test_grammar_loads_from_an_installed_wheel(tmp_path):
+    """Not editable: build the wheel, install it alone into a folder, parse a riddle from there."""
+    import subprocess
+    import sys
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+                    str(ROOT)], check=True, capture_output=True)
+    (wheel,) = wheels.glob("riddle-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("import riddle, riddle.lang.parser as p; from riddle.lang import load_text; "
+            "print(riddle.__file__); print(p.grammar_path()); "
+            "print(load_text('digits a, b\\nexactly 1 of { a is odd; b = 2 }\\n').ok)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": ""},
+                         check=True, capture_output=True, text=True).stdout.split("\n")
+    assert out[0].startswith(str(target)) and out[1].startswith(str(target)) and out[1].endswith("riddle.lark")
+    assert out[2] == "True"
 
 
 def test_reserved_words_are_the_grammars_keywords():

@@ -8,23 +8,38 @@ Nodes (networkx DiGraph, each with a `kind`):
   fK                  a factor: one per predicate, label and relation statement, one per pair of an
                       `all different`
   fK.sJ               a partial-sum variable of a split linear relation
+  P(x)                a switch: a predicate network's yes/no reading of an unknown inside a connective
+  fK.tJ               a switch: whether part J of connective statement K holds
 Edges say what feeds what: generator → unknown → (classifier | network) → factor.
+
+Connectives (`or`, `and`, `if … then`, `exactly N of`) compile Tseitin-style into small factors over
+0/1 *switch* variables, so that the joint logic sums them out exactly with the labels:
+  - a predicate inside a connective is a switch P(x) weighted by its network (σ(logit) for 1); where
+    the predicate has a truth table, a factor ties the switch to it, P(x) = 1 ⟺ label(x) ∈ table
+    (the network's reading and the label must agree, as for a predicate stated alone);
+  - any other part (a label, a relation, `all different`, a nested connective) gets a switch fK.tJ
+    and a factor fK.tJ = 1 ⟺ the part holds;
+  - the connective itself is a count over its parts' literals (a switch, or 1 − switch for a negated
+    predicate): `or` Σ ≥ 1, `and` Σ = k, `if A then B` (1 − A) + B ≥ 1, `exactly N` Σ = N, … — a
+    dense table, or a partial-sum chain when it is long.
 
 Factors carry what the compiler and the oracle need: the predicate, the label, or the logic tensor.
 """
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
-from ..lang.check import (CheckedRiddle, DistinctStatement, LabelStatement, PredicateStatement,
-                          RelationStatement, Statement, Unknown)
+from ..lang import ast
+from ..lang.check import (COUNTING, CheckedRiddle, ConnectiveStatement, DistinctStatement, LabelStatement,
+                          PredicateStatement, RelationStatement, Statement, Unknown)
 from ..lang.errors import ERROR, Diagnostic, RiddleError
 from ..models.registry import Predicate
-from .logic import DenseLogic, LinearChain, LogicTooLarge, distinct_pair, relation_factor
+from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, dense_relation, distinct_pair, relation_factor
 
 
 @dataclass(frozen=True)
@@ -64,19 +79,40 @@ class LogicFactor(Factor):
 
 
 @dataclass(frozen=True)
+class Switch:
+    """A 0/1 variable of a connective: a predicate network's reading of an unknown (`reading`), or
+    whether a part of a connective holds (`truth`)."""
+    name: str                     # "odd(x)" | "f3.t2"
+    kind: str                     # "reading" | "truth"
+    unknown: str | None = None    # reading: the unknown the network reads
+    predicate: Predicate | None = None
+
+
+SWITCH_VALUES = np.array([0, 1], dtype=np.int64)
+
+
+@dataclass(frozen=True)
 class FactorGraph:
     riddle: CheckedRiddle
     unknowns: tuple[Unknown, ...]
     factors: tuple[Factor, ...]
     graph: nx.DiGraph = field(compare=False, repr=False)
+    switches: tuple[Switch, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(u.name for u in self.unknowns)
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every variable the logic sums over: the unknowns (declaration order), then the switches."""
+        return self.names + tuple(s.name for s in self.switches)
+
     def values(self) -> dict[str, np.ndarray]:
-        """Each unknown's label values."""
-        return {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in self.unknowns}
+        """Each variable's values: an unknown's labels, a switch's 0 and 1."""
+        out = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in self.unknowns}
+        out.update({s.name: SWITCH_VALUES for s in self.switches})
+        return out
 
     def factors_of(self, statement: Statement) -> list[Factor]:
         return [f for f in self.factors if f.statement is statement]
@@ -89,6 +125,7 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
     values = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in riddle.unknowns}
     factors: list[Factor] = []
     problems: list[Diagnostic] = []
+    switches: dict[str, Switch] = {}
     for k, s in enumerate(riddle.statements, start=1):
         fid = f"f{k}"
         if isinstance(s, PredicateStatement):
@@ -107,15 +144,130 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
             # Pairwise `!=`: n(n-1)/2 tables of |D|^2 entries instead of one of |D|^n.
             for j, (a, b) in enumerate(itertools.combinations(s.names, 2), start=1):
                 factors.append(LogicFactor(f"{fid}.{j}", s, (a, b), s.strength, distinct_pair(a, b, values)))
+        elif isinstance(s, ConnectiveStatement):
+            try:
+                factors += _Connective(fid, s, values, switches).factors()
+            except LogicTooLarge as e:
+                problems.append(Diagnostic(ERROR, "R015", f"this connective is too large to compile: {e}", s.span,
+                                           "too large", help="split it into smaller statements, or state the "
+                                                             "large relation on its own line"))
         else:
             raise TypeError(s)
     if problems:
         raise RiddleError(problems, riddle.source)
-    return FactorGraph(riddle, riddle.unknowns, tuple(factors), _networkx(riddle.unknowns, factors))
+    return FactorGraph(riddle, riddle.unknowns, tuple(factors), _networkx(riddle.unknowns, factors, switches),
+                       tuple(switches.values()))
 
 
-def _networkx(unknowns, factors) -> nx.DiGraph:
+def reading_name(p: PredicateStatement) -> str:
+    return f"{p.predicate.name}({p.unknown})"
+
+
+class _Connective:
+    """One connective statement → its switch factors (see the module's docstring)."""
+
+    def __init__(self, fid: str, stmt: ConnectiveStatement, values: dict, switches: dict[str, Switch]):
+        self.fid, self.stmt, self.values, self.switches = fid, stmt, values, switches
+        self.out: list[Factor] = []
+        self.linked: set[str] = set()
+        self.parts = 0
+
+    def factors(self) -> list[Factor]:
+        literals = [self.literal(p) for p in self.stmt.parts]             # the parts' factors, then the count
+        return [self._factor(self.fid, self.count_logic(self.stmt, literals))] + self.out
+
+    def _factor(self, fid: str, logic) -> LogicFactor:
+        return LogicFactor(fid, self.stmt, logic.scope, self.stmt.strength, logic)
+
+    def _switch(self, sw: Switch) -> str:
+        self.switches.setdefault(sw.name, sw)
+        self.values[sw.name] = SWITCH_VALUES
+        return sw.name
+
+    def literal(self, part: Statement) -> tuple[str, bool]:
+        """(switch, positive): the 0/1 variable that says whether `part` holds (or its negation does)."""
+        if isinstance(part, PredicateStatement):
+            name = self._switch(Switch(reading_name(part), "reading", part.unknown, part.predicate))
+            table = part.predicate.truth_table
+            if table is not None and name not in self.linked:   # the reading agrees with the label
+                self.linked.add(name)
+                labels = self.values[part.unknown]
+                tie = np.isin(labels, list(table))[:, None] == SWITCH_VALUES.astype(bool)[None, :]
+                self.out.append(self._factor(f"{self.fid}.r{len(self.linked)}", DenseLogic((part.unknown, name), tie)))
+            return name, not part.negated
+        self.parts += 1
+        tid = f"{self.fid}.t{self.parts}"
+        t = self._switch(Switch(tid, "truth"))
+        if isinstance(part, ConnectiveStatement):
+            inner = self.count_logic(part, [self.literal(p) for p in part.parts], dense=True)
+        else:
+            inner = self.leaf_logic(part)
+        # t ⟺ part: the part's table for t = 1, its complement for t = 0
+        table = np.stack([~inner.table, inner.table], axis=-1)
+        self.out.append(self._factor(tid, DenseLogic(inner.scope + (t,), table)))
+        return t, True
+
+    def leaf_logic(self, part: Statement) -> DenseLogic:
+        scope = part.unknowns
+        size = math.prod(len(self.values[n]) for n in scope)
+        if size > DENSE_LIMIT:
+            raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a part of a "
+                                f"connective is built densely, at most {DENSE_LIMIT:.0e})")
+        if isinstance(part, LabelStatement):
+            return DenseLogic(scope, (self.values[part.unknown] == part.label) != part.negated)
+        if isinstance(part, RelationStatement):
+            return dense_relation(part, self.values)
+        if isinstance(part, DistinctStatement):
+            grids = np.meshgrid(*[self.values[n] for n in scope], indexing="ij")
+            table = np.ones(grids[0].shape, bool)
+            for a, b in itertools.combinations(range(len(scope)), 2):
+                table &= grids[a] != grids[b]
+            return DenseLogic(scope, table)
+        raise TypeError(part)
+
+    def count_logic(self, s: ConnectiveStatement, literals: list[tuple[str, bool]], dense: bool = False):
+        """The connective as a linear count over its literals: Σ (b or 1 − b)  (op)  N."""
+        k = len(literals)
+        if s.op == "if":
+            (a, pa), (b, pb) = literals
+            literals, op, n = [(a, not pa), (b, pb)], ">=", 1          # A → B  ≡  ¬A ∨ B
+        elif s.op == "or":
+            op, n = ">=", 1
+        elif s.op == "and":
+            op, n = "=", k
+        else:
+            op, n = {"exactly": "=", "at least": ">=", "at most": "<="}[s.op], s.count
+        span = s.span
+
+        def term(name, positive) -> ast.Expr:
+            var = ast.Variable(name=ast.Name(text=name, span=span), span=span)
+            if positive:
+                return var
+            one = ast.Literal(number=ast.Number(text="1", span=span), span=span)
+            return ast.BinOp(op="-", left=one, right=var, span=span)
+        left = term(*literals[0])
+        for lit in literals[1:]:
+            left = ast.BinOp(op="+", left=left, right=term(*lit), span=span)
+        right = ast.Literal(number=ast.Number(text=str(n), span=span), span=span)
+        count = RelationStatement(span=span, left=left, op=op, right=right, linear=True)
+        switches = len(count.unknowns)
+        if dense:
+            if 2 ** switches > DENSE_LIMIT:
+                raise LogicTooLarge(f"a nested connective counts {switches} parts (at most 19)")
+            return dense_relation(count, self.values)
+        return relation_factor(count, self.values)
+
+
+def _networkx(unknowns, factors, switches: dict[str, Switch]) -> nx.DiGraph:
     g = nx.DiGraph()
+    for s in switches.values():
+        g.add_node(s.name, kind="switch", switch=s.kind)
+        if s.kind == "reading":
+            domain = next(u.domain.name for u in unknowns if u.name == s.unknown)
+            net = f"network:{s.predicate.name}"
+            g.add_node(net, kind="network", predicate=s.predicate.name, domain=domain)
+            g.add_edge(s.unknown, net)
+            g.add_edge(net, s.name)
     for u in unknowns:
         gen, cls = f"generator:{u.domain.name}", f"classifier:{u.domain.name}"
         g.add_node(gen, kind="generator", domain=u.domain.name)
@@ -125,6 +277,9 @@ def _networkx(unknowns, factors) -> nx.DiGraph:
     for f in factors:
         g.add_node(f.id, kind=f.kind, text=f.statement.text(), line=f.statement.span.line, strength=f.strength)
         for name in f.scope:
+            if name in switches:
+                g.add_edge(name, f.id)
+                continue
             domain = next(u.domain.name for u in unknowns if u.name == name)
             if isinstance(f, PredicateFactor):
                 net = f"network:{f.predicate.name}"

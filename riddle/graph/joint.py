@@ -61,7 +61,7 @@ class LogicGroup:
     """One term of the objective that reads labels: log P of its factors holding together."""
     id: str                                   # "g1", …
     factors: tuple[Factor, ...]               # the graph's factors it covers (predicates: their truth tables)
-    scope: tuple[str, ...]                    # its unknowns, in declaration order
+    scope: tuple[str, ...]                    # its variables: unknowns in declaration order, then switches
     plan: str                                 # "enumerate" | "contract" | "chain"
     size: int                                 # enumerate: satisfying rows; contract: largest intermediate per
                                               # image tuple; chain: entries of its step maps
@@ -80,13 +80,22 @@ class LogicGroup:
     def statements(self) -> tuple[Statement, ...]:
         return tuple(dict.fromkeys(f.statement for f in self.factors))
 
+    @property
+    def switches(self) -> tuple[str, ...]:
+        """The connectives' 0/1 switches in scope (their names are never identifiers; unknowns' are)."""
+        return tuple(n for n in self.scope if not n.isidentifier())
+
+    def _variables(self) -> str:
+        k, s = len(self.scope) - len(self.switches), len(self.switches)
+        text = f"{k} unknown{'s' if k != 1 else ''}"
+        return text + (f" and {s} switch{'es' if s != 1 else ''}" if s else "")
+
     def describe(self) -> str:
-        k = len(self.scope)
         if self.plan == "enumerate":
-            what = f"enumerate {self.size:,} satisfying tuple{'s' if self.size != 1 else ''} of {k} unknown{'s' if k != 1 else ''}"
+            what = f"enumerate {self.size:,} satisfying tuple{'s' if self.size != 1 else ''} of {self._variables()}"
         elif self.plan == "contract":
-            what = (f"contract {len(self.operands)} logic tensor{'s' if len(self.operands) != 1 else ''} with {k} "
-                    f"distributions, largest intermediate {self.size:,} entries")
+            what = (f"contract {len(self.operands)} logic tensor{'s' if len(self.operands) != 1 else ''} with "
+                    f"the distributions of {self._variables()}, largest intermediate {self.size:,} entries")
         else:
             what = f"chain over partial sums of {'·'.join(str(len(s)) for s in self.chain.states)} values"
         return what + ("" if self.exact else " (part of a split component: approximate)")
@@ -122,8 +131,9 @@ class LogicProgram:
         lines = [head]
         for g in groups:
             where = ", ".join(str(n) for n in sorted({s.span.line for s in g.statements}))
+            shown = [n for n in g.scope if n not in g.switches]
             lines.append(f"  {g.id:<4} {g.describe()}  ← line{'s' if ',' in where else ''} {where} "
-                         f"({', '.join(g.scope)})")
+                         f"({', '.join(shown)})")
         return lines
 
 
@@ -155,7 +165,7 @@ def _factored(graph: FactorGraph) -> LogicProgram:
 
 def _enumerated(gid, factors, graph, scope, positions, strength, exact=True) -> LogicGroup:
     """An enumerate group over `scope` given in any order; rows are stored in declaration order."""
-    order = sorted(range(len(scope)), key=lambda i: graph.names.index(scope[i]))
+    order = sorted(range(len(scope)), key=lambda i: graph.variables.index(scope[i]))
     return LogicGroup(gid, tuple(factors), tuple(scope[i] for i in order), "enumerate", len(positions), strength,
                       exact, rows=np.ascontiguousarray(positions[:, order]))
 
@@ -178,7 +188,7 @@ def _joint(graph: FactorGraph) -> LogicProgram:
 
 def _components(graph: FactorGraph, units: list[Factor]) -> list[list[Factor]]:
     """Units grouped by shared unknowns (union-find), in the order of their first factor."""
-    parent = {n: n for n in graph.names}
+    parent = {n: n for n in graph.variables}
 
     def root(n):
         while parent[n] != n:
@@ -196,7 +206,7 @@ def _components(graph: FactorGraph, units: list[Factor]) -> list[list[Factor]]:
 
 def _scope(graph: FactorGraph, factors) -> tuple[str, ...]:
     names = {n for f in factors for n in f.scope}
-    return tuple(n for n in graph.names if n in names)
+    return tuple(n for n in graph.variables if n in names)
 
 
 def _strength(factors) -> float:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
-from ..lang.check import Statement
+from ..lang.check import (ConnectiveStatement, DistinctStatement, LabelStatement, PredicateStatement,
+                          RelationStatement, Statement)
 from ..lang.errors import ERROR, NOTE, Diagnostic
-from ..lang.evaluate import compare
+from ..lang.evaluate import compare, holds
 from .build import FactorGraph, Factor, LabelFactor, LogicFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 
@@ -66,7 +67,13 @@ class SymbolicResult:
 
 
 def readable(f: Factor) -> bool:
-    return not (isinstance(f, PredicateFactor) and f.predicate.truth_table is None)
+    """Can the oracle read this factor? Not a predicate without a truth table, nor any factor of a
+    connective with such a predicate inside (its switch would be free: the oracle cannot say)."""
+    if isinstance(f, PredicateFactor):
+        return f.predicate.truth_table is not None
+    if isinstance(f.statement, ConnectiveStatement):
+        return all(p.predicate.truth_table is not None for p in f.statement.predicates)
+    return True
 
 
 def solve_symbolic(graph: FactorGraph, explain: bool = True) -> SymbolicResult:
@@ -84,11 +91,44 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True) -> SymbolicResult:
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:
     """The statements a label tuple breaks under the truth tables (empty: it is a solution)."""
     env = dict(zip(graph.names, (np.array([v]) for v in labels)))
+    values = graph.values()
     broken = []
     for f in graph.factors:
-        if readable(f) and not _check(f, env, graph.values())[0] and f.statement not in broken:
+        if not readable(f) or f.statement in broken:
+            continue
+        if isinstance(f.statement, ConnectiveStatement):     # its switches are not in env: read it whole
+            ok = statement_holds(f.statement, env, values)[0]
+        else:
+            ok = _check(f, env, values)[0]
+        if not ok:
             broken.append(f.statement)
     return broken
+
+
+def statement_holds(s: Statement, env: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
+    """Row mask: does statement s hold for the rows' labels in env, predicates read through their
+    truth tables? (Every predicate inside must have one.)"""
+    if isinstance(s, PredicateStatement):
+        return np.isin(env[s.unknown], list(s.predicate.truth_table)) != s.negated
+    if isinstance(s, LabelStatement):
+        return (env[s.unknown] == s.label) != s.negated
+    if isinstance(s, RelationStatement):
+        return np.broadcast_to(holds(s.left, s.op, s.right, env), env[s.unknowns[0]].shape)
+    if isinstance(s, DistinctStatement):
+        out = np.ones(env[s.names[0]].shape, bool)
+        for i, a in enumerate(s.names):
+            for b in s.names[i + 1:]:
+                out &= env[a] != env[b]
+        return out
+    parts = [statement_holds(p, env, values) for p in s.parts]
+    if s.op == "if":
+        return ~parts[0] | parts[1]
+    count = np.sum(parts, axis=0)
+    if s.op == "or":
+        return count >= 1
+    if s.op == "and":
+        return count == len(parts)
+    return compare({"exactly": "=", "at least": ">=", "at most": "<="}[s.op], count, s.count)
 
 
 # ── the join ─────────────────────────────────────────────────────────────────
@@ -138,10 +178,12 @@ def _choose_order(names, factors, domain_sizes) -> list[str]:
 def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
                         row_limit: int | None = None) -> np.ndarray:
     """All satisfying label tuples, int64 [m, n] over `names` (default: every unknown, in
-    declaration order), sorted. `factors` must lie within `names`. Raises TooMany when a partial
-    assignment's rows would exceed `row_limit`."""
+    declaration order), sorted. The join also runs over the factors' switches (connectives) that
+    `names` leaves out, and projects them away. Raises TooMany when a partial assignment's rows
+    would exceed `row_limit`."""
     values = graph.values()
-    names = list(graph.names if names is None else names)
+    shown = list(graph.names if names is None else names)
+    names = shown + [v for v in dict.fromkeys(n for f in factors for n in f.scope) if v not in shown]
     row_limit = ROW_LIMIT if row_limit is None else row_limit
     # Unary factors shrink the domains up front.
     domain = {}
@@ -179,7 +221,9 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
         m = int(keep.sum())
         if m == 0:
             return np.zeros((0, len(names)), dtype=np.int64)
-    rows = np.stack([cols[n] for n in names], axis=1) if names else np.zeros((1, 0), np.int64)
+    rows = np.stack([cols[n] for n in shown], axis=1) if shown else np.zeros((1, 0), np.int64)
+    if len(shown) < len(names):                           # switches projected away: keep each tuple once
+        return np.unique(rows, axis=0)
     return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
 
 
@@ -199,9 +243,13 @@ def _chain_feasible(ch: LinearChain, partial: np.ndarray, assigned: set, values)
 def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | None:
     """The number of solutions as a tensor contraction (float64: exact below 2^53), or None."""
     values = graph.values()
-    labels: dict[str, int] = {n: i for i, n in enumerate(graph.names)}
+    # every unknown summed, even if unconstrained; the factors' switches (each fixed by the labels
+    # where the oracle can read a connective) summed too
+    variables = list(graph.names) + [v for v in dict.fromkeys(n for f in factors for n in f.scope)
+                                     if v not in graph.names]
+    labels: dict[str, int] = {n: i for i, n in enumerate(variables)}
     operands: list = []
-    for n in graph.names:                                 # every unknown summed, even if unconstrained
+    for n in variables:
         operands += [np.ones(len(values[n])), [labels[n]]]
     for f in factors:
         if isinstance(f, (PredicateFactor, LabelFactor)):
@@ -260,5 +308,6 @@ def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
 
 
 def ignored_diagnostic(s: Statement) -> Diagnostic:
-    return Diagnostic(NOTE, "R051", "the oracle ignores this statement: its predicate declares no truth table",
+    whose = "a predicate in it declares" if isinstance(s, ConnectiveStatement) else "its predicate declares"
+    return Diagnostic(NOTE, "R051", f"the oracle ignores this statement: {whose} no truth table",
                       s.span, "not checked symbolically")

@@ -6,7 +6,9 @@ log P_k [R, S, K], and the energy
 
 The terms are the logic program's (graph/joint.py): one per predicate network, and one per logic
 group — with joint logic (the default) the weighted model count of a connected component of the
-label-level statements; with factored logic one per statement (the papers' formulation).
+label-level statements; with factored logic one per statement (the papers' formulation). A
+connective's switches are variables of the count like the unknowns: a predicate's reading weighed
+by its network, σ(±logit), a part's truth switch unweighed (its factor fixes it).
 
 Per call, each network runs once on the whole batch: the generator on all R·S·n latents, the label
 classifier once, each predicate network once on the unknowns it judges. Every term is computed
@@ -45,6 +47,7 @@ class Networks:
     def load(cls, graph: FactorGraph) -> "Networks":
         domains = {u.domain.name: u.domain for u in graph.unknowns}
         preds = {f.predicate.name: f.predicate for f in graph.factors if isinstance(f, PredicateFactor)}
+        preds.update({s.predicate.name: s.predicate for s in graph.switches if s.kind == "reading"})
         return cls({n: _frozen(d.load_generator()) for n, d in domains.items()},
                    {n: _frozen(d.load_classifier()) for n, d in domains.items()},
                    {n: _frozen(p.load_network()) for n, p in preds.items()})
@@ -108,7 +111,8 @@ class Objective(nn.Module):
                                         "classifiers": nn.ModuleDict(networks.classifiers),
                                         "predicates": nn.ModuleDict(networks.predicates)})
         self.names = graph.names
-        self.index = {n: i for i, n in enumerate(self.names)}
+        # every variable the logic reads: unknowns first (0..n-1), then the connectives' switches
+        self.index = {n: i for i, n in enumerate(graph.variables)}
         self.domain_of = [u.domain.name for u in graph.unknowns]
         self.latent = {d: g.latent for d, g in networks.generators.items()}
         if len(set(self.latent.values())) != 1:
@@ -129,7 +133,7 @@ class Objective(nn.Module):
                     and inner.classifier is networks.classifiers[self.domain_of[0]]):
                 self._readout[name] = (inner, sign)
         self.needs_labels = any(not isinstance(t, PredicateFactor) or t.predicate.name in self._readout
-                                for t in self.terms)
+                                for t in self.terms) or bool(graph.switches)
         # Logic groups as buffers, built once (buffers follow the module to the GPU).
         self._rows: dict[str, str] = {}               # enumerate: group id → buffer of its rows [m, k]
         self._chains: dict[str, list[tuple[str, str, str]]] = {}
@@ -149,11 +153,12 @@ class Objective(nn.Module):
                                           [self._buffer(torch.from_numpy(t)) for t, _ in g.operands])
         # Which unknowns each predicate network judges (each network runs once per call).
         self._pred_unknowns: dict[str, list[int]] = {}
-        for f in self.terms:
-            if isinstance(f, PredicateFactor):
-                cols = self._pred_unknowns.setdefault(f.predicate.name, [])
-                if self.index[f.scope[0]] not in cols:
-                    cols.append(self.index[f.scope[0]])
+        read = [(f.predicate.name, f.scope[0]) for f in self.terms if isinstance(f, PredicateFactor)]
+        read += [(s.predicate.name, s.unknown) for s in graph.switches if s.kind == "reading"]
+        for pred, unknown in read:
+            cols = self._pred_unknowns.setdefault(pred, [])
+            if self.index[unknown] not in cols:
+                cols.append(self.index[unknown])
         self._outputs: torch.Tensor | None = None      # the classifier's outputs at the last call
 
     @property
@@ -229,6 +234,8 @@ class Objective(nn.Module):
             sel = imgs[:, cols].reshape(B * len(cols), *imgs.shape[2:])
             out = self._run(self.nets.predicates[name], sel).reshape(B, len(cols))
             pred_logits[name] = {c: out[:, j] for j, c in enumerate(cols)}
+        if self.graph.switches:
+            logp = self._with_switches(logp, pred_logits, B)
         columns = []
         for t in self.terms:
             if isinstance(t, PredicateFactor):
@@ -237,6 +244,19 @@ class Objective(nn.Module):
             else:
                 columns.append(self.logic_term(t, logp))
         return torch.stack(columns, dim=-1).reshape(R, S, len(self.terms))
+
+    def _with_switches(self, logp, pred_logits, B: int) -> list[torch.Tensor]:
+        """The unknowns' label log-probabilities and the switches' as one list, by variable index:
+        a predicate's reading log [σ(−logit), σ(logit)]; a part's truth switch log [1, 1] (it is
+        fixed by its factor, not weighed)."""
+        out = [self._logp(logp, i) for i in range(len(self.names))]
+        for s in self.graph.switches:
+            if s.kind == "reading":
+                logit = pred_logits[s.predicate.name][self.index[s.unknown]]                 # [B]
+                out.append(torch.stack([nn.functional.logsigmoid(-logit), nn.functional.logsigmoid(logit)], -1))
+            else:
+                out.append(out[0].new_zeros((B, 2)))
+        return out
 
     def logic_term(self, g: LogicGroup, logp) -> torch.Tensor:
         """log P of one logic group from the unknowns' label log-probabilities ([B, n, L], or a list of

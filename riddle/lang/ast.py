@@ -118,6 +118,15 @@ class Distinct(Fact):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Connective(Fact):
+    """A statement made of statements: `A or B`, `A and B`, `if A then B`,
+    `exactly / at least / at most N of { A; B; … }`. Parts carry no strength of their own."""
+    op: str                       # "or" | "and" | "if" | "exactly" | "at least" | "at most"
+    parts: tuple[Fact, ...]       # `if`: (condition, consequence)
+    count: Number | Name | None = None   # counting: N as written (`2` or `two`)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Setting(Node):
     key: Name
     values: tuple[Number | Name, ...]

@@ -107,6 +107,83 @@ class DistinctStatement(Statement):
         return f"all different({', '.join(self.names)})"
 
 
+COUNTING = ("exactly", "at least", "at most")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectiveStatement(Statement):
+    """A Boolean formula over statements. Every connective is a count of its parts that hold:
+    `or` at least 1, `and` all, `if A then B` at least 1 of (not A, B), and the counting forms
+    as written. The compiler reads it that way too (graph/build.py)."""
+    op: str                                   # "or" | "and" | "if" | "exactly" | "at least" | "at most"
+    parts: tuple[Statement, ...]
+    count: int | None = None                  # the counting forms' N
+    kind: str = "connective"
+
+    @property
+    def unknowns(self):
+        return tuple(dict.fromkeys(n for p in self.parts for n in p.unknowns))
+
+    @property
+    def predicates(self) -> tuple[PredicateStatement, ...]:
+        """The predicate statements inside, at any depth."""
+        out = []
+        for p in self.parts:
+            out += p.predicates if isinstance(p, ConnectiveStatement) else [p] if isinstance(p, PredicateStatement) else []
+        return tuple(out)
+
+    def text(self):
+        if self.op == "if":
+            return f"if {_part_text(self.parts[0], self.op)} then {_part_text(self.parts[1], self.op)}"
+        if self.op in COUNTING:
+            return f"{self.op} {self.count} of {{{'; '.join(p.text() for p in self.parts)}}}"
+        return f" {self.op} ".join(_part_text(p, self.op) for p in self.parts)
+
+    def normal_form(self) -> str:
+        """Negation normal form: `not` only on single statements, `if` rewritten as `or`."""
+        return _nnf(self, True)
+
+
+def _part_text(p: Statement, parent: str) -> str:
+    """A part's text, in parentheses where the grammar would read it otherwise."""
+    if isinstance(p, ConnectiveStatement) and (p.op == "if" or (p.op == "or" and parent in ("and", "if"))
+                                               or (p.op == "and" and parent == "if")):
+        return f"({p.text()})"
+    return p.text()
+
+
+_FLIP = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def _nnf(s: Statement, positive: bool) -> str:
+    if not isinstance(s, ConnectiveStatement):
+        if positive:
+            return s.text()
+        if isinstance(s, (PredicateStatement, LabelStatement)):
+            return type(s)(**{**s.__dict__, "negated": not s.negated}).text()
+        if isinstance(s, RelationStatement):
+            return type(s)(**{**s.__dict__, "op": _FLIP[s.op]}).text()
+        return f"not {s.text()}"
+    wrap = lambda x, parent: f"({x})" if " or " in x and parent == "and" else x  # noqa: E731
+    if s.op == "if":                                      # A → B  ≡  ¬A ∨ B
+        a, b = s.parts
+        if positive:
+            return f"{_nnf(a, False)} or {_nnf(b, True)}"
+        return f"{wrap(_nnf(a, True), 'and')} and {wrap(_nnf(b, False), 'and')}"
+    if s.op in ("or", "and"):
+        op = s.op if positive else ("and" if s.op == "or" else "or")
+        return f" {op} ".join(wrap(_nnf(p, positive), op) for p in s.parts)
+    k, n = len(s.parts), s.count
+    inner = "; ".join(_nnf(p, True) for p in s.parts)
+    if positive:
+        return f"{s.op} {n} of {{{inner}}}"
+    if s.op == "at least":
+        return f"at most {n - 1} of {{{inner}}}"
+    if s.op == "at most":
+        return f"at least {n + 1} of {{{inner}}}"
+    return f"at most {n - 1} of {{{inner}}} or at least {n + 1} of {{{inner}}}"
+
+
 @dataclass(frozen=True)
 class CheckedRiddle:
     file: str
@@ -279,7 +356,55 @@ class _Checker:
             return self.relation(f, strength)
         if isinstance(f, ast.Distinct):
             return self.distinct(f, strength)
+        if isinstance(f, ast.Connective):
+            return self.connective(f, strength)
         raise TypeError(f)
+
+    def connective(self, f: ast.Connective, strength: float) -> Statement | None:
+        parts, ok = [], True
+        for part in f.parts:
+            if isinstance(part, ast.Relation) and not (ast.expr_names(part.left) + ast.expr_names(part.right)):
+                self.expression(part.left), self.expression(part.right)
+                self.error("R023", "a statement inside a connective must involve an unknown", part.span,
+                           "no unknown here", help="a relation of numbers alone is always true or always false")
+                ok = False
+                continue
+            checked = self.fact(part)
+            ok &= checked is not None
+            parts.append(checked)
+        count = None
+        if f.op in COUNTING:
+            count = self.count(f)
+            k = len(f.parts)
+            if k == 0:
+                self.error("R023", f"`{f.op} … of {{ }}` has an empty list", f.span, "nothing to count",
+                           help="list the statements to count, separated by `;` or new lines: "
+                                "`exactly 1 of { a is odd; b is odd }`")
+                return None
+            if count is None:
+                return None
+            where = f.count.span
+            if f.op in ("exactly", "at least") and count > k:
+                self.error("R023", f"`{f.op} {count} of` a list of {k} statement{'s' if k != 1 else ''} can never hold",
+                           where, f"more than {k}", help=f"N is at most the number of statements listed ({k})")
+                return None
+            if (f.op == "at least" and count == 0) or (f.op == "at most" and count >= k):
+                self.warn("R023", f"`{f.op} {count} of` a list of {k} always holds", where, "always holds",
+                          help="it says nothing about the unknowns")
+        if not ok:
+            return None
+        return ConnectiveStatement(span=f.span, strength=strength, op=f.op, parts=tuple(parts), count=count)
+
+    def count(self, f: ast.Connective) -> int | None:
+        c = f.count
+        if isinstance(c, ast.Number) and c.is_integer:
+            return int(c.text)
+        if isinstance(c, ast.Name) and c.text.lower() in NUMBER_WORDS:
+            return NUMBER_WORDS[c.text.lower()]
+        near = suggest(c.text.lower(), NUMBER_WORDS) if isinstance(c, ast.Name) else None
+        self.error("R023", f"`{c.text}` is not a count: write a whole number or a number word (one … twelve)", c.span,
+                   "not a whole number", help=f"did you mean `{near}`?" if near else "for example `exactly 2 of { … }`")
+        return None
 
     def resolve(self, name: ast.Name) -> Unknown | None:
         u = self.unknowns.get(name.text)
@@ -493,6 +618,8 @@ class _Checker:
 
 
 def _fact_names(f: ast.Fact) -> list[ast.Name]:
+    if isinstance(f, ast.Connective):
+        return [n for p in f.parts for n in _fact_names(p)]
     if isinstance(f, (ast.PredicateFact, ast.LabelFact)):
         return [f.subject]
     if isinstance(f, ast.Relation):

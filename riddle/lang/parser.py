@@ -1,4 +1,4 @@
-"""Text → AST. The grammar lives in `riddle/grammar/riddle.lark`; this module builds the LALR
+"""Text → AST. The grammar lives in `grammar/riddle.lark`; this module builds the LALR
 parser once, turns its tree into `riddle.lang.ast` nodes, and turns every way a text can fail to be
 a riddle into a `Diagnostic` said in the language's own words.
 
@@ -32,9 +32,25 @@ FOREIGN_OPERATORS = {
 }
 
 
+GRAMMAR_FILE = "riddle.lark"
+
+
+@functools.cache
+def grammar_path():
+    """The grammar's one source, `grammar/riddle.lark` at the repository's top level. A wheel packages
+    that folder as `riddle.grammar` (pyproject.toml's package-dir); a checkout reads it in place."""
+    try:
+        packaged = resources.files("riddle.grammar").joinpath(GRAMMAR_FILE)
+        if packaged.is_file():
+            return packaged
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_FILE
+
+
 @functools.cache
 def grammar_text() -> str:
-    return resources.files("riddle").joinpath("grammar/riddle.lark").read_text(encoding="utf-8")
+    return grammar_path().read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -108,8 +124,12 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
     statements: list[ast.Statement] = []
     unread: list[str] = [source.line_text(d.span.line) for d in diagnostics if d.span]
     bad_lines = {d.span.line for d in diagnostics if d.span}
-    for line, column, text in split_statements(source.text):
+    for line, column, text, unclosed in split_statements(source.text):
         if line in bad_lines or not text.strip():
+            continue
+        if unclosed is not None:
+            diagnostics.append(_unclosed_brace(source.file, *unclosed))
+            unread.append(text)
             continue
         padded = " " * (column - 1) + text                # keep columns as in the file
         try:
@@ -124,14 +144,47 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
 
 
 def split_statements(text: str):
-    """Yield (line, column, text) for each statement: lines cut at `#`, then at `;`.
-    The language has no string literals, so this split is exact."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        code = line.split("#", 1)[0]
-        column = 1
-        for piece in code.split(";"):
-            yield number, column, piece
-            column += len(piece) + 1
+    """Yield (line, column, text, unclosed) for each statement: cut at `;` and at line ends, except
+    inside a `{ … }` list, which may run over several lines. Comments become spaces (columns stay
+    as in the file). The language has no string literals, so this split is exact.
+
+    `unclosed` is the (line, column) of a `{` that the file never closes; that statement is cut at
+    the end of the brace's line, and reading goes on from the next line."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        start_line, start_col, depth, opened, buf = i, 1, 0, None, []
+        j, col = i, 0
+        while True:
+            code = lines[j].split("#", 1)[0]
+            code = code + " " * (len(lines[j]) - len(code))
+            while col < len(code):
+                ch = code[col]
+                if ch == "{":
+                    depth += 1
+                    opened = opened or (j + 1, col + 1)
+                elif ch == "}" and depth > 0:
+                    depth -= 1
+                    if depth == 0:
+                        opened = None
+                elif ch == ";" and depth == 0:
+                    yield start_line + 1, start_col, "".join(buf), None
+                    buf, start_line, start_col = [], j, col + 2
+                    col += 1
+                    continue
+                buf.append(ch)
+                col += 1
+            if depth == 0 or j + 1 >= len(lines):
+                break
+            buf.append("\n")
+            j, col = j + 1, 0
+        if depth > 0:                                     # unclosed: cut at the end of the brace's line
+            first = "".join(buf).split("\n", 1)[0]
+            yield start_line + 1, start_col, first, opened
+            i = opened[0]                                 # the brace's line was read; go on after it
+            continue
+        yield start_line + 1, start_col, "".join(buf), None
+        i = j + 1
 
 
 def _check_bounds(source: Source) -> list[Diagnostic]:
@@ -257,6 +310,30 @@ class _ToAst(Transformer):
     def distinct(self, meta, children):
         return ast.Distinct(names=children[0], span=self._span(meta))
 
+    def _connective(self, meta, op, parts, count=None):
+        flat = []
+        for p in parts:                                   # `a or b or c` is one `or` of three parts
+            if op in ("or", "and") and isinstance(p, ast.Connective) and p.op == op:
+                flat.extend(p.parts)
+            else:
+                flat.append(p)
+        return ast.Connective(op=op, parts=tuple(flat), count=count, span=self._span(meta))
+
+    def any_of(self, meta, children): return self._connective(meta, "or", children)
+    def all_of(self, meta, children): return self._connective(meta, "and", children)
+    def conditional(self, meta, children): return self._connective(meta, "if", children)
+
+    def counting(self, meta, children):
+        (op, count), *parts = children
+        return self._connective(meta, op, parts, count)
+
+    def exactly(self, meta, c): return "exactly", self._count(c[0])
+    def at_least(self, meta, c): return "at least", self._count(c[0])
+    def at_most(self, meta, c): return "at most", self._count(c[0])
+
+    def _count(self, tok: Token):
+        return self._number(tok) if tok.type == "NUMBER" else self._name(tok)
+
     def _binop(self, meta, children, op):
         left, right = children
         return ast.BinOp(op=op, left=left, right=right, span=self._span(meta))
@@ -299,15 +376,22 @@ _TERMINAL_WORDS = {
     "COMMA": "`,`", "COLON": "`:`", "_SEP": "the end of the statement", "$END": "the end of the statement",
     "_IS": "`is`", "_NOT": "`not`", "_HAS": "`has`", "_NO": "`no`", "_CONTAINS": "`contains`",
     "_ALL": "`all`", "_DIFFERENT": "`different`", "_NUM": "`num(`", "_WITH": "`with strength`",
-    "_STRENGTH": "`strength`", "_SOLVE": "`solve`",
+    "_STRENGTH": "`strength`", "_SOLVE": "`solve`", "_OR": "`or`", "_AND": "`and`", "_IF": "`if`",
+    "_THEN": "`then`", "_EXACTLY": "`exactly`", "_AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
+    "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "_NUM"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "PERCENT"}
+# what can begin a statement inside a connective
+STATEMENT_START = _EXPRESSION_START | {"_ALL", "_EXACTLY", "_AT"}
 
 
 def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
     expected = set(expected) - {"_SEP"} | ({"$END"} if "_SEP" in expected else set())
     parts = []
+    if expected & STATEMENT_START >= {"_EXACTLY", "_AT", "_ALL"}:
+        parts.append("a statement")
+        expected -= STATEMENT_START
     if _EXPRESSION_START <= expected or {"NAME", "NUMBER", "LPAR"} <= expected:
         parts.append("an expression (a name, a number or `(`)")
         expected -= _EXPRESSION_START
@@ -315,7 +399,8 @@ def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
         parts.append("an operator (`+`, `-`, `*`, `%`)")
         expected -= _OPERATORS
     order = ["NAME", "NUMBER", "_NOT", "_NO", "COMMA", "COLON", "COMPARISON", "PLUS", "MINUS", "STAR", "PERCENT",
-             "RPAR", "_WITH", "_STRENGTH", "_DIFFERENT", "LPAR", "$END"]
+             "RPAR", "_THEN", "_OF", "LBRACE", "RBRACE", "_AND", "_OR", "_WITH", "_STRENGTH", "_DIFFERENT", "LPAR",
+             "$END"]
     rest = sorted(expected, key=lambda t: (order.index(t) if t in order else len(order), t))
     words = dict(_TERMINAL_WORDS, **(after_verb and {"NAME": "a predicate's name", "NUMBER": "a label"} or {}))
     parts += [words.get(t, t.lower()) for t in rest]
@@ -347,6 +432,12 @@ def _context(tokens: list[Token]) -> str:
         return "a statement"
     if types[0] == "_SOLVE":
         return "the solve settings"
+    if "_IF" in types:
+        return "an `if … then …`"
+    if types[0] in ("_EXACTLY", "_AT") or "LBRACE" in types:
+        return "a counted list (`exactly N of { … }`)"
+    if "_OR" in types or "_AND" in types:
+        return "a connective (`or`, `and`)"
     if types[0] == "_ALL":
         return "an `all different` list"
     if "_WITH" in types:
@@ -389,6 +480,23 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str, line: int) -> D
 def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | None:
     types = [t.type for t in before]
     last = types[-1] if types else None
+    if last in ("_OR", "_AND") and tok.type in ("$END", "_SEP", "RPAR", "RBRACE"):
+        return f"`{before[-1].value}` needs a statement on each side: `a is odd {before[-1].value} b is even`"
+    if "_THEN" in expected and "_IF" in types and "_THEN" not in types:
+        return "an `if` needs its `then`: `if a is odd then b is even`"
+    if last == "_THEN" and tok.type in ("$END", "_SEP"):
+        return "say what follows: `if a is odd then b is even`"
+    if "_OF" in expected and tok.type == "LBRACE":
+        start = max(i for i, ty in enumerate(types) if ty in ("_EXACTLY", "_AT"))
+        return f"write `{' '.join(t.value for t in before[start:])} of {{ … }}`"
+    if last in ("_EXACTLY", "_LEAST", "_MOST") and tok.type != "NUMBER":
+        return "say how many: `exactly 1 of { … }`, `at least two of { … }`"
+    if last == "_AT" and tok.type != "_LEAST" and tok.type != "_MOST":
+        return "write `at least N of { … }` or `at most N of { … }`"
+    if last == "_OF" and tok.type != "LBRACE":
+        return "put the statements in braces: `exactly 1 of { a is odd; b is odd }`"
+    if "RBRACE" in expected and tok.type in ("$END",):
+        return "end the list with `}`"
     if last == "_IS" and tok.type == "_NO":
         return f"write `{before[0].value} is not …`"
     if last in ("_HAS", "_CONTAINS") and tok.type == "_NOT":
@@ -418,6 +526,11 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
     return None
 
 
+def _unclosed_brace(file: str, line: int, column: int) -> Diagnostic:
+    return Diagnostic(ERROR, "R002", "this `{` is never closed", Span(file, line, column, line, column + 1),
+                      "opened here", help="end the list with `}`: `exactly 1 of { a is odd; b is odd }`")
+
+
 def _bad_character(text: str, pos: int, file: str, line: int) -> Diagnostic:
     ch = text[pos]
     # A run of foreign characters (a unicode word, an emoji sequence) gets one caret span.
@@ -432,8 +545,8 @@ def _bad_character(text: str, pos: int, file: str, line: int) -> Diagnostic:
                               help=f"riddle's operators are ASCII: replace `{ch}` with `{spelled}`")
         helps = {"/": "riddle has no division: multiply the other side instead (`a = 2 * b`), or use `%` for remainders",
                  "÷": "riddle has no division: multiply the other side instead (`a = 2 * b`)",
-                 "&": "write each fact on its own line (or separate them with `;`): every statement must hold",
-                 "|": "riddle has no `or`: every statement must hold",
+                 "&": "write `and`: `a is odd and b is even` (or put each fact on its own line: every statement must hold)",
+                 "|": "write `or`: `a is odd or b is even`",
                  "^": "riddle has no powers: write `a * a`"}
         return Diagnostic(ERROR, "R003", f"`{ch}` is not an operator of riddle", span, "not understood", help=helps.get(ch))
     if ch in "\"'`":

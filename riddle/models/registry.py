@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 
-# The language's keywords (riddle/grammar/riddle.lark); a predicate's name cannot contain them.
-RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve")
+# The language's keywords (grammar/riddle.lark); a predicate's name cannot contain them.
+RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve",
+                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of")
 
 
 def canonical(words: Iterable[str] | str) -> str:
