@@ -484,6 +484,8 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
         scope = list(dict.fromkeys(n for x in fs for n in x.scope if n.isidentifier()))
         lines.append(f"  {fid:<4} line {f.statement.span.line:<3} {f.statement.text():<{w}}  {what}{strength}  "
                      f"← {', '.join(scope)}")
+        if isinstance(f.statement, ConnectiveStatement):
+            lines.append(f"  {'':<4} {'':<8} normal form: {f.statement.normal_form()}")
     if program is not None:
         lines += program.describe()
     return "\n".join(lines)
@@ -491,7 +493,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
 
 def graph_dot(graph: FactorGraph) -> str:
     shapes = {"generator": "box3d", "classifier": "component", "network": "component", "unknown": "ellipse",
-              "partial sum": "circle", "predicate": "box", "label": "box", "logic": "box"}
+              "partial sum": "circle", "predicate": "box", "label": "box", "logic": "box", "switch": "diamond"}
     out = ["digraph riddle {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for n, d in graph.graph.nodes(data=True):
         label = d.get("text", n)

@@ -16,6 +16,15 @@ SMALL = dict(restarts=24, pairs=1, steps=150)
 
 
 @needs_weights
+def test_a_riddle_of_connectives_is_solved_with_the_bundled_models():
+    """puzzles/liars.rdl: `exactly one of`, `if … then`, `and`, `or` — one exact solution, 1 6 5."""
+    sol = solve(load(ROOT / "puzzles" / "liars.rdl"), ADVIConfig(seed=0, **SMALL), device="cpu")
+    assert sol.answer.answer == (1, 6, 5) and sol.answer.correct
+    assert sol.success_rate >= 0.3                       # loose: bench/connectives.py measures the rate
+    assert [g.plan for g in sol.logic.groups] == ["enumerate"] and sol.logic.exact
+
+
+@needs_weights
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_134_is_solved_on_several_seeds(seed):
     sol = solve(load(ROOT / "puzzles" / "134.rdl"), ADVIConfig(seed=seed, **SMALL), device="cpu")

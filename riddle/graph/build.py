@@ -9,7 +9,8 @@ Nodes (networkx DiGraph, each with a `kind`):
                       `all different`
   fK.sJ               a partial-sum variable of a split linear relation
   P(x)                a switch: a predicate network's yes/no reading of an unknown inside a connective
-  fK.tJ               a switch: whether part J of connective statement K holds
+  fK.tJ               a switch: whether part J of connective statement K holds (its factor: fK.pJ;
+                      a reading switch's tie to its truth table: fK.rJ)
 Edges say what feeds what: generator → unknown → (classifier | network) → factor.
 
 Connectives (`or`, `and`, `if … then`, `exactly N of`) compile Tseitin-style into small factors over
@@ -196,15 +197,15 @@ class _Connective:
                 self.out.append(self._factor(f"{self.fid}.r{len(self.linked)}", DenseLogic((part.unknown, name), tie)))
             return name, not part.negated
         self.parts += 1
-        tid = f"{self.fid}.t{self.parts}"
-        t = self._switch(Switch(tid, "truth"))
+        j = self.parts                                    # fixed before nested parts take their numbers
+        t = self._switch(Switch(f"{self.fid}.t{j}", "truth"))
         if isinstance(part, ConnectiveStatement):
             inner = self.count_logic(part, [self.literal(p) for p in part.parts], dense=True)
         else:
             inner = self.leaf_logic(part)
         # t ⟺ part: the part's table for t = 1, its complement for t = 0
         table = np.stack([~inner.table, inner.table], axis=-1)
-        self.out.append(self._factor(tid, DenseLogic(inner.scope + (t,), table)))
+        self.out.append(self._factor(f"{self.fid}.p{j}", DenseLogic(inner.scope + (t,), table)))
         return t, True
 
     def leaf_logic(self, part: Statement) -> DenseLogic:
