@@ -480,6 +480,13 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str, line: int) -> D
 def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | None:
     types = [t.type for t in before]
     last = types[-1] if types else None
+    if tok.type == "COMMA" and "_IF" in types and "_THEN" not in types:
+        return "write `if A then B` without a comma"
+    if tok.type == "COMMA" and types.count("LBRACE") > types.count("RBRACE"):
+        return "separate the statements of a list with `;` or new lines: `exactly 1 of { a is odd; b is odd }`"
+    if before and before[0].value.lower() == "either":
+        return ("riddle writes `A or B` without `either` (it means one or both); "
+                "for one but not both, `exactly 1 of { A; B }`")
     if last in ("_OR", "_AND") and tok.type in ("$END", "_SEP", "RPAR", "RBRACE"):
         return f"`{before[-1].value}` needs a statement on each side: `a is odd {before[-1].value} b is even`"
     if "_THEN" in expected and "_IF" in types and "_THEN" not in types:
