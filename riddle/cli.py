@@ -476,6 +476,8 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
         elif isinstance(f, LogicFactor):
             t = f.logic.table
             fid, what = f.id, f"tensor {list(t.shape)}, {int(t.sum())} of {t.size} true"
+        elif f.kind == "observation":
+            fid, what = f.id, f"pixels of \"{f.statement.path}\": {int(f.seen.sum())} seen, σ {f.noise:g}"
         elif f.kind == "predicate":
             fid, what = f.id, f"network `{f.predicate.name}`" + (", negated" if f.negated else "")
         else:

@@ -218,8 +218,12 @@ def test_puzzles_have_the_answer_in_their_header(path):
     answer = dict(pair.split("=") for pair in header.group(1).split())
     riddle = load(path)
     result = solve_symbolic(build(riddle))
+    expected = [int(answer[u.name]) for u in riddle.unknowns]
+    if any(s.kind == "observation" for s in riddle.statements):     # pixels pick it among the oracle's solutions
+        assert result.accepts(expected) and result.count > 1
+        return
     assert result.unique
-    assert result.solutions[0].tolist() == [int(answer[u.name]) for u in riddle.unknowns]
+    assert result.solutions[0].tolist() == expected
 
 
 def test_check_reports_solutions_and_conflicts(in_repo, capsys, tmp_path):

@@ -5,8 +5,8 @@ Nodes (networkx DiGraph, each with a `kind`):
   classifier:DOMAIN   the domain's label classifier F (feeds label and logic factors)
   network:NAME        a predicate's network (feeds its predicate factors)
   UNKNOWN             an unknown (its image x = G(ξ))
-  fK                  a factor: one per predicate, label and relation statement, one per pair of an
-                      `all different`
+  fK                  a factor: one per predicate, label, relation and observation statement, one per
+                      pair of an `all different`
   fK.sJ               a partial-sum variable of a split linear relation
   P(x)                a switch: a predicate network's yes/no reading of an unknown inside a connective
   fK.tJ               a switch: whether part J of connective statement K holds (its factor: fK.pJ;
@@ -36,8 +36,8 @@ import networkx as nx
 import numpy as np
 
 from ..lang import ast
-from ..lang.check import (COUNTING, CheckedRiddle, ConnectiveStatement, DistinctStatement, LabelStatement,
-                          PredicateStatement, RelationStatement, Statement, Unknown)
+from ..lang.check import (CheckedRiddle, ConnectiveStatement, DistinctStatement, LabelStatement,
+                          ObservationStatement, PredicateStatement, RelationStatement, Statement, Unknown)
 from ..lang.errors import ERROR, Diagnostic, RiddleError
 from ..models.registry import Predicate
 from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, dense_relation, distinct_pair, relation_factor
@@ -67,6 +67,16 @@ class LabelFactor(Factor):
     label: int
     negated: bool
     kind = "label"
+
+
+@dataclass(frozen=True, eq=False)
+class ObservationFactor(Factor):
+    """Seen pixels of one unknown: log P = −½ Σ_seen ((x − pixels) / σ)², a Gaussian likelihood up to
+    its constant (0 for a perfect match). Not label-level: the oracle cannot read it."""
+    pixels: np.ndarray            # float32 [H, W]
+    seen: np.ndarray              # bool [H, W]
+    noise: float
+    kind = "observation"
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,8 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
             # Pairwise `!=`: n(n-1)/2 tables of |D|^2 entries instead of one of |D|^n.
             for j, (a, b) in enumerate(itertools.combinations(s.names, 2), start=1):
                 factors.append(LogicFactor(f"{fid}.{j}", s, (a, b), s.strength, distinct_pair(a, b, values)))
+        elif isinstance(s, ObservationStatement):
+            factors.append(ObservationFactor(fid, s, (s.unknown,), s.strength, s.pixels, s.seen, s.noise))
         elif isinstance(s, ConnectiveStatement):
             try:
                 factors += _Connective(fid, s, values, switches).factors()
@@ -282,7 +294,9 @@ def _networkx(unknowns, factors, switches: dict[str, Switch]) -> nx.DiGraph:
                 g.add_edge(name, f.id)
                 continue
             domain = next(u.domain.name for u in unknowns if u.name == name)
-            if isinstance(f, PredicateFactor):
+            if isinstance(f, ObservationFactor):             # the pixels themselves, no network between
+                g.add_edge(name, f.id)
+            elif isinstance(f, PredicateFactor):
                 net = f"network:{f.predicate.name}"
                 g.add_node(net, kind="network", predicate=f.predicate.name, domain=domain)
                 g.add_edge(name, net)

@@ -41,7 +41,7 @@ import numpy as np
 import opt_einsum as oe
 
 from ..lang.check import Statement
-from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
 
@@ -108,9 +108,10 @@ class LogicGroup:
 
 @dataclass(frozen=True)
 class LogicProgram:
-    """What the objective computes: its terms in order, each a predicate network or a logic group."""
+    """What the objective computes: its terms in order, each a predicate network, an observation or a
+    logic group."""
     mode: str
-    terms: tuple[PredicateFactor | LogicGroup, ...]
+    terms: tuple[PredicateFactor | ObservationFactor | LogicGroup, ...]
 
     @property
     def groups(self) -> tuple[LogicGroup, ...]:
@@ -148,7 +149,7 @@ def compile_logic(graph: FactorGraph, mode: str = "joint") -> LogicProgram:
 def _factored(graph: FactorGraph) -> LogicProgram:
     terms: list = []
     for f in graph.factors:
-        if isinstance(f, PredicateFactor):
+        if isinstance(f, (PredicateFactor, ObservationFactor)):
             terms.append(f)
         elif isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain):
             terms.append(LogicGroup(f"g{len(terms) + 1}", (f,), f.scope, "chain", f.logic.size, f.strength,
@@ -173,11 +174,13 @@ def _enumerated(gid, factors, graph, scope, positions, strength, exact=True) -> 
 # ── joint: connected components, each enumerated, contracted or split ───────
 
 def label_level(f: Factor) -> bool:
+    if isinstance(f, ObservationFactor):
+        return False
     return not isinstance(f, PredicateFactor) or f.predicate.truth_table is not None
 
 
 def _joint(graph: FactorGraph) -> LogicProgram:
-    networks = [f for f in graph.factors if isinstance(f, PredicateFactor)]
+    networks = [f for f in graph.factors if isinstance(f, (PredicateFactor, ObservationFactor))]
     units = [f for f in graph.factors if label_level(f)]
     components = _components(graph, units)
     groups: list[LogicGroup] = []

@@ -22,7 +22,7 @@ from ..lang.check import (ConnectiveStatement, DistinctStatement, LabelStatement
                           RelationStatement, Statement)
 from ..lang.errors import ERROR, NOTE, Diagnostic
 from ..lang.evaluate import compare, holds
-from .build import FactorGraph, Factor, LabelFactor, LogicFactor, PredicateFactor
+from .build import FactorGraph, Factor, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
@@ -71,6 +71,8 @@ def readable(f: Factor) -> bool:
     connective with such a predicate inside (its switch would be free: the oracle cannot say)."""
     if isinstance(f, PredicateFactor):
         return f.predicate.truth_table is not None
+    if isinstance(f, ObservationFactor):
+        return False                                      # pixels, not labels
     if isinstance(f.statement, ConnectiveStatement):
         return all(p.predicate.truth_table is not None for p in f.statement.predicates)
     return True
@@ -308,6 +310,9 @@ def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
 
 
 def ignored_diagnostic(s: Statement) -> Diagnostic:
+    if s.kind == "observation":
+        return Diagnostic(NOTE, "R051", "the oracle ignores this statement: it reads pixels, not labels (the report "
+                          "checks each answer's image against the seen pixels)", s.span, "not checked symbolically")
     whose = "a predicate in it declares" if isinstance(s, ConnectiveStatement) else "its predicate declares"
     return Diagnostic(NOTE, "R051", f"the oracle ignores this statement: {whose} no truth table",
                       s.span, "not checked symbolically")

@@ -59,12 +59,43 @@ class ADVIResult:
     extra: dict = field(default_factory=dict)
 
 
-def draw_noise(cfg: ADVIConfig, n: int, d: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """All the run's randomness from one seed: initial candidates [R, C, n, d], step noise [T, R, P, n, d]."""
+def draw_noise(cfg: ADVIConfig, n: int, d: int, device, objective: Objective | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """All the run's randomness from one seed: initial candidates [R, C, n, d], step noise [T, R, P, n, d].
+    With an objective whose unknowns are observed, their candidates come from `observed_starts`."""
     g = torch.Generator().manual_seed(cfg.seed)
     candidates = torch.randn(cfg.restarts, cfg.init_candidates, n, d, generator=g)
     noise = torch.randn(cfg.steps, cfg.restarts, cfg.pairs, n, d, generator=g)
-    return candidates.to(device), noise.to(device)
+    candidates = candidates.to(device)
+    if objective is not None and getattr(objective, "observed", None):
+        candidates = observed_starts(objective, candidates, cfg.seed)
+    return candidates, noise.to(device)
+
+
+OBSERVED_POOL = 4096               # prior draws scored against an unknown's seen pixels (the generator alone)
+OBSERVED_TOP = 64                  # each restart starts from one of the best-fitting of them, drawn at random
+
+
+@torch.no_grad()
+def observed_starts(objective: Objective, candidates: torch.Tensor, seed: int) -> torch.Tensor:
+    """candidates [R, C, n, d] → the same, with each observed unknown's latent drawn, per restart, from
+    the OBSERVED_TOP of OBSERVED_POOL prior draws that best fit its seen pixels (one draw per restart:
+    restarts start near different drawings that keep the pixels, and `best_start` still chooses among
+    the candidates for the other unknowns).
+
+    Why: a seen image pins its unknown's drawing; gradient descent from a random latent often settles
+    in a drawing of another digit that keeps the pixels only roughly (two fully seen digits and their
+    sum: 16–98 % of restarts right from random starts; docs/BENCHMARKS.md, "Observations")."""
+    R, C, n, d = candidates.shape
+    g = torch.Generator().manual_seed(seed + 7919)
+    out = candidates.clone()
+    for i in sorted(objective.observed):
+        pool = torch.randn(OBSERVED_POOL, d, generator=g).to(candidates.device)
+        fit = torch.cat([objective.pixel_fit(pool[k:k + 1024], i) for k in range(0, OBSERVED_POOL, 1024)])
+        top = fit.topk(min(OBSERVED_TOP, OBSERVED_POOL)).indices                          # [K]
+        pick = top[torch.randint(len(top), (R,), generator=g).to(top.device)]             # [R]
+        out[:, :, i] = pool[pick][:, None, :]
+    return out
 
 
 @torch.no_grad()
@@ -80,7 +111,7 @@ def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, chu
 def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progress=None) -> ADVIResult:
     import time
     n, d = len(objective.names), objective.d
-    candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device)
+    candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
     mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
     mu = mu0.clone().requires_grad_(True)                                               # [R, n, d]

@@ -15,6 +15,7 @@ classifier once, each predicate network once on the unknowns it judges. Every te
 exactly, in log space or rescaled:
 
   predicate      log σ(±logit)
+  observation    −½ Σ over the seen pixels of ((x − seen) / σ)²  (a Gaussian likelihood, 0 at a match)
   enumerate      logsumexp over the group's satisfying label tuples of Σ_v log p_v[l_v]
                  (a label statement is the one-row or nine-row case, a dense relation its true entries)
   chain          messages over partial sums, log-sum-exp scattered step by step
@@ -31,7 +32,7 @@ import opt_einsum as oe
 import torch
 from torch import nn
 
-from ..graph.build import FactorGraph, PredicateFactor
+from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup, LogicProgram, compile_logic
 from ..models.zoo import Generator, Negated, Readout, outputs_of
 
@@ -132,8 +133,15 @@ class Objective(nn.Module):
             if (isinstance(inner, Readout) and len(set(self.domain_of)) == 1
                     and inner.classifier is networks.classifiers[self.domain_of[0]]):
                 self._readout[name] = (inner, sign)
-        self.needs_labels = any(not isinstance(t, PredicateFactor) or t.predicate.name in self._readout
+        self.needs_labels = any(isinstance(t, LogicGroup) or (isinstance(t, PredicateFactor) and
+                                                              t.predicate.name in self._readout)
                                 for t in self.terms) or bool(graph.switches)
+        # Observations: the seen pixels and their mask as buffers, σ as a number
+        self._observed: dict[str, tuple[str, str]] = {}
+        for t in self.terms:
+            if isinstance(t, ObservationFactor):
+                self._observed[t.id] = (self._buffer(torch.from_numpy(t.pixels)),
+                                        self._buffer(torch.from_numpy(t.seen.astype("float32"))))
         # Logic groups as buffers, built once (buffers follow the module to the GPU).
         self._rows: dict[str, str] = {}               # enumerate: group id → buffer of its rows [m, k]
         self._chains: dict[str, list[tuple[str, str, str]]] = {}
@@ -241,9 +249,32 @@ class Objective(nn.Module):
             if isinstance(t, PredicateFactor):
                 logit = pred_logits[t.predicate.name][self.index[t.scope[0]]]
                 columns.append(torch.nn.functional.logsigmoid(-logit if t.negated else logit))
+            elif isinstance(t, ObservationFactor):
+                pixels, seen = (getattr(self, b) for b in self._observed[t.id])           # [H, W]
+                diff = (imgs[:, self.index[t.scope[0]]].float() - pixels) * seen          # [B, H, W]
+                columns.append(-0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2)
             else:
                 columns.append(self.logic_term(t, logp))
         return torch.stack(columns, dim=-1).reshape(R, S, len(self.terms))
+
+    @property
+    def observed(self) -> dict[int, list[ObservationFactor]]:
+        """The unknowns (by index) that observations tie to pixels, with their observation terms."""
+        out: dict[int, list[ObservationFactor]] = {}
+        for t in self.terms:
+            if isinstance(t, ObservationFactor):
+                out.setdefault(self.index[t.scope[0]], []).append(t)
+        return out
+
+    def pixel_fit(self, xi: torch.Tensor, i: int) -> torch.Tensor:
+        """ξ [P, d] for unknown i alone → Σ over its observations of strength × their log-likelihood [P]
+        (the generator only: cheap enough to score thousands of prior draws)."""
+        imgs = self._generate(self.nets.generators[self.domain_of[i]], xi).float()           # [P, H, W]
+        total = torch.zeros(xi.shape[0], device=xi.device)
+        for t in self.observed.get(i, []):
+            pixels, seen = (getattr(self, b) for b in self._observed[t.id])
+            total = total - t.strength * 0.5 * (((imgs - pixels) * seen) ** 2).sum((-1, -2)) / t.noise ** 2
+        return total
 
     def _with_switches(self, logp, pred_logits, B: int) -> list[torch.Tensor]:
         """The unknowns' label log-probabilities and the switches' as one list, by variable index:

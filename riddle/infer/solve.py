@@ -19,7 +19,7 @@ import torch
 
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
 from ..graph.joint import LogicProgram
-from ..lang.check import CheckedRiddle
+from ..lang.check import MATCH_SIGMAS, CheckedRiddle, ObservationStatement
 from ..models.zoo import for_inference
 from . import advi, rejection
 from .objective import Networks, Objective, pick_precision
@@ -61,6 +61,8 @@ class Solution:
     auto: dict | None = None                   # --method auto: the pilot's figures and the choice
     logic: LogicProgram | None = None          # the logic terms the objective computed (graph/joint.py)
     diversity: dict | None = None              # how different the right restarts' drawings are (solve.diversity)
+    observations: list[dict] = field(default_factory=list)   # per `looks like`: how the restarts kept the pixels
+    kept: np.ndarray | None = None             # [R, m] bool: each restart's image keeps each observation's pixels
 
     @property
     def unsatisfiable(self) -> bool:
@@ -157,8 +159,9 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         sol.images_per_second = result.images_per_step * cfg.steps / max(result.seconds, 1e-9)
     else:
         def verified(mu: torch.Tensor) -> bool:        # does any restart's judged answer solve the riddle?
-            labels, _ = _judge(judges, graph, objective.images(mu[:, None])[:, 0])
-            return bool(_accepts(graph, symbolic, labels[:, None]).any())
+            imgs = objective.images(mu[:, None])[:, 0]
+            labels, _ = _judge(judges, graph, imgs)
+            return bool((_accepts(graph, symbolic, labels[:, None])[:, 0] & _observed(graph, imgs).all(-1)).any())
         runs = _rounds(objective, cfg, device, progress, verified)
         mu, sigma = torch.cat([r.mu for r in runs]), torch.cat([r.sigma for r in runs])
         elbo = torch.cat([r.final_elbo for r in runs]).numpy()
@@ -173,7 +176,7 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         sol.answers = np.zeros((0, len(graph.unknowns)), dtype=np.int64)
         sol.confidence = np.zeros((0, len(graph.unknowns)))
         sol.images = np.zeros((0, len(graph.unknowns), *objective.image_shape), dtype=np.float32)
-        sol.sample_share = sol.correct = np.zeros(0, bool)
+        sol.sample_share, sol.correct = np.zeros(0), np.zeros(0, bool)
         sol.seconds = time.perf_counter() - started
         return sol
     with torch.no_grad():
@@ -184,18 +187,23 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         eps = torch.randn(R, samples_per_restart, *mu.shape[1:], generator=g).to(device)
         draws = objective.images(mu[:, None] + sigma[:, None] * eps)                  # [R, M, n, H, W]
         draw_labels, _ = _judge(judges, graph, draws.reshape(-1, *draws.shape[2:]))
-    ok = _accepts(graph, symbolic, draw_labels.reshape(R, samples_per_restart, -1))
+        draws_kept = _observed(graph, draws).all(-1)                                   # [R, M]
+    ok = _accepts(graph, symbolic, draw_labels.reshape(R, samples_per_restart, -1)) & draws_kept
     sol.sample_share = ok.mean(axis=1)
     sol.answers, sol.confidence = labels, conf
     sol.images = images.cpu().numpy()
-    correct = _accepts(graph, symbolic, labels[:, None])[:, 0]
+    kept = _observed(graph, images)                                                     # [R, m]
+    correct = _accepts(graph, symbolic, labels[:, None])[:, 0] & kept.all(-1)
     sol.successes = int(correct.sum())
     sol.correct = correct
+    sol.observations, sol.kept = _observation_report(graph, sol.images, kept), kept
+    seen = observations(graph)
 
-    def judge_answer(answer):
-        broken = satisfies(graph, answer)
-        return (not broken), [s.text() for s in broken]
-    sol.rows = answer_table(labels, sol.elbo, judge_answer)
+    def judge_answer(answer, checks):
+        broken = [s.text() for s in satisfies(graph, answer)]
+        broken += [f"looks like({s.unknown}, \"{s.path}\"): pixels differ" for s, ok in zip(seen, checks) if not ok]
+        return (not broken), broken
+    sol.rows = answer_table(labels, sol.elbo, judge_answer, kept)
     sol.answer = reported_answer(sol.rows, rule)
     if sol.answer is not None and sol.answer.correct:
         sol.diversity = diversity(objective, judges, graph, sol.images, labels, sol.answer.answer, device, cfg.seed)
@@ -285,7 +293,7 @@ def _sequential(objective: Objective, cfg: advi.ADVIConfig, device, progress) ->
     """The papers' way, as a baseline: one restart after another (a Python loop on purpose), each
     with its own slice of the same noise the batched solver would use, no cloning."""
     n, d = len(objective.names), objective.d
-    candidates, noise = advi.draw_noise(cfg, n, d, device)
+    candidates, noise = advi.draw_noise(cfg, n, d, device, objective)
     one = replace(cfg, restarts=1, clone=0.0)
     runs = []
     for r in range(cfg.restarts):
@@ -306,6 +314,34 @@ def _judge(judges, graph: FactorGraph, images: torch.Tensor) -> tuple[np.ndarray
         labels.append(np.asarray(u.domain.labels)[k.cpu().numpy()])
         conf.append(c.cpu().numpy())
     return np.stack(labels, 1), np.stack(conf, 1)
+
+
+def observations(graph: FactorGraph) -> list[ObservationStatement]:
+    return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
+
+
+def _observed(graph: FactorGraph, images) -> np.ndarray:
+    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image keep the seen pixels of
+    each of the riddle's m observations, within their noise (ObservationStatement.matches)?"""
+    seen = observations(graph)
+    arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if not seen:
+        return np.ones(arr.shape[:-3] + (0,), bool)
+    index = {n: i for i, n in enumerate(graph.names)}
+    return np.stack([s.matches(arr[..., index[s.unknown], :, :]) for s in seen], -1)
+
+
+def _observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray) -> list[dict]:
+    """Per observation: what was seen and how the restarts' images kept it."""
+    index = {n: i for i, n in enumerate(graph.names)}
+    out = []
+    for k, s in enumerate(observations(graph)):
+        rms = s.rms(images[:, index[s.unknown]])
+        out.append({"line": s.span.line, "unknown": s.unknown, "path": s.path, "noise": s.noise,
+                    "seen_pixels": int(s.seen.sum()), "threshold_rms": MATCH_SIGMAS * s.noise,
+                    "rms_median": float(np.median(rms)), "mse_median": float(np.median(rms ** 2)),
+                    "kept": int(kept[:, k].sum()), "restarts": int(len(rms))})
+    return out
 
 
 def _accepts(graph: FactorGraph, symbolic: SymbolicResult, labels: np.ndarray) -> np.ndarray:

@@ -32,16 +32,23 @@ class AnswerRow:
     broken: tuple[str, ...]            # statements (normal form) the answer breaks
 
 
-def answer_table(answers: np.ndarray, elbo: np.ndarray, judge) -> list[AnswerRow]:
-    """answers [R, n] (judged labels per restart), elbo [R]; judge(answer) → (correct, broken).
-    Rows sorted by restarts, then mean ELBO."""
-    rows = []
-    keys, inverse = np.unique(answers, axis=0, return_inverse=True)
+def answer_table(answers: np.ndarray, elbo: np.ndarray, judge, checks: np.ndarray | None = None) -> list[AnswerRow]:
+    """answers [R, n] (judged labels per restart), elbo [R]; judge(answer, check) → (correct, broken).
+    checks [R, m] (optional): per restart, which of the riddle's m pixel checks its images pass —
+    restarts with the same labels but different checks are different rows. Rows sorted by restarts,
+    then mean ELBO."""
+    R = len(answers)
+    plain = checks is None                                 # judge(answer) alone, as before observations
+    checks = np.ones((R, 0), bool) if plain else np.asarray(checks, bool).reshape(R, -1)
+    keys, inverse = np.unique(np.concatenate([answers, checks.astype(answers.dtype)], 1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    n = answers.shape[1]
+    rows = []
     for k, key in enumerate(keys):
         members = inverse == k
-        correct, broken = judge(tuple(int(v) for v in key))
-        rows.append(AnswerRow(tuple(int(v) for v in key), int(members.sum()), float(members.mean()),
+        labels = tuple(int(v) for v in key[:n])
+        correct, broken = judge(labels) if plain else judge(labels, tuple(bool(v) for v in key[n:]))
+        rows.append(AnswerRow(labels, int(members.sum()), float(members.mean()),
                               float(elbo[members].mean()), float(elbo[members].max()), correct, tuple(broken)))
     return sorted(rows, key=lambda r: (-r.restarts, -r.mean_elbo))
 

@@ -84,9 +84,25 @@ class Declaration(Statement):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Text(Node):
+    """A string literal: the text between the quotes (a path)."""
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Fact(Statement):
-    """A statement about the unknowns; `strength` is its optional `with strength W`."""
+    """A statement about the unknowns; `strength` is its optional `with strength W`, `noise` an
+    observation's `with noise S` (on any other fact the checker reports it)."""
     strength: Number | None = None
+    noise: Number | None = None
+    repeated: tuple[Span, ...] = ()   # options given twice (`with strength 2 with strength 3`): reported
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation(Fact):
+    """`x looks like "PATH"`: an image (or part of one) seen of unknown x."""
+    subject: Name
+    path: Text
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from . import ast
 from .evaluate import INT_LIMIT, bounds, holds
@@ -105,6 +108,42 @@ class DistinctStatement(Statement):
 
     def text(self):
         return f"all different({', '.join(self.names)})"
+
+
+# The pixel noise σ of an observation without `with noise S`: measured by bench/observe.py
+# (docs/BENCHMARKS.md, "Observations").
+DEFAULT_NOISE = 0.1
+# An answer keeps an observation when the root-mean-square difference over the seen pixels is at most
+# this many σ: with pixel noise σ the RMS of a faithful drawing is about σ, so 1.5 σ leaves a margin.
+MATCH_SIGMAS = 1.5
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ObservationStatement(Statement):
+    """`x looks like "PATH"`: pixels seen of one unknown; compared by identity (it holds arrays)."""
+    unknown: str
+    path: str                                 # as written in the file
+    file: Path                                # resolved against the riddle's folder
+    pixels: np.ndarray                        # float32 [H, W] in [0, 1], 0 where unseen
+    seen: np.ndarray                          # bool [H, W]
+    noise: float                              # σ of the Gaussian pixel likelihood
+    kind: str = "observation"
+
+    @property
+    def unknowns(self):
+        return (self.unknown,)
+
+    def text(self):
+        return f'looks like({self.unknown}, "{self.path}", σ {self.noise:g})'
+
+    def rms(self, images: np.ndarray) -> np.ndarray:
+        """images [..., H, W] → the root-mean-square difference over the seen pixels [...]."""
+        diff = (np.asarray(images, dtype=np.float64) - self.pixels) * self.seen
+        return np.sqrt((diff ** 2).sum(axis=(-1, -2)) / self.seen.sum())
+
+    def matches(self, images: np.ndarray) -> np.ndarray:
+        """Does each image keep the seen pixels, within the noise? (RMS ≤ MATCH_SIGMAS · σ)"""
+        return self.rms(images) <= MATCH_SIGMAS * self.noise
 
 
 COUNTING = ("exactly", "at least", "at most")
@@ -337,6 +376,13 @@ class _Checker:
     # facts -------------------------------------------------------------------
 
     def fact(self, f: ast.Fact) -> Statement | None:
+        for span in f.repeated:
+            self.error("R018", "this option is given twice", span, "again", help="say `with strength W` and "
+                       "`with noise S` at most once each")
+        if f.noise is not None and not isinstance(f, ast.Observation):
+            self.error("R061", "`with noise S` belongs to an observation (`x looks like \"PATH\" with noise 0.1`)",
+                       f.noise.span, "not an observation", help="remove it: only pixels have noise")
+            return None
         strength = 1.0
         if f.strength is not None:
             strength = f.strength.value
@@ -358,7 +404,34 @@ class _Checker:
             return self.distinct(f, strength)
         if isinstance(f, ast.Connective):
             return self.connective(f, strength)
+        if isinstance(f, ast.Observation):
+            return self.observation(f, strength)
         raise TypeError(f)
+
+    def observation(self, f: ast.Observation, strength: float) -> Statement | None:
+        from ..images import ObservationError, read_observation
+        u = self.resolve(f.subject)
+        noise = DEFAULT_NOISE
+        if f.noise is not None:
+            noise = f.noise.value
+            if not (0 < noise <= 10):
+                self.error("R061", f"noise must be a number in (0, 10], not {f.noise.text}", f.noise.span,
+                           "out of range", help=f"the pixel noise σ on a 0–1 scale; {DEFAULT_NOISE:g} is the default")
+                return None
+        if u is None:
+            return None
+        base = Path(self.riddle.file).parent
+        file = base / f.path.text
+        try:
+            pixels, seen = read_observation(file, u.domain.image_shape)
+        except ObservationError as e:
+            self.error("R060", str(e), f.path.span, e.label, help=e.help)
+            return None
+        if pixels[seen].mean() > 0.5:
+            self.warn("R062", f"`{f.path.text}` is mostly white: riddle's {u.domain.plural} are white ink on black",
+                      f.path.span, "mostly white", help="invert it if the ink is dark")
+        return ObservationStatement(span=f.span, strength=strength, unknown=u.name, path=f.path.text, file=file,
+                                    pixels=pixels, seen=seen, noise=noise)
 
     def connective(self, f: ast.Connective, strength: float) -> Statement | None:
         parts, ok = [], True
@@ -618,6 +691,8 @@ class _Checker:
 
 
 def _fact_names(f: ast.Fact) -> list[ast.Name]:
+    if isinstance(f, ast.Observation):
+        return [f.subject]
     if isinstance(f, ast.Connective):
         return [n for p in f.parts for n in _fact_names(p)]
     if isinstance(f, (ast.PredicateFact, ast.LabelFact)):

@@ -146,7 +146,7 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
 def split_statements(text: str):
     """Yield (line, column, text, unclosed) for each statement: cut at `;` and at line ends, except
     inside a `{ … }` list, which may run over several lines. Comments become spaces (columns stay
-    as in the file). The language has no string literals, so this split is exact.
+    as in the file). Inside a string (`"…"`, one line) `;` and `#` are text, so this split is exact.
 
     `unclosed` is the (line, column) of a `{` that the file never closes; that statement is cut at
     the end of the brace's line, and reading goes on from the next line."""
@@ -156,11 +156,16 @@ def split_statements(text: str):
         start_line, start_col, depth, opened, buf = i, 1, 0, None, []
         j, col = i, 0
         while True:
-            code = lines[j].split("#", 1)[0]
+            code = _without_comment(lines[j])
             code = code + " " * (len(lines[j]) - len(code))
+            quoted = False
             while col < len(code):
                 ch = code[col]
-                if ch == "{":
+                if ch == '"':
+                    quoted = not quoted                   # a string never spans lines
+                elif quoted:
+                    pass                                  # `;`, `#`, braces inside a path are the path's
+                elif ch == "{":
                     depth += 1
                     opened = opened or (j + 1, col + 1)
                 elif ch == "}" and depth > 0:
@@ -195,7 +200,7 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
                                   Span(source.file, number, MAX_LINE_CHARS + 1, number, MAX_LINE_CHARS + 2), "line too long",
                                   help="put one statement on each line"))
             continue
-        code = line.split("#", 1)[0]
+        code = _without_comment(line)
         for column, piece in _pieces(code):
             operators = sum(piece.count(ch) for ch in "+-*%(")
             depth = _max_depth(piece)
@@ -211,10 +216,26 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
 
 
 def _pieces(code: str):
-    column = 1
-    for piece in code.split(";"):
-        yield column, piece
-        column += len(piece) + 1
+    """(column, piece) for the `;`-separated pieces of a line's code, strings left whole."""
+    column, start, quoted = 1, 0, False
+    for i, ch in enumerate(code):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            yield column, code[start:i]
+            column, start = column + i - start + 1, i + 1
+    yield column, code[start:]
+
+
+def _without_comment(line: str) -> str:
+    """The line up to its `#` comment; a `#` inside a string is part of the string."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "#" and not quoted:
+            return line[:i]
+    return line
 
 
 def _max_depth(text: str) -> int:
@@ -278,12 +299,26 @@ class _ToAst(Transformer):
         return ast.Declaration(names=names, domain=self._name(domain), plural=False, span=self._span(meta))
 
     def fact(self, meta, children):
-        claim = children[0]
-        strength = children[1] if len(children) > 1 else None
-        return type(claim)(**{**claim.__dict__, "strength": strength, "span": self._span(meta)})
+        claim, *options = children
+        given: dict[str, ast.Number] = {}
+        repeated = []
+        for key, number in options:                        # ("strength", 2), ("noise", 0.1)
+            if key in given:
+                repeated.append(number.span)
+            given[key] = number
+        return type(claim)(**{**claim.__dict__, "strength": given.get("strength"), "noise": given.get("noise"),
+                              "repeated": tuple(repeated), "span": self._span(meta)})
 
     def strength(self, meta, children):
-        return self._number(children[0])
+        return "strength", self._number(children[0])
+
+    def noise(self, meta, children):
+        return "noise", self._number(children[0])
+
+    def observation(self, meta, children):
+        subject, path = children
+        return ast.Observation(subject=self._name(subject), path=ast.Text(text=str(path)[1:-1], span=self._tok(path)),
+                               span=self._span(meta))
 
     def _predicate(self, meta, children, verb, negated):
         subject, words = children
@@ -378,7 +413,8 @@ _TERMINAL_WORDS = {
     "_ALL": "`all`", "_DIFFERENT": "`different`", "_NUM": "`num(`", "_WITH": "`with strength`",
     "_STRENGTH": "`strength`", "_SOLVE": "`solve`", "_OR": "`or`", "_AND": "`and`", "_IF": "`if`",
     "_THEN": "`then`", "_EXACTLY": "`exactly`", "_AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
-    "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`",
+    "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`", "_LOOKS": "`looks`", "_LIKE": "`like`",
+    "_NOISE": "`noise`", "STRING": "a path in quotes",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "_NUM"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "PERCENT"}
@@ -480,6 +516,11 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, file: str, line: int) -> D
 def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | None:
     types = [t.type for t in before]
     last = types[-1] if types else None
+    if tok.type == "STRING" and last != "_LIKE":
+        return ("names and predicates are written without quotes: `first is odd`; a string in quotes is a path, "
+                'after `looks like`: `x looks like "seen.png"`')
+    if last == "STRING" and tok.type in ("_OR", "_AND"):
+        return "an observation stands alone: it cannot be part of `or` / `and`; put the rest on its own line"
     if tok.type == "COMMA" and "_IF" in types and "_THEN" not in types:
         return "write `if A then B` without a comma"
     if tok.type == "COMMA" and types.count("LBRACE") > types.count("RBRACE"):
@@ -556,6 +597,9 @@ def _bad_character(text: str, pos: int, file: str, line: int) -> Diagnostic:
                  "|": "write `or`: `a is odd or b is even`",
                  "^": "riddle has no powers: write `a * a`"}
         return Diagnostic(ERROR, "R003", f"`{ch}` is not an operator of riddle", span, "not understood", help=helps.get(ch))
+    if ch == '"' and '"' not in text[pos + 1:]:
+        return Diagnostic(ERROR, "R001", "this string is never closed", Span(file, line, pos + 1, line, len(text) + 1),
+                          "no closing `\"`", help='close the path on the same line: `x looks like "seen.png"`')
     if ch in "\"'`":
         return Diagnostic(ERROR, "R001", f"unexpected quote `{ch}`", span, "not understood",
                           help="names and predicates are written without quotes: `first is odd`")

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 # The language's keywords (grammar/riddle.lark); a predicate's name cannot contain them.
 RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve",
-                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of")
+                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "looks", "like", "noise")
 
 
 def canonical(words: Iterable[str] | str) -> str:

@@ -84,6 +84,10 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     if files:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
+    for ob in sol.observations:
+        lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\" (line {ob['line']}): {ob['seen_pixels']} "
+                     f"pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts keep them (RMS over "
+                     f"the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
     dv = sol.diversity
     if dv and dv["ratio"] is not None:
         lines.append(f"variety  the {dv['restarts']} drawings of answer {answer} differ by "
@@ -122,6 +126,8 @@ def solution_json(sol: Solution) -> dict:
     }
     if sol.logic is not None:
         out["logic"] = sol.logic.to_json()
+    if sol.observations:
+        out["observations"] = sol.observations
     if sol.rejection:
         out["rejection"] = sol.rejection
     if sol.auto:
@@ -147,6 +153,8 @@ def solution_json(sol: Solution) -> dict:
                         "sample_share": np.round(sol.sample_share, 4).tolist(),
                         "ancestor": sol.ancestors.tolist()},
     })
+    if sol.kept is not None and sol.observations:
+        out["per_restart"]["pixels_kept"] = sol.kept.tolist()
     return out
 
 
