@@ -2,6 +2,7 @@
 
     python bench/joint.py [--modes joint factored] [--factored-every 3] [--seed 0] [--only NAME ...]
     python bench/joint.py --render        (rewrite the section from docs/bench/joint.json, no solving)
+    python bench/joint.py --compare docs/bench/joint-label-temperature-1.json   (the "Label temperature" table)
 
 The set, written to bench/joint/*.rdl (regenerated identically, each with its answer in the header):
   - cryptarithms from the classic lists, every one with a unique solution (checked by the oracle), 4
@@ -88,7 +89,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="riddle names, printed only (docs/ untouched)")
     ap.add_argument("--render", action="store_true", help="rewrite the docs section from docs/bench/joint.json")
+    ap.add_argument("--compare", metavar="OLD_JSON", help="write the \"Label temperature\" section: OLD_JSON (a run "
+                    "at label temperature 1) against docs/bench/joint.json, no solving")
     args = ap.parse_args()
+    if args.compare:
+        old = json.loads(Path(args.compare).read_text())
+        new = json.loads((ROOT / "docs" / "bench" / "joint.json").read_text())
+        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Label temperature", compare(old, new, args.compare))
+        return
     if args.render:
         saved = json.loads((ROOT / "docs" / "bench" / "joint.json").read_text())
         args.seed = saved["config"]["seed"]
@@ -119,6 +127,30 @@ def main() -> None:
     (ROOT / "docs" / "bench" / "joint.json").write_text(
         json.dumps({"machine": machine(), "config": cfg.__dict__, "rows": rows}, indent=2, default=list) + "\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Joint logic", section(rows, args, machine()))
+
+
+def compare(old: dict, new: dict, old_name: str) -> str:
+    """Per riddle (joint mode): per-restart success at label temperature 1 (old) and 2 (new)."""
+    before = {r["riddle"]: r for r in old["rows"] if r["mode"] == "joint"}
+    rows = [(before[r["riddle"]], r) for r in new["rows"] if r["mode"] == "joint" and r["riddle"] in before]
+    lines = ["## Label temperature", "",
+             "The label classifier's logits are divided by a temperature before the softmax that feeds the logic "
+             "(`LABEL_TEMPERATURE` in riddle/infer/objective.py). Both columns by `python bench/joint.py --modes "
+             f"joint` (seed 0, 100 independent restarts, one run) on {new['machine']}: temperature 1 kept in "
+             f"`{Path(old_name).name}`, temperature 2 in docs/bench/joint.json (`--compare` renders this table).", "",
+             "| riddle | unknowns | success at 1 | success at 2 | time at 1 | time at 2 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for a, b in rows:
+        lines.append(f"| {b['riddle']} | {b['unknowns']} | {a['success']:.0%} | {b['success']:.0%} | "
+                     f"{a['seconds']:.0f} s | {b['seconds']:.0f} s |")
+    bar = [(a, b) for a, b in rows if 4 <= b["unknowns"] <= 9]
+    lines += ["", f"- mean per-restart success {sum(a['success'] for a, _ in rows) / len(rows):.0%} → "
+              f"{sum(b['success'] for _, b in rows) / len(rows):.0%}; better on "
+              f"{sum(b['success'] > a['success'] for a, b in rows)}, worse on "
+              f"{sum(b['success'] < a['success'] for a, b in rows)} of {len(rows)}.",
+              f"- 4–9 unknowns right with ≥ 85 %: {sum(a['right'] and a['success'] >= 0.85 for a, _ in bar)}/{len(bar)} → "
+              f"{sum(b['right'] and b['success'] >= 0.85 for _, b in bar)}/{len(bar)}."]
+    return "\n".join(lines) + "\n"
 
 
 def plans(groups: list) -> str:

@@ -112,7 +112,9 @@ def main() -> None:
             riddles.append({"case": name, "noise": sigma, "kind": checks, "share": share, "answer_right": right,
                             "success": float(sol.success_rate), "seconds": round(sol.seconds, 1)})
             print(json.dumps(riddles[-1]), flush=True)
-    saved = {"machine": machine(), "config": {"seed": args.seed, "per_class": args.per_class, "noise": args.noise},
+    from riddle.infer.objective import LABEL_TEMPERATURE
+    saved = {"machine": machine(), "config": {"seed": args.seed, "per_class": args.per_class, "noise": args.noise,
+                                              "label_temperature": LABEL_TEMPERATURE},
              "completion": completion, "riddles": riddles}
     out_json.write_text(json.dumps(saved, indent=2) + "\n")
     draw(pictures)
@@ -162,7 +164,9 @@ def section(saved: dict) -> str:
     comp, rid = saved["completion"], saved["riddles"]
     lines = ["## Observations", "",
              f"Measured by `python bench/observe.py` on {saved['machine']} (cpu), seed {saved['config']['seed']}, "
-             "on real digits of the bundled data's test split (no model trained on them).", "",
+             "on real digits of the bundled data's test split (no model trained on them)"
+             + (f", at label temperature {saved['config']['label_temperature']:g}"
+                if saved["config"].get("label_temperature", 2.0) != 2.0 else "") + ".", "",
              f"**Completion** — `x looks like \"…\"` alone, {saved['config']['per_class']} digits per class, 50 "
              "restarts each, default noise: the share of restarts whose drawing the judge reads as the true digit "
              "and that keeps the seen pixels (RMS ≤ 1.5 σ).", "",

@@ -264,7 +264,7 @@ def test_joint_wmc_with_switches_equals_brute_force(text, force, monkeypatch):
     got = objective.log_probs(xi)[..., cols].sum(-1)                         # [2, 2]
     (grad_got,) = torch.autograd.grad(got.sum(), xi)
     images = gen(xi.reshape(-1, D)).reshape(4 * n, 28, 28)
-    p = torch.softmax(cls(images).double(), -1).reshape(4, n, 10)
+    p = torch.softmax(cls(images).double() / objective.label_temperature, -1).reshape(4, n, 10)
     logits = {name: net(images).double().reshape(4, n) for name, net in
               (("odd", odd), ("closed circle", circle), ("pretty", pretty))}
     expected = brute_log_wmc(riddle, p, logits).reshape(2, 2)

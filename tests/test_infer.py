@@ -76,7 +76,7 @@ def test_factored_log_probs_match_a_direct_computation():
     names = [u.name for u in riddle.unknowns]
     with torch.no_grad():
         images = gen(xi.reshape(-1, D)).reshape(2, 3, 7, 28, 28)
-        p = torch.softmax(cls(images.reshape(-1, 28, 28)), -1).reshape(2, 3, 7, 10).double()
+        p = torch.softmax(cls(images.reshape(-1, 28, 28)) / objective.label_temperature, -1).reshape(2, 3, 7, 10).double()
         p_odd = torch.sigmoid(odd(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
         p_circle = torch.sigmoid(circle(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
     for k, f in enumerate(graph.factors):

@@ -65,7 +65,7 @@ def test_joint_logic_equals_brute_force_wmc_values_and_gradients(text, force, mo
     got = objective.log_probs(xi)[..., group_columns(objective)].sum(-1)     # [2, 3]: Π over components
     (grad_got,) = torch.autograd.grad(got.sum(), xi)
     images = gen(xi.reshape(-1, D)).reshape(6, n, 28, 28)
-    p = torch.softmax(cls(images.reshape(-1, 28, 28)).double(), -1).reshape(6, n, 10)
+    p = torch.softmax(cls(images.reshape(-1, 28, 28)).double() / objective.label_temperature, -1).reshape(6, n, 10)
     expected = brute_log_wmc(riddle, p).reshape(2, 3)
     (grad_expected,) = torch.autograd.grad(expected.sum(), xi)
     assert torch.allclose(got.double(), expected, rtol=1e-4, atol=1e-4)
