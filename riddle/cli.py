@@ -11,16 +11,16 @@ import sys
 import traceback
 
 from . import __version__
-from .graph import FactorGraph, build, solve_symbolic
-from .graph.build import LogicFactor
-from .graph.logic import LinearChain
-from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
-from .lang import CheckedRiddle, load
-from .graph.joint import LogicProgram, compile_logic
-from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SETTINGS, SOLVE_METHODS, ConnectiveStatement
-from .lang.errors import Diagnostic, RiddleError, render
+from pathlib import Path
 
-JSON_SOLUTION_CAP = 1000
+from .api import check, check_json, check_text, setting_problem, writable_folder
+from .graph import FactorGraph
+from .graph.build import LogicFactor
+from .graph.joint import LogicProgram
+from .graph.logic import LinearChain
+from .lang import CheckedRiddle
+from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SOLVE_METHODS, ConnectiveStatement
+from .lang.errors import Diagnostic, render
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
 
@@ -166,28 +166,6 @@ def _color(stream) -> bool:
 
 # ── riddle check ─────────────────────────────────────────────────────────────
 
-def analyse(path: str) -> tuple[CheckedRiddle, FactorGraph | None, SymbolicResult | None, list[Diagnostic]]:
-    """Load, check, build and read symbolically; every problem comes back as a diagnostic."""
-    riddle = load(path)
-    diagnostics = list(riddle.diagnostics)
-    if not riddle.ok:
-        return riddle, None, None, diagnostics
-    try:
-        graph = build(riddle)
-    except RiddleError as e:
-        return riddle, None, None, diagnostics + list(e.diagnostics)
-    result = solve_symbolic(graph)
-    diagnostics += [ignored_diagnostic(s) for s in result.ignored]
-    if result.count == 0:
-        diagnostics.append(conflict_diagnostic(result))
-    return riddle, graph, result, diagnostics
-
-
-def logic_program(riddle: CheckedRiddle, graph: FactorGraph, mode: str | None = None) -> LogicProgram:
-    """The logic the objective will compute: the mode given, else the file's, else joint."""
-    return compile_logic(graph, mode or riddle.settings.get("logic", "joint"))
-
-
 def print_diagnostics(riddle: CheckedRiddle, diagnostics: list[Diagnostic]) -> None:
     if diagnostics:
         color = _color(sys.stderr)
@@ -197,30 +175,28 @@ def print_diagnostics(riddle: CheckedRiddle, diagnostics: list[Diagnostic]) -> N
 def cmd_check(args) -> int:
     status = EXIT_OK
     for path in args.files:
-        riddle, graph, result, diagnostics = analyse(path)
-        failed = any(d.is_error for d in diagnostics)
+        result = check(Path(path))
+        failed = bool(result.errors)
         if failed:
             status = EXIT_BAD_RIDDLE
-        program = logic_program(riddle, graph) if graph is not None and result.count != 0 else None
         if args.json:
-            print(json.dumps(check_json(riddle, result, diagnostics, program)), flush=True)
+            print(json.dumps(result.to_json()), flush=True)
             continue
-        print_diagnostics(riddle, diagnostics)
-        if riddle.ok:
-            print(check_text(riddle, result, program), flush=True)
+        print_diagnostics(result.riddle, result.diagnostics)
+        if result.riddle.ok:
+            print(check_text(result.riddle, result.symbolic, result.logic), flush=True)
         if failed:
-            n = sum(d.is_error for d in diagnostics)
+            n = len(result.errors)
             print(f"{path}: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
     return status
 
 
 def cmd_graph(args) -> int:
-    riddle, graph, result, diagnostics = analyse(args.file)
-    if graph is None:
-        print_diagnostics(riddle, diagnostics)
+    result = check(Path(args.file))
+    if result.graph is None:
+        print_diagnostics(result.riddle, result.diagnostics)
         return EXIT_BAD_RIDDLE
-    program = logic_program(riddle, graph) if result.count != 0 else None
-    print(graph_dot(graph) if args.dot else graph_text(graph, program), flush=True)
+    print(graph_dot(result.graph) if args.dot else graph_text(result.graph, result.logic), flush=True)
     return EXIT_OK
 
 
@@ -229,76 +205,44 @@ def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
     return status
 
 
-def solve_config(riddle: CheckedRiddle, args):
-    """Defaults, then the file's `solve with`, then the command line."""
-    from .infer.advi import ADVIConfig
-    from .infer.solve import SOLVER_SETTINGS, with_settings
-    cfg = with_settings(ADVIConfig(), riddle.settings)
-    return with_settings(cfg, {k: getattr(args, k, None) for k in SOLVER_SETTINGS})
-
-
 def _check_flags(args) -> str | None:
-    if args.max_seconds is not None and not 0 < args.max_seconds <= 86400:
-        return "--max-seconds must lie between 0 and 86400"
-    if args.clone is not None and not 0 <= args.clone <= 0.5:
-        return f"--clone must lie between 0 and 0.5, not {args.clone}"
-    for key in ("restarts", "pairs", "steps", "lr", "seed", "rounds"):
-        value = getattr(args, key)
-        spec = SETTINGS[key]
-        if value is not None and not (spec.low <= value <= spec.high):
-            return f"--{key} must lie between {spec.low:g} and {spec.high:g}, not {value}"
-    if args.anneal is not None and any(a <= 0 for a in args.anneal):
-        return "--anneal takes positive numbers"
-    return None
+    problem = setting_problem({k: getattr(args, k) for k in
+                               ("restarts", "pairs", "steps", "lr", "seed", "rounds", "clone", "anneal", "max_seconds")})
+    return problem and "--" + problem.replace("max_seconds", "max-seconds")
 
 
 def cmd_solve(args) -> int:
-    from .infer.solve import solve
-    from .models.progress import Progress
+    from .api import solve
     from .models.store import ModelError
-    from .report import solution_json, solution_text, write_outputs
     problem = _check_flags(args)
     if problem:
         return _fail(problem)
-    riddle, graph, result, diagnostics = analyse(args.file)
-    print_diagnostics(riddle, diagnostics)
-    if not riddle.ok or graph is None:
+    checked = check(Path(args.file), logic=args.logic)
+    print_diagnostics(checked.riddle, checked.diagnostics)
+    if checked.graph is None:
         return EXIT_BAD_RIDDLE
-    cfg = solve_config(riddle, args)
-    device = args.device or riddle.settings.get("device", "auto")
-    method = args.method or riddle.settings.get("method", "advi")
-    rejection_cfg = None
-    if method in ("rejection", "auto"):
-        from .infer.rejection import RejectionConfig
-        rejection_cfg = RejectionConfig(accepted=cfg.restarts, seed=cfg.seed,
-                                        **({"max_seconds": args.max_seconds} if args.max_seconds else {}))
-    progress = None
-    if not args.quiet and not args.json:
-        if method == "auto":                          # which bar is unknown until the pilot has run
-            progress = None
-        elif method == "rejection":
-            bar = Progress(cfg.restarts, "sampling (accepted)")
-            progress = lambda drawn, accepted: bar.update(accepted - bar.done, f"{drawn:,} drawn")  # noqa: E731
-        else:
-            bar = Progress(cfg.steps * (cfg.restarts if method == "sequential" else 1), "solving")
-            def progress(t, alpha, *restart):
-                if t >= bar.total:                    # another round (advi): the bar grows by one run
-                    bar.total += cfg.steps
-                bar.update(note=f"α {alpha:g}" + (f" · round {t // cfg.steps + 1}" if t >= cfg.steps else ""))
+    if args.out and (problem := writable_folder(args.out)):          # before the solve, not after it
+        return _fail(f"--out: {problem}")
+    settings = {k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "precision", "logic")}
     try:
-        sol = solve(riddle, cfg, device=device, progress=progress, method=method, rejection_cfg=rejection_cfg)
+        result = solve(checked, restarts=args.restarts, steps=args.steps, method=args.method, seed=args.seed,
+                       device=args.device, max_seconds=args.max_seconds,
+                       progress=not args.quiet and not args.json, **settings)
     except ModelError as e:
         return _fail(str(e), EXIT_FAILURE)
     except RuntimeError as e:
         if "CUDA" in str(e) or "cuda" in str(e):
             return _fail(str(e), EXIT_FAILURE)
         raise
-    files = write_outputs(sol, args.out) if args.out else None
+    try:
+        files = result.save(args.out) if args.out else None
+    except OSError as e:
+        return _fail(f"--out: cannot write the results to `{args.out}`: {e.strerror or e}", EXIT_FAILURE)
     if args.json:
-        print(json.dumps(solution_json(sol)))
+        print(json.dumps(result.to_json()))
     else:
-        print(solution_text(sol, files), flush=True)
-    return EXIT_BAD_RIDDLE if sol.unsatisfiable else EXIT_OK
+        print(result.text(files), flush=True)
+    return EXIT_BAD_RIDDLE if result.unsatisfiable else EXIT_OK
 
 
 def cmd_train(args) -> int:
@@ -506,58 +450,3 @@ def graph_dot(graph: FactorGraph) -> str:
         out.append(f'  "{a}" -> "{b}";')
     out.append("}")
     return "\n".join(out)
-
-
-def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: list[Diagnostic],
-               program: LogicProgram | None = None) -> dict:
-    out = {
-        "file": r.file,
-        "ok": r.ok,
-        "unknowns": [u.name for u in r.unknowns],
-        "domains": {u.name: u.domain.name for u in r.unknowns},
-        "statements": [
-            {"line": s.span.line, "kind": s.kind, "text": s.text(), "unknowns": list(s.unknowns),
-             "strength": s.strength, "source": r.source.line_text(s.span.line).strip() if r.source else None,
-             **({"normal_form": s.normal_form()} if isinstance(s, ConnectiveStatement) else {})}
-            for s in r.statements],
-        "settings": r.settings,
-        "diagnostics": [d.to_json() for d in diagnostics],
-    }
-    if result is not None:
-        out["solution_count"] = result.count
-        out["solutions"] = (None if result.solutions is None else
-                            result.solutions[:JSON_SOLUTION_CAP].tolist())
-        out["solutions_capped"] = result.solutions is not None and len(result.solutions) > JSON_SOLUTION_CAP
-        if result.count == 0:
-            out["conflict"] = [s.span.line for s in result.conflict]
-    if program is not None:
-        out["logic"] = program.to_json()
-    return out
-
-
-def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: LogicProgram | None = None) -> str:
-    lines = [f"{r.file} · {len(r.unknowns)} unknown{'s' if len(r.unknowns) != 1 else ''} · "
-             f"{len(r.statements)} statement{'s' if len(r.statements) != 1 else ''}"]
-    lines.append("unknowns")
-    width = max((len(u.name) for u in r.unknowns), default=0)
-    for u in r.unknowns:
-        labels = u.domain.labels
-        lines.append(f"  {u.name:<{width}}  {u.domain.name} ({min(labels)}..{max(labels)})")
-    lines.append("statements")
-    texts = [s.text() + (f"  × {s.strength:g}" if s.strength != 1 else "") for s in r.statements]
-    tw = max((len(t) for t in texts), default=0)
-    kw = max((len(s.kind) for s in r.statements), default=0)
-    for s, text in zip(r.statements, texts):
-        lines.append(f"  {s.span.line:>3}  {s.kind:<{kw}}  {text:<{tw}}  ties {', '.join(s.unknowns)}")
-        if isinstance(s, ConnectiveStatement):
-            lines.append(f"       {'':<{kw}}  normal form: {s.normal_form()}")
-    if r.settings:
-        lines.append("solve settings")
-        for key, value in r.settings.items():
-            shown = " ".join(f"{v:g}" for v in value) if isinstance(value, list) else value
-            lines.append(f"  {key} {shown}")
-    if result is not None:
-        lines.append(f"symbolic: {result.describe()}")
-    if program is not None:
-        lines += program.describe()
-    return "\n".join(lines)

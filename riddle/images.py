@@ -17,33 +17,40 @@ class ObservationError(ValueError):
         self.label, self.help = label, help
 
 
-def read_observation(path: str | Path, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """An observed image → (pixels float32 [H, W] in [0, 1], seen bool [H, W]).
 
     PNG and other images through Pillow: grey as is, colour converted to grey (ITU-R 601 luma),
     8-bit values / 255 and 16-bit / 65535; **alpha 0 marks an unseen pixel** (a palette's transparent
     entry too). `.npy`: a 2-D array, floats in [0, 1] with NaN for unseen pixels, or uint8 / 255.
-    The size must equal `shape`: nothing is resized."""
+    The size must equal `shape`: nothing is resized. With `data` (an upload's bytes) the file is
+    never looked for on disk: `path` only names it."""
+    import io
     path = Path(path)
-    if path.is_dir():
-        raise ObservationError(f"`{path}` is a directory, not an image", "a directory",
-                               "give the path of a .png or .npy file, relative to the riddle's folder")
-    if not path.is_file():
-        folder = path.parent if path.parent.is_dir() else None
-        from .lang.errors import suggest
-        near = suggest(path.name, [q.name for q in folder.iterdir() if q.is_file()]) if folder else None
-        raise ObservationError(f"no such image: `{path}`", "not found",
-                               f"did you mean `{near}`?" if near else
-                               "the path is relative to the riddle file's folder")
-    size = path.stat().st_size
+    if data is None:
+        if path.is_dir():
+            raise ObservationError(f"`{path}` is a directory, not an image", "a directory",
+                                   "give the path of a .png or .npy file, relative to the riddle's folder")
+        if not path.is_file():
+            folder = path.parent if path.parent.is_dir() else None
+            from .lang.errors import suggest
+            near = suggest(path.name, [q.name for q in folder.iterdir() if q.is_file()]) if folder else None
+            raise ObservationError(f"no such image: `{path}`", "not found",
+                                   f"did you mean `{near}`?" if near else
+                                   "the path is relative to the riddle file's folder")
+        size = path.stat().st_size
+    else:
+        size = len(data)
     if size > MAX_IMAGE_BYTES:
         raise ObservationError(f"`{path.name}` is {size / 2 ** 20:.1f} MiB; an observed image may be at most "
                                f"{MAX_IMAGE_BYTES >> 20} MiB", "too large",
                                f"save the {shape[0]} x {shape[1]} image alone")
+    source = path if data is None else io.BytesIO(data)
     if path.suffix.lower() == ".npy":
-        pixels, seen = _read_npy(path)
+        pixels, seen = _read_npy(path.name, source)
     else:
-        pixels, seen = _read_picture(path)
+        pixels, seen = _read_picture(path.name, source)
     if pixels.shape != tuple(shape):
         raise ObservationError(f"`{path.name}` is {pixels.shape[-1]} x {pixels.shape[0]} pixels; the domain's images "
                                f"are {shape[1]} x {shape[0]}", "wrong size",
@@ -54,30 +61,30 @@ def read_observation(path: str | Path, shape: tuple[int, ...]) -> tuple[np.ndarr
     return np.where(seen, pixels, 0).astype(np.float32), seen
 
 
-def _read_npy(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npy(name: str, source) -> tuple[np.ndarray, np.ndarray]:
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(source, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
-        raise ObservationError(f"`{path.name}` is not a numpy array file ({e})", "not an array",
+        raise ObservationError(f"`{name}` is not a numpy array file ({e})", "not an array",
                                "save it with numpy.save, or as a PNG") from None
     if data.ndim != 2:
-        raise ObservationError(f"`{path.name}` holds an array of shape {data.shape}; an image is 2-D", "not 2-D")
+        raise ObservationError(f"`{name}` holds an array of shape {data.shape}; an image is 2-D", "not 2-D")
     if data.dtype == np.uint8:
         return data.astype(np.float32) / 255, np.ones(data.shape, bool)
     if data.dtype.kind not in "fbiu":
-        raise ObservationError(f"`{path.name}` holds {data.dtype} values, not numbers", "not numbers")
+        raise ObservationError(f"`{name}` holds {data.dtype} values, not numbers", "not numbers")
     data = data.astype(np.float64)
     seen = ~np.isnan(data)
     if seen.any() and (np.nanmin(data) < 0 or np.nanmax(data) > 1):
-        raise ObservationError(f"`{path.name}` has values outside [0, 1] ({np.nanmin(data):g} … {np.nanmax(data):g})",
+        raise ObservationError(f"`{name}` has values outside [0, 1] ({np.nanmin(data):g} … {np.nanmax(data):g})",
                                "out of range", "scale the pixels to [0, 1] (white ink 1 on black 0), NaN where unseen")
     return np.nan_to_num(data).astype(np.float32), seen
 
 
-def _read_picture(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_picture(name: str, source) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image, UnidentifiedImageError
     try:
-        with Image.open(path) as img:
+        with Image.open(source) as img:
             img.load()
             if img.mode == "P":                               # a palette: its transparency becomes alpha
                 img = img.convert("RGBA")
@@ -90,7 +97,7 @@ def _read_picture(path: Path) -> tuple[np.ndarray, np.ndarray]:
             alpha = np.asarray(img.getchannel("A")) if img.mode in ("LA", "RGBA", "PA") else None
             grey = np.asarray(img.convert("L"), dtype=np.float32) / 255
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ObservationError(f"`{path.name}` is not an image riddle can read ({type(e).__name__})", "not an image",
+        raise ObservationError(f"`{name}` is not an image riddle can read ({type(e).__name__})", "not an image",
                                "give a PNG (grey, or with alpha 0 where unseen) or a .npy array") from None
     seen = alpha > 0 if alpha is not None else np.ones(grey.shape, bool)
     return grey, seen
@@ -111,15 +118,28 @@ def grid(images: np.ndarray, columns: int | None = None, pad: int = 2, scale: in
     return out
 
 
-def write_png(path: str | Path, image: np.ndarray, seen: np.ndarray | None = None) -> None:
-    """Write a 2-D array in [0, 1] as an 8-bit greyscale PNG (with `seen`: grey + alpha, alpha 0 where
-    unseen — the form `looks like` reads). Written beside and renamed, so no half-written file is left."""
+def encode_png(image: np.ndarray, seen: np.ndarray | None = None) -> bytes:
+    """A 2-D array in [0, 1] as the bytes of an 8-bit greyscale PNG (see write_png)."""
+    import io
+    buffer = io.BytesIO()
+    _png(image, seen).save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def _png(image: np.ndarray, seen: np.ndarray | None):
     from PIL import Image
     pixels = (np.clip(np.asarray(image, dtype=np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
     if seen is None:
         img = Image.fromarray(pixels)                       # uint8 [H, W]: "L"
     else:
         img = Image.fromarray(np.stack([pixels, np.where(seen, 255, 0).astype(np.uint8)], -1))   # "LA"
+    return img
+
+
+def write_png(path: str | Path, image: np.ndarray, seen: np.ndarray | None = None) -> None:
+    """Write a 2-D array in [0, 1] as an 8-bit greyscale PNG (with `seen`: grey + alpha, alpha 0 where
+    unseen — the form `looks like` reads). Written beside and renamed, so no half-written file is left."""
+    img = _png(image, seen)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     img.save(tmp, format="PNG", optimize=False, compress_level=6)

@@ -108,7 +108,8 @@ def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, chu
     return candidates[torch.arange(R), best]
 
 
-def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progress=None) -> ADVIResult:
+def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progress=None, inspect=None) -> ADVIResult:
+    """progress(t, α) after every step; inspect(t, α, μ [R, n, d]) before it, to look at the means."""
     import time
     n, d = len(objective.names), objective.d
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device, objective)
@@ -135,6 +136,8 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
         (-elbo.sum()).backward()
         opt.step()
         trace[t] = elbo.detach().cpu()
+        if inspect:
+            inspect(t, alpha, mu.detach())
         if progress:
             progress(t, alpha)
     final_elbo, final_lp = evaluate(objective, mu.detach(), log_sigma.detach().exp(), cfg.anneal[-1], cfg.seed + 1)

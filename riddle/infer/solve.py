@@ -109,9 +109,12 @@ def pick_device(name: str) -> str:
 
 def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = "auto", progress=None,
           networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
-          method: str = "advi", rejection_cfg: rejection.RejectionConfig | None = None) -> Solution:
+          method: str = "advi", rejection_cfg: rejection.RejectionConfig | None = None,
+          preview=None, preview_restarts: int = 4) -> Solution:
     """progress is called as the work advances: advi progress(step, α) once per step, sequential
-    progress(step, α, restart), rejection progress(drawn, accepted) once per batch."""
+    progress(step, α, restart), rejection progress(drawn, accepted) once per batch. advi only:
+    preview(step, α, images) before each progress call, `images()` decoding the current means of the
+    first `preview_restarts` restarts ([k, n, H, W] numpy) when the caller wants them."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
     started = time.perf_counter()
@@ -162,7 +165,7 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
             imgs = objective.images(mu[:, None])[:, 0]
             labels, _ = _judge(judges, graph, imgs)
             return bool((_accepts(graph, symbolic, labels[:, None])[:, 0] & _observed(graph, imgs).all(-1)).any())
-        runs = _rounds(objective, cfg, device, progress, verified)
+        runs = _rounds(objective, cfg, device, progress, verified, _watcher(objective, preview, preview_restarts))
         mu, sigma = torch.cat([r.mu for r in runs]), torch.cat([r.sigma for r in runs])
         elbo = torch.cat([r.final_elbo for r in runs]).numpy()
         trace = torch.cat([r.elbo_trace for r in runs], 1).numpy()                  # [steps, rounds·R]
@@ -269,7 +272,8 @@ def round_seed(seed: int, k: int) -> int:
     return seed if k == 0 else (seed + 1_000_003 * k) % 2 ** 63
 
 
-def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verified) -> list[advi.ADVIResult]:
+def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verified, inspect=None
+            ) -> list[advi.ADVIResult]:
     """Batched ADVI, run again with a fresh seed while no restart's judged answer is one the oracle
     accepts (`verified(mu [R, n, d]) → bool`), at most `cfg.rounds` runs in all.
 
@@ -281,12 +285,27 @@ def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verifi
     runs = []
     for k in range(max(1, cfg.rounds)):
         step = progress if progress is None or k == 0 else (lambda t, a, k=k: progress(k * cfg.steps + t, a))
-        runs.append(advi.run(objective, replace(cfg, seed=round_seed(cfg.seed, k)), device, progress=step))
+        look = inspect if inspect is None or k == 0 else (lambda t, a, mu, k=k: inspect(k * cfg.steps + t, a, mu))
+        runs.append(advi.run(objective, replace(cfg, seed=round_seed(cfg.seed, k)), device, progress=step,
+                             inspect=look))
         if k + 1 < cfg.rounds:
             with torch.no_grad():
                 if verified(runs[-1].mu):
                     break
     return runs
+
+
+def _watcher(objective: Objective, preview, k: int):
+    """advi's inspect(t, α, μ) → preview(t, α, images), the images decoded only when asked for."""
+    if preview is None:
+        return None
+
+    def inspect(t, alpha, mu):
+        def images():
+            with torch.no_grad():
+                return objective.images(mu[:k, None])[:, 0].float().cpu().numpy()
+        preview(t, alpha, images)
+    return inspect
 
 
 def _sequential(objective: Objective, cfg: advi.ADVIConfig, device, progress) -> advi.ADVIResult:

@@ -14,15 +14,17 @@ def load(path, registry=None) -> CheckedRiddle:
     return _load(source, diagnostics, str(path), registry)
 
 
-def load_text(text: str, file: str = "<riddle>", registry=None) -> CheckedRiddle:
+def load_text(text: str, file: str = "<riddle>", registry=None, files=None) -> CheckedRiddle:
+    """Parse and check a riddle's text. `files` ({name: bytes}): the images `looks like` may name,
+    instead of files beside the riddle (uploads; the disk is then never read for them)."""
     source, diagnostics = decode_source(text.encode("utf-8", "surrogatepass"), file)
-    return _load(source, diagnostics, file, registry)
+    return _load(source, diagnostics, file, registry, files)
 
 
-def _load(source, diagnostics, file, registry) -> CheckedRiddle:
+def _load(source, diagnostics, file, registry, files=None) -> CheckedRiddle:
     if source is None or any(d.is_error for d in diagnostics):
         return CheckedRiddle(file, source, (), (), {}, tuple(diagnostics))
     riddle, syntax = parse(source)
-    checked = check(riddle, registry, source, broken_statements=riddle.unread)
+    checked = check(riddle, registry, source, broken_statements=riddle.unread, files=files)
     all_diags = sorted([*syntax, *checked.diagnostics], key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
     return CheckedRiddle(checked.file, source, checked.unknowns, checked.statements, checked.settings, tuple(all_diags))

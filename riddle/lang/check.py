@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,15 +281,18 @@ SETTINGS: dict[str, SettingSpec] = {
 # ── the checker ─────────────────────────────────────────────────────────────
 
 def check(riddle: ast.Riddle, registry: Registry | None = None, source: Source | None = None,
-          broken_statements: tuple[str, ...] = ()) -> CheckedRiddle:
+          broken_statements: tuple[str, ...] = (), files: Mapping[str, bytes] | None = None) -> CheckedRiddle:
     """Bind names and validate. `broken_statements` are the texts of statements that failed to
-    parse: names they mention are not reported as undeclared (they may be declared there)."""
-    return _Checker(riddle, registry or default_registry(), source, broken_statements).run()
+    parse: names they mention are not reported as undeclared (they may be declared there).
+    `files`: when given, the only images `looks like` may name (uploads, by file name): the disk is
+    never read for them (the web playground's rule)."""
+    return _Checker(riddle, registry or default_registry(), source, broken_statements, files).run()
 
 
 class _Checker:
-    def __init__(self, riddle: ast.Riddle, registry: Registry, source: Source | None, broken: tuple[str, ...]):
-        self.riddle, self.registry, self.source = riddle, registry, source
+    def __init__(self, riddle: ast.Riddle, registry: Registry, source: Source | None, broken: tuple[str, ...],
+                 files: Mapping[str, bytes] | None = None):
+        self.riddle, self.registry, self.source, self.files = riddle, registry, source, files
         self.broken_words = {w for text in broken for w in re.findall(r"[A-Za-z_]\w*", text)}
         self.diags: list[Diagnostic] = []
         self.unknowns: dict[str, Unknown] = {}
@@ -420,10 +424,19 @@ class _Checker:
                 return None
         if u is None:
             return None
-        base = Path(self.riddle.file).parent
-        file = base / f.path.text
+        if self.files is not None:                      # uploads only: never a path on this machine
+            file = Path(f.path.text)
+            if f.path.text not in self.files:
+                near = suggest(f.path.text, list(self.files))
+                self.error("R060", f"no uploaded image named `{f.path.text}`", f.path.span, "not uploaded",
+                           help=f"did you mean `{near}`?" if near else
+                           "upload the image with the riddle; here `looks like` reads uploads only, by file name")
+                return None
+            data = self.files[f.path.text]
+        else:
+            file, data = Path(self.riddle.file).parent / f.path.text, None
         try:
-            pixels, seen = read_observation(file, u.domain.image_shape)
+            pixels, seen = read_observation(file, u.domain.image_shape, data)
         except ObservationError as e:
             self.error("R060", str(e), f.path.span, e.label, help=e.help)
             return None
