@@ -92,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--quiet", action="store_true", help="no progress bar")
     so.set_defaults(run=cmd_solve)
 
+    sv = sub.add_parser("serve", help="a web playground on this machine: edit, check and solve riddles in a browser",
+                        description="Serve the playground page and its JSON API (docs/PLAYGROUND.md): an editor with "
+                                    "live diagnostics, solves with live progress, downloads. Loopback only unless "
+                                    "--host says otherwise. Needs the `serve` extra: pip install -e '.[serve]'.")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
+                         "your network, with no authentication)")
+    sv.add_argument("--queue", type=int, default=4, metavar="N",
+                    help="solves that may wait behind the running one; more are refused with 429 (default 4)")
+    sv.set_defaults(run=cmd_serve)
+
     t = sub.add_parser("train", help="train every model of the zoo (CPU, minutes)",
                        description="Train the generator, label classifier, predicates and judge, and write "
                                    "NAME.safetensors + NAME.json cards.")
@@ -243,6 +255,30 @@ def cmd_solve(args) -> int:
     else:
         print(result.text(files), flush=True)
     return EXIT_BAD_RIDDLE if result.unsatisfiable else EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        return _fail(f"riddle serve needs the `serve` extra ({e.name} is missing): pip install -e '.[serve]'",
+                     EXIT_FAILURE)
+    from .serve import is_loopback, port_free, run
+    if not 1 <= args.port <= 65535:
+        return _fail(f"--port must lie between 1 and 65535, not {args.port}")
+    if not 0 <= args.queue <= 1000:
+        return _fail(f"--queue must lie between 0 and 1000, not {args.queue}")
+    if not is_loopback(args.host):
+        print(f"riddle: warning: serving on {args.host}: anyone who can reach this address can use the playground "
+              "and its solver (there is no authentication)", file=sys.stderr)
+    if not port_free(args.host, args.port):
+        return _fail(f"cannot listen on {args.host}:{args.port}: the port is in use or the address is not this "
+                     "machine's; choose another with --port")
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"riddle playground on http://{shown}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    run(args.host, args.port, args.queue)
+    return EXIT_OK
 
 
 def cmd_train(args) -> int:

@@ -1,0 +1,227 @@
+"""The web playground's HTTP side (FastAPI): one page, and a JSON API the page uses.
+
+    GET    /                           the playground (static/index.html)
+    POST   /api/check                  body: the riddle's text, or JSON {"text", "files"} → `riddle check --json`
+    POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is full
+    GET    /api/solve/{id}/events      server-sent events: queued, started, progress…, then result | error | cancelled
+    DELETE /api/solve/{id}             cancel it
+    GET    /api/solve/{id}/result.json | samples.npz | answer.png    downloads, once solved
+
+`files` maps a file name to its base64 bytes: the only images `looks like` may read here, never a
+path on the server. Every request body is limited to MAX_BODY bytes (413 beyond), uploads included.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+
+from .. import __version__, api
+from .jobs import TERMINAL, QueueFull, Solver, samples_npz
+
+MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
+SETTING_KEYS = api.SETTING_ARGS + ("method", "device", "max_seconds")
+KEEPALIVE_S = 15.0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over `limit` bytes, by its Content-Length or as it streams in."""
+
+    def __init__(self, app, limit: int = MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers", ())).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await self._reject(send)
+        received, started = 0, False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge()
+            return message
+
+        async def watched_send(message):
+            nonlocal started
+            started |= message["type"] == "http.response.start"
+            await send(message)
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send):
+        body = json.dumps({"detail": f"the request body is larger than {self.limit >> 20} MiB"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _decode_files(files) -> dict[str, bytes]:
+    if files is None:
+        return {}
+    if not isinstance(files, dict):
+        raise HTTPException(422, "`files` maps file names to their base64 bytes")
+    out = {}
+    for name, data in files.items():
+        if not isinstance(name, str) or "/" in name or "\\" in name or name in ("", ".", "..") or not isinstance(data, str):
+            raise HTTPException(422, f"`files`: {name!r} is not a plain file name with base64 bytes")
+        try:
+            out[name] = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPException(422, f"`files`: the bytes of {name!r} are not base64") from None
+    return out
+
+
+async def _riddle_body(request: Request) -> tuple[str, dict, dict[str, bytes]]:
+    """(text, settings, files) from a JSON body, or the whole body as the riddle's text."""
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise HTTPException(422, "the body is not valid JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise HTTPException(422, "send {\"text\": \"<the riddle>\", …}")
+        settings = body.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise HTTPException(422, "`settings` is an object, e.g. {\"restarts\": 50}")
+        return body["text"], settings, _decode_files(body.get("files"))
+    try:
+        return raw.decode("utf-8"), {}, {}
+    except UnicodeDecodeError:
+        raise HTTPException(422, "the riddle's text must be UTF-8") from None
+
+
+def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
+    solver = solver or Solver(max_queue=max_queue)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        solver.close()                                      # cancels what is queued or running
+
+    app = FastAPI(title="riddle playground", version=__version__, docs_url="/api/docs", redoc_url=None,
+                  lifespan=lifespan)
+    app.state.solver = solver
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    page = resources.files("riddle.serve").joinpath("static", "index.html")
+
+    @app.get("/", response_class=HTMLResponse)
+    def index():
+        return page.read_text(encoding="utf-8")
+
+    @app.get("/static/{name}")
+    def static(name: str):
+        if "/" in name or name.startswith("."):
+            raise HTTPException(404)
+        f = resources.files("riddle.serve").joinpath("static", name)
+        if not f.is_file():
+            raise HTTPException(404)
+        kind = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}.get(name.rsplit(".", 1)[-1],
+                                                                                         "application/octet-stream")
+        return Response(f.read_bytes(), media_type=kind)
+
+    @app.post("/api/check")
+    async def check(request: Request):
+        text, _, files = await _riddle_body(request)
+        # the oracle may take a moment on a large riddle: off the event loop
+        result = await asyncio.to_thread(api.check, text, files=files, name="riddle.rdl")
+        return result.to_json()
+
+    @app.post("/api/solve")
+    async def solve(request: Request):
+        text, settings, files = await _riddle_body(request)
+        unknown = set(settings) - set(SETTING_KEYS)
+        if unknown:
+            raise HTTPException(422, f"unknown settings: {', '.join(sorted(unknown))}; known: {', '.join(SETTING_KEYS)}")
+        problem = api.setting_problem(settings)
+        if problem:
+            raise HTTPException(422, problem)
+        try:
+            job = solver.submit(text, files, settings)
+        except QueueFull as e:
+            raise HTTPException(429, str(e)) from None
+        return JSONResponse({"id": job.id, "position": job.events[0]["data"]["position"],
+                             "events": f"/api/solve/{job.id}/events"}, status_code=202)
+
+    def _job(job_id: str):
+        job = solver.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no solve {job_id!r} (finished solves are kept for a while only)")
+        return job
+
+    @app.get("/api/solve/{job_id}/events")
+    async def events(job_id: str, request: Request):
+        job = _job(job_id)
+
+        async def stream():
+            sent, quiet = 0, 0.0
+            try:
+                while True:
+                    new = job.events[sent:]
+                    for e in new:
+                        yield f"event: {e['event']}\ndata: {json.dumps(e['data'])}\n\n"
+                    sent += len(new)
+                    if new and new[-1]["event"] in TERMINAL:
+                        return
+                    if await request.is_disconnected():
+                        return
+                    quiet = 0.0 if new else quiet + 0.1
+                    if quiet >= KEEPALIVE_S:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
+                    await asyncio.sleep(0.1)
+            finally:
+                if not job.finished:                       # the client went away: so does its solve
+                    solver.cancel(job.id)
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.delete("/api/solve/{job_id}")
+    def cancel(job_id: str):
+        job = _job(job_id)
+        solver.cancel(job_id)
+        return {"id": job_id, "state": "cancel requested" if not job.finished else job.state}
+
+    def _result(job_id: str):
+        job = _job(job_id)
+        if job.result is None:
+            raise HTTPException(409, f"solve {job_id!r} is {job.state}: nothing to download")
+        return job.result
+
+    @app.get("/api/solve/{job_id}/result.json")
+    def result_json(job_id: str):
+        return JSONResponse(_result(job_id).to_json(),
+                            headers={"Content-Disposition": 'attachment; filename="riddle.json"'})
+
+    @app.get("/api/solve/{job_id}/samples.npz")
+    def result_npz(job_id: str):
+        return Response(samples_npz(_result(job_id)), media_type="application/octet-stream",
+                        headers={"Content-Disposition": 'attachment; filename="samples.npz"'})
+
+    @app.get("/api/solve/{job_id}/answer.png")
+    def result_png(job_id: str):
+        png = _result(job_id).png()
+        if not png:
+            raise HTTPException(404, "no answer to draw")
+        return Response(png, media_type="image/png")
+
+    return app
