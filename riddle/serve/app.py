@@ -3,6 +3,7 @@
     GET    /                           the playground (static/index.html)
     POST   /api/check                  body: the riddle's text, or JSON {"text", "files"} → `riddle check --json`
     POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is full
+    GET    /api/solve/{id}             its state (queued with its place in the line, running, done, failed, cancelled)
     GET    /api/solve/{id}/events      server-sent events: queued, started, progress…, then result | error | cancelled
     DELETE /api/solve/{id}             cancel it
     GET    /api/solve/{id}/result.json | samples.npz | answer.png    downloads, once solved
@@ -194,6 +195,12 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
                     solver.cancel(job.id)
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/solve/{job_id}")
+    def status(job_id: str):
+        job = _job(job_id)
+        return {"id": job.id, "state": job.state, "position": solver.position(job),
+                "events": len(job.events), "done": job.finished}
 
     @app.delete("/api/solve/{job_id}")
     def cancel(job_id: str):

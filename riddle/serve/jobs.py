@@ -36,7 +36,7 @@ class QueueFull(Exception):
     pass
 
 
-@dataclass
+@dataclass(eq=False)                # a job is itself: compared by identity, not by its fields
 class Job:
     text: str
     files: dict[str, bytes]
@@ -112,6 +112,13 @@ class Solver:
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
+
+    def position(self, job: Job) -> int | None:
+        """How many solves are ahead of a waiting job (None once it runs or ended)."""
+        with self._lock:
+            if job not in self._waiting:
+                return None
+            return self._waiting.index(job) + (self._running is not None)
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:

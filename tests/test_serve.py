@@ -1,0 +1,234 @@
+"""The playground's JSON API with FastAPI's test client: check, solve with server-sent events, the
+queue (positions, 429), cancelling, body limits, uploads, downloads; and, on a real uvicorn server,
+that a solve stops when its client goes away. The page itself is tested in a browser
+(test_browser.py)."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+fastapi = pytest.importorskip("fastapi", reason="the `serve` extra is not installed")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from riddle import api  # noqa: E402
+from riddle.serve.app import MAX_BODY, BodyLimit, create_app  # noqa: E402
+from riddle.serve.jobs import Solver  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOP = (ROOT / "puzzles" / "loop.rdl").read_text()
+
+
+class FakeSolve:
+    """A solve without networks: reports steps until released (or cancelled), then fails on purpose."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self, checked, progress=None, **settings):
+        self.started.set()
+        step = 0
+        while not self.release.wait(0.01):
+            step += 1
+            progress(api.ProgressEvent(step=step, total=10 ** 6, alpha=1.0))
+        raise RuntimeError("the fake solve ends here")
+
+
+def events(client, job_id):
+    """The job's server-sent events, parsed, until the stream ends."""
+    out, name = [], None
+    with client.stream("GET", f"/api/solve/{job_id}/events") as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                out.append((name, json.loads(line[6:])))
+    return out
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def fake():
+    solve = FakeSolve()
+    solver = Solver(max_queue=2, solve=solve)
+    with TestClient(create_app(solver)) as client:
+        yield client, solve, solver
+    solve.release.set()
+
+
+@pytest.fixture(scope="module")
+def real():
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def test_the_page_and_its_files_are_served(real):
+    page = real.get("/")
+    assert page.status_code == 200 and 'id="editor"' in page.text and "/static/app.js" in page.text
+    assert real.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert real.get("/static/style.css").status_code == 200
+    assert real.get("/static/..%2Fapp.py").status_code == 404
+    assert real.get("/static/nothing.js").status_code == 404
+
+
+def test_check_takes_plain_text_or_json_and_returns_the_cli_json(real):
+    plain = real.post("/api/check", content=LOOP, headers={"Content-Type": "text/plain"}).json()
+    as_json = real.post("/api/check", json={"text": LOOP}).json()
+    assert plain == as_json
+    assert plain["ok"] and plain["solution_count"] == 1 and plain["solutions"] == [[6, 3]]
+    bad = real.post("/api/check", json={"text": "digits a\na is od\n"}).json()
+    [d] = bad["diagnostics"]
+    assert (d["code"], d["line"], d["column"], d["end"]) == ("R011", 2, 6, {"line": 2, "column": 8})
+    assert d["help"] == "did you mean `odd`?"
+
+
+def test_bodies_over_the_limit_get_413_however_they_arrive(real):
+    big = "digits a\n" + "#" * (2 << 20)
+    assert real.post("/api/check", content=big).status_code == 413
+    assert real.post("/api/solve", json={"text": big}).status_code == 413
+
+    # a chunked body (no Content-Length) is counted as it streams in
+    sent = []
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read it all"})
+    chunks = [{"type": "http.request", "body": b"x" * (MAX_BODY // 2), "more_body": True}] * 3
+
+    async def receive():
+        return chunks.pop(0)
+
+    async def send(message):
+        sent.append(message)
+    import asyncio
+    asyncio.run(BodyLimit(app)({"type": "http", "headers": []}, receive, send))
+    assert sent[0]["status"] == 413
+
+
+def test_bad_requests_get_422_with_the_reason(real):
+    assert real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 0}}).status_code == 422
+    r = real.post("/api/solve", json={"text": LOOP, "settings": {"stepz": 3}})
+    assert r.status_code == 422 and "unknown settings: stepz" in r.json()["detail"]
+    r = real.post("/api/check", json={"text": LOOP, "files": {"../x.png": "AAAA"}})
+    assert r.status_code == 422 and "plain file name" in r.json()["detail"]
+    r = real.post("/api/check", json={"text": LOOP, "files": {"x.png": "not base64!"}})
+    assert r.status_code == 422
+    assert real.post("/api/check", content=b"\xff\xfe", headers={"Content-Type": "text/plain"}).status_code == 422
+    assert real.get("/api/solve/nope/events").status_code == 404
+
+
+def test_looks_like_reads_uploads_only(real):
+    two = base64.b64encode((ROOT / "puzzles" / "seen" / "two.png").read_bytes()).decode()
+    text = 'digits a\na looks like "two.png"\na < 5\n'
+    assert real.post("/api/check", json={"text": text, "files": {"two.png": two}}).json()["ok"]
+    on_disk = text.replace("two.png", str(ROOT / "puzzles" / "seen" / "two.png"))
+    refused = real.post("/api/check", json={"text": on_disk, "files": {"two.png": two}}).json()
+    assert [d["code"] for d in refused["diagnostics"]] == ["R060"]
+    assert "no uploaded image named" in refused["diagnostics"][0]["message"]
+    also = real.post("/api/check", content=on_disk).json()       # plain text: no uploads, still never the disk
+    assert [d["code"] for d in also["diagnostics"]] == ["R060"]
+
+
+def test_a_solve_streams_progress_with_drawings_then_the_result_and_downloads(real):
+    r = real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 8, "steps": 30, "seed": 1}})
+    assert r.status_code == 202
+    job = r.json()
+    stream = events(real, job["id"])
+    names = [n for n, _ in stream]
+    assert names[0] == "queued" and "started" in names and names[-1] == "result"
+    progress = [d for n, d in stream if n == "progress"]
+    assert progress[-1]["step"] == 30 and progress[-1]["total"] == 30
+    drawn = [d["image"] for d in progress if "image" in d]
+    assert len(set(drawn)) >= 3 and drawn[0].startswith("data:image/png;base64,")
+    result = stream[-1][1]
+    assert result["result"]["answer"] == [6, 3] and "per_restart" not in result["result"]
+    assert result["image"].startswith("data:image/png;base64,") and "answer 6 3" in result["text"]
+    full = real.get(result["downloads"]["json"]).json()
+    assert full["answer"] == [6, 3] and len(full["per_restart"]["answer"]) == 8
+    import io
+    with np.load(io.BytesIO(real.get(result["downloads"]["npz"]).content)) as npz:
+        assert npz["images"].shape == (8, 2, 28, 28) and npz["answers"].shape == (8, 2)
+    png = real.get(result["downloads"]["png"])
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    assert real.get(f"/api/solve/{job['id']}").json()["state"] == "done"
+    # listening again replays the whole story
+    assert [n for n, _ in events(real, job["id"])] == names
+
+
+def test_a_riddle_with_errors_ends_in_an_error_event_with_its_diagnostics(real):
+    job = real.post("/api/solve", json={"text": "digits a\na is od\n"}).json()
+    (name, data), = [e for e in events(real, job["id"]) if e[0] not in ("queued", "started")]
+    assert name == "error" and data["diagnostics"][0]["code"] == "R011"
+    assert real.get(f"/api/solve/{job['id']}/result.json").status_code == 409
+
+
+def test_one_solve_at_a_time_the_next_ones_queued_with_their_place_then_429(fake):
+    client, solve, solver = fake
+    first = client.post("/api/solve", json={"text": LOOP}).json()
+    assert solve.started.wait(10)
+    second = client.post("/api/solve", json={"text": LOOP}).json()
+    third = client.post("/api/solve", json={"text": LOOP}).json()
+    assert (first["position"], second["position"], third["position"]) == (0, 1, 2)
+    assert client.get(f"/api/solve/{third['id']}").json() == {
+        "id": third["id"], "state": "queued", "position": 2, "events": 1, "done": False}
+    full = client.post("/api/solve", json={"text": LOOP})
+    assert full.status_code == 429 and "waiting already" in full.json()["detail"]
+    # cancelling a waiting solve ends it at once and moves the one behind it up
+    assert client.delete(f"/api/solve/{second['id']}").status_code == 200
+    assert [n for n, _ in events(client, second["id"])][-1] == "cancelled"
+    assert client.get(f"/api/solve/{third['id']}").json()["position"] == 1
+    # the running one is stopped by its progress callback
+    client.delete(f"/api/solve/{first['id']}")
+    stream = events(client, first["id"])
+    assert stream[-1] == ("cancelled", {"while": "running"})
+    assert any(n == "progress" for n, _ in stream)
+    wait_for(lambda: client.get(f"/api/solve/{third['id']}").json()["state"] == "running")
+    solve.release.set()                                     # the fake then fails: an error event, not a crash
+    assert events(client, third["id"])[-1] == ("error", {"message": "RuntimeError: the fake solve ends here"})
+
+
+def test_a_solve_stops_when_its_client_goes_away():
+    """On a real uvicorn server: a listener that hangs up takes its solve with it."""
+    import socket
+    import urllib.request
+
+    import uvicorn
+    solve = FakeSolve()
+    solver = Solver(max_queue=2, solve=solve)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(solver), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started)
+        base = f"http://127.0.0.1:{port}"
+        req = urllib.request.Request(base + "/api/solve", data=json.dumps({"text": LOOP}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        job = json.load(urllib.request.urlopen(req, timeout=10))
+        stream = urllib.request.urlopen(base + job["events"], timeout=10)
+        while b"event: progress" not in stream.readline():     # it runs, and we are listening
+            pass
+        stream.close()                                           # the tab is closed
+        state = lambda: json.load(urllib.request.urlopen(f"{base}/api/solve/{job['id']}", timeout=10))["state"]  # noqa: E731
+        wait_for(lambda: state() == "cancelled")
+    finally:
+        solve.release.set()
+        server.should_exit = True
+        thread.join(10)
