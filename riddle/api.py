@@ -420,7 +420,7 @@ def _progress_adapters(report, cfg, method):
         images, state["images"] = state["images"], None
         report(ProgressEvent(step=t + 1, total=state["total"], alpha=second, round=t // cfg.steps + 1,
                              images=images))
-    return step, (preview if method in ("advi", "auto") else None)
+    return step, (preview if method not in ("sequential", "rejection") else None)
 
 
 class _progress_bar:

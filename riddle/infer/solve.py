@@ -21,13 +21,15 @@ from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symboli
 from ..graph.joint import LogicProgram
 from ..lang.check import MATCH_SIGMAS, CheckedRiddle, ObservationStatement
 from ..models.zoo import for_inference
-from . import advi, rejection
+from . import advi, flow, fullrank, hmc, mgvi, rejection
 from .objective import Networks, Objective, pick_precision
 from .stats import AnswerRow, answer_table, pairwise_rms, reported_answer, wilson
 
 DEFAULTS = advi.ADVIConfig()
 ANSWER_RULE = "vote"
-METHODS = ("advi", "sequential", "rejection", "auto")
+METHODS = ("advi", "sequential", "rejection", "auto", "hmc", "mgvi", "fullrank", "flow")
+# the methods that run in rounds of all restarts at once, each a module with the same `run`
+BATCHED = {"advi": advi.run, "hmc": hmc.run, "mgvi": mgvi.run, "fullrank": fullrank.run, "flow": flow.run}
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Solution:
     diversity: dict | None = None              # how different the right restarts' drawings are (solve.diversity)
     observations: list[dict] = field(default_factory=list)   # per `looks like`: how the restarts kept the pixels
     kept: np.ndarray | None = None             # [R, m] bool: each restart's image keeps each observation's pixels
+    diagnostics: dict | None = None            # hmc: R-hat, ESS (ArviZ), acceptance, step size; mgvi: CG figures
 
     @property
     def unsatisfiable(self) -> bool:
@@ -142,6 +145,7 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     if method == "auto":
         method, sol.auto = choose_method(objective, cfg, device)
         sol.method = method
+    extra: dict = {}
     if method == "rejection":
         rcfg = rejection_cfg or rejection.RejectionConfig(accepted=cfg.restarts, seed=cfg.seed)
         res = rejection.run(objective, rcfg, device, progress=progress)
@@ -165,7 +169,8 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
             imgs = objective.images(mu[:, None])[:, 0]
             labels, _ = _judge(judges, graph, imgs)
             return bool((_accepts(graph, symbolic, labels[:, None])[:, 0] & _observed(graph, imgs).all(-1)).any())
-        runs = _rounds(objective, cfg, device, progress, verified, _watcher(objective, preview, preview_restarts))
+        runs = _rounds(objective, cfg, device, progress, verified, _watcher(objective, preview, preview_restarts),
+                       BATCHED[method])
         mu, sigma = torch.cat([r.mu for r in runs]), torch.cat([r.sigma for r in runs])
         elbo = torch.cat([r.final_elbo for r in runs]).numpy()
         trace = torch.cat([r.elbo_trace for r in runs], 1).numpy()                  # [steps, rounds·R]
@@ -173,6 +178,13 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         sol.rounds = len(runs)
         sol.solve_seconds = sum(r.seconds for r in runs)
         sol.images_per_second = runs[0].images_per_step * cfg.steps * len(runs) / max(sol.solve_seconds, 1e-9)
+        extra = _joined_extras(runs)
+        if method == "hmc":                           # a chain's answer: the judge's reading of its draws
+            mu, draw_probs = _chain_answers(objective, judges, graph, extra["draws"])
+            sol.diagnostics = hmc.diagnostics(extra["energy"].numpy(), draw_probs, extra["accept_rate"].numpy(),
+                                              extra["step_size"].numpy())
+        elif method == "mgvi":
+            sol.diagnostics = {k: extra[k] for k in ("cg_steps_max", "cg_residual_max")}
     sol.restarts = R = len(mu)
     sol.elbo, sol.elbo_trace, sol.ancestors = elbo, trace, ancestors
     if R == 0:                                                         # rejection accepted nothing
@@ -186,12 +198,16 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
         images = objective.images(mu[:, None])[:, 0]                                  # [R, n, H, W]
         labels, conf = _judge(judges, graph, images)
         # the share of each restart's posterior samples that solve the riddle, as judged
-        g = torch.Generator().manual_seed(cfg.seed + 2)
-        eps = torch.randn(R, samples_per_restart, *mu.shape[1:], generator=g).to(device)
-        draws = objective.images(mu[:, None] + sigma[:, None] * eps)                  # [R, M, n, H, W]
+        if "draws" in extra:                         # the method's own samples of q (or the chain's draws)
+            latents = extra["draws"][:, -samples_per_restart:].to(device)              # [R, M, n, d]
+        else:
+            g = torch.Generator().manual_seed(cfg.seed + 2)
+            eps = torch.randn(R, samples_per_restart, *mu.shape[1:], generator=g).to(device)
+            latents = mu[:, None] + sigma[:, None] * eps
+        draws = objective.images(latents)                                               # [R, M, n, H, W]
         draw_labels, _ = _judge(judges, graph, draws.reshape(-1, *draws.shape[2:]))
         draws_kept = _observed(graph, draws).all(-1)                                   # [R, M]
-    ok = _accepts(graph, symbolic, draw_labels.reshape(R, samples_per_restart, -1)) & draws_kept
+    ok = _accepts(graph, symbolic, draw_labels.reshape(R, latents.shape[1], -1)) & draws_kept
     sol.sample_share = ok.mean(axis=1)
     sol.answers, sol.confidence = labels, conf
     sol.images = images.cpu().numpy()
@@ -272,8 +288,8 @@ def round_seed(seed: int, k: int) -> int:
     return seed if k == 0 else (seed + 1_000_003 * k) % 2 ** 63
 
 
-def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verified, inspect=None
-            ) -> list[advi.ADVIResult]:
+def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verified, inspect=None,
+            run=advi.run) -> list[advi.ADVIResult]:
     """Batched ADVI, run again with a fresh seed while no restart's judged answer is one the oracle
     accepts (`verified(mu [R, n, d]) → bool`), at most `cfg.rounds` runs in all.
 
@@ -286,8 +302,7 @@ def _rounds(objective: Objective, cfg: advi.ADVIConfig, device, progress, verifi
     for k in range(max(1, cfg.rounds)):
         step = progress if progress is None or k == 0 else (lambda t, a, k=k: progress(k * cfg.steps + t, a))
         look = inspect if inspect is None or k == 0 else (lambda t, a, mu, k=k: inspect(k * cfg.steps + t, a, mu))
-        runs.append(advi.run(objective, replace(cfg, seed=round_seed(cfg.seed, k)), device, progress=step,
-                             inspect=look))
+        runs.append(run(objective, replace(cfg, seed=round_seed(cfg.seed, k)), device, progress=step, inspect=look))
         if k + 1 < cfg.rounds:
             with torch.no_grad():
                 if verified(runs[-1].mu):
@@ -322,6 +337,41 @@ def _sequential(objective: Objective, cfg: advi.ADVIConfig, device, progress) ->
                            torch.cat([x.elbo_trace for x in runs], 1), torch.cat([x.final_elbo for x in runs]),
                            torch.cat([x.final_log_probs for x in runs]), sum(x.seconds for x in runs),
                            runs[0].images_per_step * cfg.restarts, torch.arange(cfg.restarts))
+
+
+def _joined_extras(runs: list[advi.ADVIResult]) -> dict:
+    """The rounds' extras as one: per-restart tensors concatenated, figures the worst of the rounds."""
+    out = {}
+    for key, value in runs[0].extra.items():
+        values = [r.extra[key] for r in runs]
+        out[key] = torch.cat(values) if isinstance(value, torch.Tensor) else max(values)
+    return out
+
+
+@torch.no_grad()
+def _chain_answers(objective: Objective, judges, graph: FactorGraph, draws: torch.Tensor
+                   ) -> tuple[torch.Tensor, np.ndarray]:
+    """HMC: draws [R, M, n, d] → (each chain's representative latent [R, n, d]: its last draw whose
+    judged answer is the chain's most common one; the judge's label probabilities [R, M, n, L])."""
+    R, M = draws.shape[:2]
+    images = torch.cat([objective.images(draws[i:i + 16]) for i in range(0, R, 16)])   # [R, M, n, H, W]
+    flat = images.reshape(R * M, *images.shape[2:])
+    labels, _ = _judge(judges, graph, flat)
+    labels = labels.reshape(R, M, -1)
+    probs = []
+    L = max(len(u.domain.labels) for u in graph.unknowns)
+    for i, u in enumerate(graph.unknowns):
+        p = judges[u.domain.name](flat[:, i]).softmax(-1)
+        probs.append(torch.nn.functional.pad(p, (0, L - p.shape[-1])).cpu().numpy())
+    codes = torch.from_numpy(np.unique(labels.reshape(R * M, -1), axis=0, return_inverse=True)[1].reshape(R, M))
+    same = codes[:, :, None] == codes[:, None, :]                                      # [R, M, M]
+    position = torch.arange(M)
+    # the most common answer of each chain; of its draws, the last
+    score = same.sum(-1) * M + position                                                 # ties: the later draw
+    mode = codes.gather(1, score.argmax(1, keepdim=True))                               # [R, 1]
+    pick = torch.where(codes == mode, position, -1).max(1).values                        # [R]
+    mu = draws[torch.arange(R), pick.to(draws.device)]
+    return mu, np.stack(probs, 1).reshape(R, M, len(graph.unknowns), L)
 
 
 def _judge(judges, graph: FactorGraph, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

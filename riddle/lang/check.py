@@ -243,7 +243,7 @@ class CheckedRiddle:
 
 # ── solve settings ───────────────────────────────────────────────────────────
 
-SOLVE_METHODS = ("advi", "sequential", "rejection", "auto")   # the CLI and the checker read this one list
+SOLVE_METHODS = ("advi", "sequential", "rejection", "auto", "hmc", "mgvi", "fullrank", "flow")   # the CLI and the checker read this one list
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")
 LOGIC_MODES = ("joint", "factored")               # riddle.graph.joint.MODES (lang does not import graph)
