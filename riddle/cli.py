@@ -76,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="advi: at most N runs of all restarts, a new one (fresh seed) while no restart's answer "
                          "satisfies the riddle (default 3)")
     so.add_argument("--method", choices=SOLVE_METHODS,
-                    help="advi (default): all restarts batched; sequential: one restart at a time (a baseline); "
-                         "rejection: keep prior samples the networks accept (a baseline); auto: rejection where a "
-                         "pilot batch projects it faster, else advi")
+                    help="advi (default): mean-field VI, all restarts batched; hmc: Hamiltonian Monte Carlo chains "
+                         "(R-hat, ESS); mgvi: metric Gaussian VI; fullrank: full-covariance Gaussian VI; flow: "
+                         "planar normalizing-flow VI; sequential: one restart at a time (a baseline); rejection: "
+                         "keep prior samples the networks accept (a baseline); auto: rejection where a pilot batch "
+                         "projects it faster, else advi (docs/BENCHMARKS.md, \"Methods\")")
     so.add_argument("--max-seconds", type=float, metavar="S",
                     help="rejection: stop sampling after S seconds (default 120)")
     so.add_argument("--device", choices=DEVICES)

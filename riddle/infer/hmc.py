@@ -39,6 +39,7 @@ class HMCConfig:
     target_accept: float = 0.65
     init_step: float = 0.05
     thin: int = 1
+    jitter: float = 0.5            # each iteration's step is ε·U(1 − jitter, 1 + jitter): no resonant trajectories
 
 
 def _potential(objective: Objective, xi: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,7 +109,7 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
         p = torch.randn(R, n, d, generator=g).to(dev) / inv_mass.sqrt()
         h0 = u + 0.5 * (p * p * inv_mass).sum((1, 2))
         x_new, p_new, grad_new = xi, p, grad
-        eps = step[:, None, None]
+        eps = (step * (1 + hmc.jitter * (2 * torch.rand(R, generator=g) - 1)).to(dev))[:, None, None]
         for _ in range(hmc.leapfrog):
             p_new = p_new - 0.5 * eps * grad_new
             x_new = x_new + eps * inv_mass * p_new
@@ -162,17 +163,20 @@ def diagnostics(energy: np.ndarray, label_probs: np.ndarray, accept_rate: np.nda
     energy [R, M] and each unknown's label probabilities [R, M, n, L] (a variable per unknown and
     label; constant ones, where R-hat is undefined, are left out). The worst of each."""
     import warnings
-
-    import arviz as az
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                                # ArviZ announces its refactor on import
+        import arviz as az
     variables = [energy] + [label_probs[:, :, i, k] for i in range(label_probs.shape[2])
                             for k in range(label_probs.shape[3])]
     rhat, bulk, tail = [], [], []
+    labels = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                                # ArviZ warns on short chains
-        for v in variables:
+        for k, v in enumerate(variables):
             v = np.asarray(v, dtype=np.float64)
             if v.shape[1] < 4 or np.ptp(v) < 1e-9:
                 continue
+            labels += k > 0
             rhat.append(float(az.rhat(v, method="rank")))
             bulk.append(float(az.ess(v, method="bulk")))
             tail.append(float(az.ess(v, method="tail")))
@@ -182,4 +186,4 @@ def diagnostics(energy: np.ndarray, label_probs: np.ndarray, accept_rate: np.nda
         return f(xs) if xs else None
     return {"rhat_max": worst(rhat, max), "ess_bulk_min": worst(bulk, min), "ess_tail_min": worst(tail, min),
             "accept_rate": float(np.mean(accept_rate)), "step_size": float(np.median(step_size)),
-            "chains": int(energy.shape[0]), "draws_per_chain": int(energy.shape[1]), "variables": len(rhat)}
+            "chains": int(energy.shape[0]), "draws_per_chain": int(energy.shape[1]), "variables": len(rhat), "label_variables": labels}

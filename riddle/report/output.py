@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..images import grid, write_png
+from ..infer.mgvi import MGVIConfig
 from ..infer.solve import Solution
 
 
@@ -52,9 +53,14 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     else:
         how = " one at a time" if sol.method == "sequential" else ""
         rounds = f" in {sol.rounds} rounds of {c.restarts}" if sol.rounds > 1 else ""
-        lines.append(f"solved   {sol.restarts} restarts{how}{rounds} × {2 * c.pairs} samples · α {c.anneal[0]:g} → "
-                     f"{c.anneal[-1]:g} · {c.steps} steps · {sol.solve_seconds:.1f} s · "
-                     f"{sol.images_per_second:,.0f} images/s")
+        what = {"hmc": f"chains · {c.steps} warm-up iterations + {len(sol.elbo_trace) - c.steps} sampling",
+                "mgvi": f"restarts of metric Gaussian VI × {2 * max(c.pairs, MGVIConfig().min_pairs)} samples",
+                "fullrank": f"restarts of full-rank Gaussian VI × {2 * c.pairs} samples",
+                "flow": f"restarts of planar-flow VI × {2 * c.pairs} samples"}.get(
+                    sol.method, f"restarts{how} × {2 * c.pairs} samples")
+        steps = "" if sol.method == "hmc" else f" · {c.steps} steps"
+        lines.append(f"solved   {sol.restarts} {what}{rounds} · α {c.anneal[0]:g} → {c.anneal[-1]:g}{steps} · "
+                     f"{sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
         if sol.rounds > 1:
             first = "the first run" if sol.rounds == 2 else f"the first {sol.rounds - 1} runs"
             lines.append(f"rounds   no restart of {first} reached an answer that satisfies the riddle, so riddle "
@@ -88,6 +94,20 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\" (line {ob['line']}): {ob['seen_pixels']} "
                      f"pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts keep them (RMS over "
                      f"the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
+    dg = sol.diagnostics
+    if dg and sol.method == "hmc":
+        def fmt(x, spec):
+            return "–" if x is None else format(x, spec)
+        lines.append(f"chains   {dg['chains']} × {dg['draws_per_chain']} draws · R-hat ≤ {fmt(dg['rhat_max'], '.3f')} · "
+                     f"ESS bulk ≥ {fmt(dg['ess_bulk_min'], '.0f')}, tail ≥ {fmt(dg['ess_tail_min'], '.0f')} (ArviZ, over "
+                     f"the energy and {dg['label_variables']} label probabilities) · acceptance {dg['accept_rate']:.0%} · "
+                     f"step {dg['step_size']:.3g}"
+                     + (" · R-hat > 1.1: the chains stay in different regions (drawings) and have not mixed; "
+                        "each chain's answer is its draws' most common one"
+                        if dg["rhat_max"] is not None and dg["rhat_max"] > 1.1 else ""))
+    elif dg and sol.method == "mgvi":
+        lines.append(f"mgvi     samples by conjugate gradients: at most {dg['cg_steps_max']} steps, relative residual "
+                     f"≤ {dg['cg_residual_max']:.1e}")
     dv = sol.diversity
     if dv and dv["ratio"] is not None:
         lines.append(f"variety  the {dv['restarts']} drawings of answer {answer} differ by "
@@ -128,6 +148,8 @@ def solution_json(sol: Solution) -> dict:
         out["logic"] = sol.logic.to_json()
     if sol.observations:
         out["observations"] = sol.observations
+    if sol.diagnostics:
+        out["diagnostics"] = sol.diagnostics
     if sol.rejection:
         out["rejection"] = sol.rejection
     if sol.auto:
