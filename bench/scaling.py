@@ -155,7 +155,7 @@ def main() -> None:
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "scaling.json").write_text(json.dumps(out, indent=2) + "\n")
     plot(rows, ROOT / "docs" / "bench" / "scaling.png", out["machine"])
-    write_section(ROOT / "docs" / "BENCHMARKS.md", "## Methods", methods_section(puzzles, args, out["machine"]))
+    write_section(ROOT / "docs" / "BENCHMARKS.md", "## Baselines", methods_section(puzzles, args, out["machine"]))
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Scaling", section(rows, args, out["machine"]))
 
 
