@@ -354,7 +354,7 @@ class Result:
 def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = None, steps: int | None = None,
           method: str | None = None, seed: int | None = None, device: str | None = None,
           progress: bool | Callable[[ProgressEvent], None] | None = None, files: Mapping[str, bytes] | None = None,
-          max_seconds: float | None = None, **settings) -> Result:
+          max_seconds: float | None = None, name: str = "<riddle>", **settings) -> Result:
     """Solve a riddle (a path, its text, or a `check` result) with the bundled models.
 
     Keyword settings override the file's `solve with` line, as the CLI's flags do: restarts, steps,
@@ -363,7 +363,8 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     gets a `ProgressEvent` per step (it may raise to stop the solve: the exception comes out of
     `solve`). Raises `RiddleError` (with every diagnostic) for a riddle with an error, ValueError
     for a setting out of its range. A riddle whose statements contradict each other is not an error:
-    the result has no answer and `unsatisfiable` is True."""
+    the result has no answer and `unsatisfiable` is True. `name` names a riddle given as text (its
+    diagnostics' file; `looks like` paths are relative to its folder)."""
     from .infer.advi import ADVIConfig
     from .infer.solve import solve as run_solve
     from .infer.solve import with_settings
@@ -375,7 +376,8 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds})
     if problem:
         raise ValueError(problem)
-    checked = riddle if isinstance(riddle, CheckResult) else check(riddle, files=files, logic=settings.get("logic"))
+    checked = riddle if isinstance(riddle, CheckResult) else check(riddle, files=files, name=name,
+                                                                     logic=settings.get("logic"))
     checked.raise_for_errors()
     r = checked.riddle
     cfg = with_settings(with_settings(ADVIConfig(), r.settings), settings)

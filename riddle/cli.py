@@ -106,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
     sv.set_defaults(run=cmd_serve)
 
+    sw = sub.add_parser("sweep", help="many solves as one job: riddles × seeds × methods × settings, resumable",
+                        description="Solve every combination of riddles, seeds, methods and settings on local "
+                                    "worker processes or a Ray cluster; one JSON line per solve in OUT/results.jsonl "
+                                    "(re-running skips the rows already there), a summary in OUT/summary.md. "
+                                    "Give riddle files, or one STUDY.toml with the grid (docs/SWEEP.md).")
+    sw.add_argument("riddles", nargs="+", metavar="RIDDLE", help="riddle files (or globs), or one study .toml")
+    sw.add_argument("--seeds", metavar="LIST", help="e.g. 0-9 or 1,4,7 (default 0)")
+    sw.add_argument("--method", metavar="LIST", help="methods, comma-separated (default advi)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                    help="a setting and its values, repeatable (restarts=50,100; anneal=0.5:1:3:10,1:10)")
+    sw.add_argument("--out", metavar="DIR", help="where results.jsonl and summary.md go (default ./sweep)")
+    sw.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    sw.add_argument("--ray", metavar="auto|ADDRESS|local",
+                    help="run each solve as a Ray task: join the cluster at ADDRESS (auto: the one `ray start` "
+                         "began here), or start a local instance (needs the `cluster` extra)")
+    sw.add_argument("--retry-failed", action="store_true", help="solve again the rows that failed before")
+    sw.set_defaults(run=cmd_sweep)
+
     t = sub.add_parser("train", help="train every model of the zoo (CPU, minutes)",
                        description="Train the generator, label classifier, predicates and judge, and write "
                                    "NAME.safetensors + NAME.json cards.")
@@ -281,6 +299,36 @@ def cmd_serve(args) -> int:
     print(f"riddle playground on http://{shown}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr, flush=True)
     run(args.host, args.port, args.queue)
     return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+    try:
+        if len(args.riddles) == 1 and args.riddles[0].endswith(".toml"):
+            spec = sweep.load_toml(args.riddles[0])
+        else:
+            spec = {"riddles": sweep.expand_riddles(args.riddles), "seeds": [0], "methods": ["advi"], "sets": {},
+                    "out": None, "workers": None, "ray": None}
+        if args.seeds is not None:
+            spec["seeds"] = sweep.parse_seeds(args.seeds)
+        if args.method:
+            spec["methods"] = [m.strip() for m in args.method.split(",") if m.strip()]
+        spec["sets"].update(sweep.parse_sets(args.set))
+        tasks = sweep.grid(spec["riddles"], spec["seeds"], spec["methods"], spec["sets"])
+        out = args.out or spec["out"] or "sweep"
+        workers = args.workers or spec["workers"]
+        if workers is not None and not 1 <= workers <= 1024:
+            return _fail(f"--workers must lie between 1 and 1024, not {workers}")
+        ray = args.ray or spec["ray"]
+        if args.out and (problem := writable_folder(out)):
+            return _fail(f"--out: {problem}")
+        rows = sweep.sweep(tasks, out, workers=workers, ray=ray, retry_failed=args.retry_failed)
+    except sweep.SweepError as e:
+        return _fail(str(e))
+    print(sweep.summary_text(sweep.summarize(rows)))
+    failed = sum(bool(r.get("error")) for r in rows)
+    print(f"{len(rows)} solves · {failed} failed · {out}/results.jsonl · {out}/summary.md", file=sys.stderr)
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def cmd_train(args) -> int:
