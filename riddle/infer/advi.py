@@ -98,6 +98,14 @@ def observed_starts(objective: Objective, candidates: torch.Tensor, seed: int) -
     return out
 
 
+def starts(objective: Objective, cfg: ADVIConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """What every batched method starts from: each restart's lowest-energy candidate at the first α
+    (mean [R, n, d]) and the run's step noise [T, R, P, n, d]."""
+    candidates, step_noise = draw_noise(cfg, len(objective.names), objective.d, device, objective)
+    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    return mu0, step_noise
+
+
 @torch.no_grad()
 def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, chunk: int = 4096) -> torch.Tensor:
     """candidates [R, C, n, d] → the one of lowest energy per restart: [R, n, d]."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .advi import ADVIConfig, ADVIResult, best_start, draw_noise
+from .advi import ADVIConfig, ADVIResult, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -63,9 +63,8 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
     in extra `draws` [R, draws, n, d] from the final q."""
     n, d = len(objective.names), objective.d
     D = n * d
-    candidates, step_noise = draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
-    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0, step_noise = starts(objective, cfg, device)
     R = mu0.shape[0]
     g = torch.Generator().manual_seed(cfg.seed + 11)
     mu = mu0.reshape(R, D).clone().requires_grad_(True)

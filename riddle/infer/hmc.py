@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .advi import ADVIConfig, ADVIResult, best_start, draw_noise
+from .advi import ADVIConfig, ADVIResult, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -84,9 +84,8 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
     draw, sigma = the spread of its kept draws, and in extra: `draws` [R, M, n, d], `energy` [R, M]
     (the potential at the final α), `accept_rate` [R] and `step_size` [R] in sampling."""
     n, d = len(objective.names), objective.d
-    candidates, _ = draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
-    xi = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    xi, _ = starts(objective, cfg, device)
     R = xi.shape[0]
     dev = xi.device
     g = torch.Generator().manual_seed(cfg.seed + 5)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp, vjp
 
-from .advi import ADVIConfig, ADVIResult, best_start, draw_noise
+from .advi import ADVIConfig, ADVIResult, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -108,9 +108,8 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
     antithetic sample pairs each. → ADVIResult with mu [R, n, d], sigma the spread of the last samples, and in extra
     `draws` [R, 2·max(pairs, draws/2), n, d] (the last approximation's samples μ ± δ) and the CG figures."""
     n, d = len(objective.names), objective.d
-    candidates, _ = draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
-    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0, _ = starts(objective, cfg, device)
     R = mu0.shape[0]
     mu = mu0.clone().requires_grad_(True)
     opt = torch.optim.Adam([mu], lr=cfg.lr)
