@@ -27,6 +27,8 @@ from .. import __version__, api
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
+DRAIN_BODY = 8 << 20               # a body announced up to this size is read (and dropped) before the 413:
+                                   # a client still sending when the server hangs up sees a broken pipe, not the 413
 SETTING_KEYS = api.SETTING_ARGS + ("method", "device", "max_seconds")
 KEEPALIVE_S = 15.0
 
@@ -46,6 +48,11 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers", ())).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
+            if int(length) <= DRAIN_BODY:
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body"):
+                        break
             return await self._reject(send)
         received, started = 0, False
 
