@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .objective import Objective
+from .objective import Objective, Readings
 from .schedule import alpha_at, stage_starts
 
 
@@ -36,6 +36,7 @@ class ADVIConfig:
     lr: float = 0.05
     init_sigma: float = 0.1            # measured: 0.5 → 4 %, 0.1 → 25 % per-restart success on 134 (24 restarts, 150 steps)
     init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
+    start_sweeps: int = 1              # coordinate sweeps over those draws per unknown (best_start); 0: the best whole draw
     clone: float = 0.0                 # share of restarts replaced by copies of the best at each cloning point;
                                        # 0 since joint logic: independent restarts do as well (docs/BENCHMARKS.md)
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
@@ -102,18 +103,53 @@ def starts(objective: Objective, cfg: ADVIConfig, device) -> tuple[torch.Tensor,
     """What every batched method starts from: each restart's lowest-energy candidate at the first α
     (mean [R, n, d]) and the run's step noise [T, R, P, n, d]."""
     candidates, step_noise = draw_noise(cfg, len(objective.names), objective.d, device, objective)
-    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.start_sweeps) if cfg.init_candidates > 1 else candidates[:, 0]
     return mu0, step_noise
 
 
 @torch.no_grad()
-def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, chunk: int = 4096) -> torch.Tensor:
-    """candidates [R, C, n, d] → the one of lowest energy per restart: [R, n, d]."""
+def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, sweeps: int = 1,
+               chunk: int = 4096) -> torch.Tensor:
+    """candidates [R, C, n, d] → each restart's start [R, n, d]: the candidate of lowest energy, then
+    `sweeps` coordinate sweeps over the restart's own pool — for each unknown in turn, the latent (of
+    its C candidates' latents for that unknown) that lowers the tuple's energy most.
+
+    Why: with many unknowns no single prior draw has every digit near the answer, and a restart that
+    starts with one digit drawn as another even digit (the riddle's `is even` network content) stays
+    there: a mixed riddle of seven digits, 77 % of restarts right from the best whole candidate, 95 %
+    after one sweep (docs/BENCHMARKS.md, "Starts"). Restarts stay independent (each searches its own
+    draws). The networks run once per candidate image; the sweep scores new tuples from those
+    readings (`Readings.take`), so it costs the logic terms only."""
     R, C, n, d = candidates.shape
-    flat = candidates.reshape(R * C, 1, n, d)
-    energies = torch.cat([objective.energy(flat[i:i + chunk], alpha)[0] for i in range(0, R * C, chunk)])
-    best = energies.reshape(R, C).argmin(dim=1)
-    return candidates[torch.arange(R), best]
+    if not hasattr(objective, "read"):                  # an energy without per-image readings: whole draws only
+        flat = candidates.reshape(R * C, 1, n, d)
+        energies = torch.cat([objective.energy(flat[i:i + chunk], alpha)[0] for i in range(0, R * C, chunk)])
+        return candidates[torch.arange(R), energies.reshape(R, C).argmin(dim=1)]
+    flat = candidates.reshape(R * C, n, d)
+    readings = Readings.cat([objective.read(objective.images(flat[i:i + chunk]))
+                             for i in range(0, R * C, chunk)])                            # R·C tuples
+    prior = 0.5 * (flat ** 2).sum(-1)                                                     # [R·C, n]
+    base = (torch.arange(R, device=flat.device) * C)[:, None]                              # [R, 1]
+    cols = torch.arange(n, device=flat.device)
+
+    def energies(index: torch.Tensor) -> torch.Tensor:                  # [R, T, n] candidate per unknown → [R, T]
+        rows = (index + base[:, :, None]).reshape(-1, n)                                  # [R·T, n]
+        out = []
+        for i in range(0, rows.shape[0], chunk):
+            part = rows[i:i + chunk]
+            lp = objective.terms_of(readings.take(part))                                  # [b, K]
+            out.append(-alpha * (lp * objective.strength).sum(-1) + prior[part, cols].sum(-1))
+        return torch.cat(out).reshape(index.shape[:2])
+
+    whole = torch.arange(C, device=flat.device)[None, :, None].expand(R, C, n)           # tuple c = candidate c
+    best = energies(whole).argmin(1)                                                      # [R]
+    pick = best[:, None].repeat(1, n)                                                     # [R, n]
+    for _ in range(sweeps):
+        for v in range(n):
+            trial = pick[:, None, :].repeat(1, C, 1)                                      # [R, C, n]
+            trial[:, :, v] = torch.arange(C, device=flat.device)                          # the current one among them
+            pick[:, v] = energies(trial).argmin(1)
+    return candidates[torch.arange(R, device=flat.device)[:, None], pick, cols]         # [R, n, d]
 
 
 def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progress=None, inspect=None) -> ADVIResult:
@@ -122,7 +158,7 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
     n, d = len(objective.names), objective.d
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
-    mu0 = best_start(objective, candidates, cfg.anneal[0]) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.start_sweeps) if cfg.init_candidates > 1 else candidates[:, 0]
     mu = mu0.clone().requires_grad_(True)                                               # [R, n, d]
     log_sigma = torch.full_like(mu0, float(torch.log(torch.tensor(cfg.init_sigma)))).requires_grad_(True)
     opt = torch.optim.Adam([mu, log_sigma], lr=cfg.lr)

@@ -103,6 +103,40 @@ CONTRACT_FLOOR = 650.0
 LABEL_TEMPERATURE = 2.0
 
 
+@dataclass
+class Readings:
+    """The networks' outputs for B image tuples of n images, per image: all that the terms read."""
+    size: int                                          # B
+    logp: torch.Tensor | list | None                   # label log-probabilities [B, n, L] (a list of [B, L_i]
+                                                       # when the unknowns span domains); None if unread
+    predicates: dict[str, dict[int, torch.Tensor]]     # predicate → unknown index → logit [B]
+    fits: dict[str, tuple[int, torch.Tensor]]          # observation term → (unknown index, log-likelihood [B])
+
+    def take(self, index: torch.Tensor) -> "Readings":
+        """index [B', n] → the readings of B' new tuples whose unknown u is image index[:, u] of these."""
+        n = index.shape[1]
+        if isinstance(self.logp, torch.Tensor):
+            logp = self.logp[index, torch.arange(n, device=index.device)]                 # [B', n, L]
+        else:
+            logp = None if self.logp is None else [lp[index[:, i]] for i, lp in enumerate(self.logp)]
+        predicates = {name: {c: x[index[:, c]] for c, x in cols.items()} for name, cols in self.predicates.items()}
+        fits = {k: (i, x[index[:, i]]) for k, (i, x) in self.fits.items()}
+        return Readings(index.shape[0], logp, predicates, fits)
+
+    @staticmethod
+    def cat(parts: list["Readings"]) -> "Readings":
+        """Readings of consecutive batches as one."""
+        first = parts[0]
+        if isinstance(first.logp, torch.Tensor):
+            logp = torch.cat([p.logp for p in parts])
+        else:
+            logp = None if first.logp is None else [torch.cat([p.logp[i] for p in parts]) for i in range(len(first.logp))]
+        predicates = {name: {c: torch.cat([p.predicates[name][c] for p in parts]) for c in cols}
+                      for name, cols in first.predicates.items()}
+        fits = {k: (i, torch.cat([p.fits[k][1] for p in parts])) for k, (i, _) in first.fits.items()}
+        return Readings(sum(p.size for p in parts), logp, predicates, fits)
+
+
 class Objective(nn.Module):
     def __init__(self, graph: FactorGraph, networks: Networks, precision: str = "float32",
                  logic: str | LogicProgram = "joint", label_temperature: float = LABEL_TEMPERATURE):
@@ -227,7 +261,13 @@ class Objective(nn.Module):
         """ξ [R, S, n, d] → log P_k [R, S, K], one column per term."""
         R, S, n, _ = xi.shape
         imgs = self.images(xi).reshape(R * S, n, *self.image_shape)             # [B, n, H, W]
-        B = R * S
+        return self.terms_of(self.read(imgs)).reshape(R, S, len(self.terms))
+
+    def read(self, imgs: torch.Tensor) -> "Readings":
+        """Image tuples [B, n, H, W] → what the networks say about each image (every network once).
+        Every term is a function of these readings, so a tuple made of images from different
+        batches can be scored from their readings alone (`Readings.take`), without the networks."""
+        B, n = imgs.shape[:2]
         logp = None
         if self.needs_labels:
             dom = self.domain_of[0]
@@ -250,20 +290,30 @@ class Objective(nn.Module):
             sel = imgs[:, cols].reshape(B * len(cols), *imgs.shape[2:])
             out = self._run(self.nets.predicates[name], sel).reshape(B, len(cols))
             pred_logits[name] = {c: out[:, j] for j, c in enumerate(cols)}
+        fits = {}
+        for t in self.terms:
+            if isinstance(t, ObservationFactor):
+                pixels, seen = (getattr(self, b) for b in self._observed[t.id])           # [H, W]
+                i = self.index[t.scope[0]]
+                diff = (imgs[:, i].float() - pixels) * seen                               # [B, H, W]
+                fits[t.id] = (i, -0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2)
+        return Readings(B, logp, pred_logits, fits)
+
+    def terms_of(self, readings: "Readings") -> torch.Tensor:
+        """Readings of B image tuples → log P_k [B, K]."""
+        logp, pred_logits = readings.logp, readings.predicates
         if self.graph.switches:
-            logp = self._with_switches(logp, pred_logits, B)
+            logp = self._with_switches(logp, pred_logits, readings.size)
         columns = []
         for t in self.terms:
             if isinstance(t, PredicateFactor):
                 logit = pred_logits[t.predicate.name][self.index[t.scope[0]]]
                 columns.append(torch.nn.functional.logsigmoid(-logit if t.negated else logit))
             elif isinstance(t, ObservationFactor):
-                pixels, seen = (getattr(self, b) for b in self._observed[t.id])           # [H, W]
-                diff = (imgs[:, self.index[t.scope[0]]].float() - pixels) * seen          # [B, H, W]
-                columns.append(-0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2)
+                columns.append(readings.fits[t.id][1])
             else:
                 columns.append(self.logic_term(t, logp))
-        return torch.stack(columns, dim=-1).reshape(R, S, len(self.terms))
+        return torch.stack(columns, dim=-1)
 
     @property
     def observed(self) -> dict[int, list[ObservationFactor]]:
