@@ -10,7 +10,7 @@ Every satisfiable riddle is solved once per mode with the default settings (`rid
 `solve with` line in the files); a riddle without solution must come back with its conflict. Per
 riddle: the oracle's solution count, the reported answer and whether the oracle accepts it, the share
 of restarts judged right, the time. Writes docs/bench/connectives.json and the "Connectives" section
-of docs/BENCHMARKS.md.
+of docs/BENCHMARKS.md. The solves run as one sweep (bench/runs.py: `--workers`, `--out`).
 """
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from riddle.graph import build, solve_symbolic  # noqa: E402
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
+from riddle import sweep  # noqa: E402
+from riddle.infer.solve import DEFAULTS  # noqa: E402
 from riddle.lang import load, load_text  # noqa: E402
+import runs  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
 FOLDER = ROOT / "bench" / "connectives"
@@ -91,6 +93,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="riddle names, printed only (docs/ untouched)")
     ap.add_argument("--render", action="store_true")
+    runs.add_arguments(ap)
     ap.add_argument("--write-generated", action="store_true", help="(re)write bench/connectives/generated-*.rdl")
     args = ap.parse_args()
     if args.write_generated:
@@ -103,7 +106,7 @@ def main() -> None:
             saved["rows"], saved["machine"], saved["config"]["seed"], saved.get("notes", [])))
         return
     torch.set_num_threads(2)
-    rows = []
+    rows, jobs = [], []
     for path in sorted(FOLDER.glob("*.rdl")):
         if args.only and path.stem not in args.only:
             continue
@@ -111,21 +114,20 @@ def main() -> None:
         graph = build(riddle) if riddle.ok or all(d.code == "R050" for d in riddle.diagnostics if d.is_error) else None
         oracle = solve_symbolic(graph)
         forms = sorted({op for s in riddle.statements for op in connective_ops(s)})
-        if oracle.count == 0:
-            rows.append({"riddle": path.stem, "unknowns": len(riddle.unknowns), "forms": forms, "solutions": 0,
-                         "conflict_lines": [s.span.line for s in oracle.conflict]})
-            print(json.dumps(rows[-1]), flush=True)
+        head = {"riddle": path.stem, "unknowns": len(riddle.unknowns), "forms": forms, "solutions": oracle.count}
+        if oracle.count == 0:                 # a contradiction: the oracle's conflict, nothing to solve
+            rows.append({**head, "conflict_lines": [s.span.line for s in oracle.conflict]})
             continue
-        for mode in args.modes:
-            cfg = replace(DEFAULTS, seed=args.seed, logic=mode)
-            sol = solve(riddle, cfg, device="cpu")
-            answer = list(sol.answer.answer) if sol.answer else None
-            rows.append({"riddle": path.stem, "unknowns": len(riddle.unknowns), "forms": forms,
-                         "solutions": oracle.count, "mode": mode, "answer": answer,
-                         "right": bool(sol.answer and sol.answer.correct), "success": sol.success_rate,
-                         "rounds": sol.rounds, "seconds": round(sol.seconds, 1),
-                         "plans": [[g.plan, g.size] for g in sol.logic.groups]})
-            print(json.dumps(rows[-1]), flush=True)
+        jobs += [(len(rows), head, path, mode) for mode in args.modes]
+    solved = runs.run([sweep.task(path, args.seed, logic=mode) for _, _, path, mode in jobs], args)
+    for (at, head, path, mode), row in reversed(list(zip(jobs, solved))):     # back to front: positions hold
+        if row["error"]:
+            raise SystemExit(f"{path.name} ({mode}) failed: {row['error']}")
+        rows.insert(at, {**head, "mode": mode, "answer": row["answer"], "right": row["right"],
+                         "success": row["success"], "rounds": row["rounds"], "seconds": round(row["seconds"], 1),
+                         "plans": row["logic"]})
+    for r in rows:
+        print(json.dumps(r), flush=True)
     if args.only:
         return
     cfg = replace(DEFAULTS, seed=args.seed)

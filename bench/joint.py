@@ -15,7 +15,8 @@ was looked at before the table below was measured.
 Every riddle is solved in one run of 100 independent restarts (`clone 0, rounds 1`, every other
 setting the default), once in each mode (`factored` only on every N-th riddle: it takes as long and
 is known to fail on cryptarithms); puzzles/134.rdl is solved in the same run as the 3-unknown time
-reference. Writes docs/bench/joint.json and the "Joint logic" section of docs/BENCHMARKS.md.
+reference. Writes docs/bench/joint.json and the "Joint logic" section of docs/BENCHMARKS.md. The solves
+run as one sweep (bench/runs.py: `--workers`, `--out` to keep and resume its results.jsonl).
 """
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from riddle.graph import build, solve_symbolic  # noqa: E402
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
+from riddle import sweep  # noqa: E402
+from riddle.infer.solve import DEFAULTS  # noqa: E402
 from riddle.lang import load, load_text  # noqa: E402
+import runs  # noqa: E402
 from scaling import generate  # noqa: E402
 from solve import known_answer  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
@@ -89,6 +92,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", help="riddle names, printed only (docs/ untouched)")
     ap.add_argument("--render", action="store_true", help="rewrite the docs section from docs/bench/joint.json")
+    runs.add_arguments(ap)
     ap.add_argument("--compare", metavar="OLD_JSON", help="write the \"Label temperature\" section: OLD_JSON (a run "
                     "at label temperature 1) against docs/bench/joint.json, no solving")
     args = ap.parse_args()
@@ -104,24 +108,22 @@ def main() -> None:
         return
     torch.set_num_threads(2)
     cfg = replace(DEFAULTS, clone=0.0, rounds=1, seed=args.seed)
+    riddles = [("134", "reference", ROOT / "puzzles" / "134.rdl")] + [
+        (name, kind, ROOT / "bench" / "joint" / f"{name}.rdl") for name, kind, _ in riddle_set()]
+    jobs = [(name, kind, path, mode) for k, (name, kind, path) in enumerate(riddles)
+            if not args.only or name in args.only for mode in args.modes
+            if not (mode == "factored" and kind != "reference" and (k - 1) % args.factored_every)]
+    tasks = [sweep.task(path, args.seed, clone=0.0, rounds=1, logic=mode) for _, _, path, mode in jobs]
     rows = []
-    riddles = [("134", "reference", (ROOT / "puzzles" / "134.rdl").read_text())] + riddle_set()
-    for k, (name, kind, text) in enumerate(riddles):
-        if args.only and name not in args.only:
-            continue
-        for mode in args.modes:
-            if mode == "factored" and kind != "reference" and (k - 1) % args.factored_every:
-                continue
-            riddle = load_text(text, file=f"{name}.rdl")
-            sol = solve(riddle, replace(cfg, logic=mode), device="cpu")
-            truth = list(known_answer(riddle))
-            answer = list(sol.answer.answer) if sol.answer else None
-            rows.append({"riddle": name, "kind": kind, "unknowns": len(riddle.unknowns), "mode": mode,
-                         "answer": answer, "right": answer == truth, "success": sol.success_rate,
-                         "seconds": round(sol.seconds, 1), "solve_seconds": round(sol.solve_seconds, 1),
-                         "plans": [[g.plan, g.size] for g in sol.logic.groups],
-                         "diversity": sol.diversity["ratio"] if sol.diversity else None})
-            print(json.dumps(rows[-1]), flush=True)
+    for (name, kind, path, mode), row in zip(jobs, runs.run(tasks, args)):
+        riddle = load(path)
+        if row["error"]:
+            raise SystemExit(f"{name} ({mode}) failed: {row['error']}")
+        rows.append({"riddle": name, "kind": kind, "unknowns": len(riddle.unknowns), "mode": mode,
+                     "answer": row["answer"], "right": row["answer"] == list(known_answer(riddle)),
+                     "success": row["success"], "seconds": round(row["seconds"], 1),
+                     "solve_seconds": round(row["solve_seconds"], 1), "plans": row["logic"],
+                     "diversity": row["variety"]})
     if args.only:
         return
     (ROOT / "docs" / "bench" / "joint.json").write_text(

@@ -12,14 +12,13 @@ over judged answers. Per solve: success (restarts or chains judged right), the r
 and its ratio to advi's on the same riddle in the same run, seconds per judge-confirmed answer, the
 variety of the right answers' drawings (solve.diversity), HMC's R-hat and ESS.
 
-Writes docs/bench/methods.json after every solve (a run can be stopped and rendered) and the
-"Methods" section of docs/BENCHMARKS.md.
+The solves run as one sweep (bench/runs.py; `--out DIR` keeps its results so a stopped run resumes).
+Writes docs/bench/methods.json and the "Methods" section of docs/BENCHMARKS.md.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections import Counter
@@ -32,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import riddle  # noqa: E402
+import runs  # noqa: E402
+from riddle import sweep  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
 METHODS = ("advi", "hmc", "mgvi", "fullrank", "flow")
@@ -81,21 +82,22 @@ def tvd(a: Counter, b: Counter) -> float:
     return 0.5 * sum(abs(a[k] / na - b[k] / nb) for k in set(a) | set(b))
 
 
-def run_one(item: dict, method: str, seed: int) -> dict:
-    settings = {"anneal": item["anneal"]} if "anneal" in item else {}
-    started = time.perf_counter()
-    result = riddle.solve(item["text"], method=method, restarts=item["restarts"], seed=seed, **settings)
-    s = result.solution
-    solutions = {tuple(int(v) for v in r) for r in (s.symbolic.solutions if s.symbolic.solutions is not None else [])}
-    answers = Counter(tuple(int(v) for v in a) for a in s.answers)
-    return {"riddle": item["name"], "group": item.get("group"), "method": method, "restarts": s.restarts,
-            "rounds": s.rounds, "answer": result.answer,
-            "right": bool(result.correct) and tuple(result.answer or ()) in solutions,
-            "success": result.success_rate, "interval": list(result.interval),
-            "solve_seconds": s.solve_seconds, "seconds": time.perf_counter() - started,
-            "seconds_per_correct": s.solve_seconds / s.successes if s.successes else None,
-            "diversity": (s.diversity or {}).get("ratio"), "diagnostics": s.diagnostics,
-            "answers": {" ".join(map(str, k)): v for k, v in answers.items()}}
+def task(item: dict, method: str, seed: int) -> sweep.Task:
+    slug = item["name"].replace(" ", "-")
+    return sweep.task(ROOT / "bench" / "methods" / f"{slug}.rdl", seed, method, text=item["text"],
+                      restarts=item["restarts"], anneal=item.get("anneal"))
+
+
+def table_row(item: dict, method: str, row: dict) -> dict:
+    """A sweep row → this bench's row."""
+    if row["error"]:
+        raise SystemExit(f"{item['name']} ({method}) failed: {row['error']}")
+    return {"riddle": item["name"], "group": item.get("group"), "method": method, "restarts": row["restarts"],
+            "rounds": row["rounds"], "answer": row["answer"], "right": row["right"],
+            "success": row["success"], "interval": row["interval"],
+            "solve_seconds": row["solve_seconds"], "seconds": row["seconds"],
+            "seconds_per_correct": row["solve_seconds"] / row["successes"] if row["successes"] else None,
+            "diversity": row["variety"], "diagnostics": row["diagnostics"], "answers": row["answers"]}
 
 
 def section(data: dict) -> str:
@@ -173,29 +175,31 @@ def main():
     p.add_argument("--exact", type=int, default=2000, help="exact posterior draws for `several`")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--render", action="store_true")
+    runs.add_arguments(p)
     args = p.parse_args()
     if args.render:
         write_section(ROOT / "docs" / "BENCHMARKS.md", "## Methods", section(json.loads(OUT.read_text())))
         return
     data = {"machine": machine(), "seed": args.seed, "rows": [], "exact": None}
     only = {o.replace("-", " ") if o.startswith("x-is") else o for o in args.only} if args.only else None
-    for item in plan(args.small, args.full):
-        if only and item["name"] not in only:
-            continue
-        if item["name"] == "several":
-            answers, info = exact_answers(item["text"], args.exact, args.seed)
-            data["exact"] = {**info, "answers": {" ".join(map(str, k)): v for k, v in answers.items()}}
-            print(f"several: exact α = 1 reference, {info['accepted']} of {info['drawn']:,} draws, "
-                  f"{info['seconds']:.0f} s", flush=True)
-        for method in args.methods:
-            row = run_one(item, method, args.seed)
-            data["rows"].append(row)
-            dg = row["diagnostics"] or {}
-            print(f"{item['name']:<16} {method:<9} success {row['success']:>4.0%}  answer {row['answer']} "
-                  f"{'✓' if row['right'] else '✗'}  {row['solve_seconds']:6.1f} s"
-                  + (f"  R-hat {dg['rhat_max']:.2f} ESS {dg['ess_bulk_min']:.0f}" if dg.get("rhat_max") else ""),
-                  flush=True)
-            OUT.write_text(json.dumps(data, indent=1) + "\n")
+    items = [item for item in plan(args.small, args.full) if not only or item["name"] in only]
+    several = next((item for item in items if item["name"] == "several"), None)
+    if several:
+        answers, info = exact_answers(several["text"], args.exact, args.seed)
+        data["exact"] = {**info, "answers": {" ".join(map(str, k)): v for k, v in answers.items()}}
+        print(f"several: exact α = 1 reference, {info['accepted']} of {info['drawn']:,} draws, "
+              f"{info['seconds']:.0f} s", flush=True)
+    jobs = [(item, method) for item in items for method in args.methods]
+    solved = runs.run([task(item, method, args.seed) for item, method in jobs], args)
+    for (item, method), found in zip(jobs, solved):
+        row = table_row(item, method, found)
+        data["rows"].append(row)
+        dg = row["diagnostics"] or {}
+        print(f"{item['name']:<16} {method:<9} success {row['success']:>4.0%}  answer {row['answer']} "
+              f"{'✓' if row['right'] else '✗'}  {row['solve_seconds']:6.1f} s"
+              + (f"  R-hat {dg['rhat_max']:.2f} ESS {dg['ess_bulk_min']:.0f}" if dg.get("rhat_max") else ""),
+              flush=True)
+    OUT.write_text(json.dumps(data, indent=1) + "\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Methods", section(data))
 
 

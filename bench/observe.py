@@ -14,7 +14,8 @@ data's test split, riddle.models.data.make_splits).
    their sum (right: all three right, both kept with MSE < 0.03); a whole digit that contradicts
    `is even` / `is odd` (right: reported unsolved).
 Writes docs/bench/observe.json, docs/observe.png (seen parts against completions) and the
-"Observations" section of docs/BENCHMARKS.md.
+"Observations" section of docs/BENCHMARKS.md. The solves run as two sweeps (bench/runs.py), each
+solve's images kept (`save`) and read back.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from riddle.images import grid, write_png  # noqa: E402
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
+from riddle import sweep  # noqa: E402
 from riddle.lang import load_text  # noqa: E402
 from riddle.models.data import load_bundled, make_splits  # noqa: E402
+import runs  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
 PARTS = {"whole": (slice(None), slice(None)), "top half": (slice(0, 14), slice(None)),
@@ -54,6 +55,14 @@ def mask(part: str) -> np.ndarray:
     return seen
 
 
+def saved_samples(row: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A sweep row's saved solve → every restart's drawings [R, n, 28, 28] and judged answers [R, n]."""
+    if row["error"]:
+        raise SystemExit(f"{row['riddle']} failed: {row['error']}")
+    with np.load(Path(row["saved"]) / "samples.npz") as f:
+        return f["images"], f["answers"]
+
+
 def mse(images: np.ndarray, pixels: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return (((images - pixels) * seen) ** 2).sum((-1, -2)) / seen.sum()
 
@@ -64,6 +73,7 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--render", action="store_true")
+    runs.add_arguments(ap)
     ap.add_argument("--write-puzzle", action="store_true")
     args = ap.parse_args()
     out_json = ROOT / "docs" / "bench" / "observe.json"
@@ -78,40 +88,48 @@ def main() -> None:
     torch.set_num_threads(2)
     rng = np.random.default_rng(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="riddle-observe-"))
-    completion, pictures = [], []
+    args.out = args.out or str(tmp / "sweep")                  # the solves' files are read back from here
+    # 1. completion: every case one task (its own riddle name, so its own row), solved as one sweep
+    cases, tasks = [], []
     for label in range(10):
         for k in rng.choice(np.nonzero(labels == label)[0], args.per_class, replace=False):
             for part in PARTS:
                 seen = mask(part)
                 write_png(tmp / f"{k}-{part}.png", images[k], seen)
-                riddle = load_text(f'digits x\nx looks like "{k}-{part}.png"\n', file=str(tmp / "r.rdl"))
-                sol = solve(riddle, replace(DEFAULTS, seed=args.seed, restarts=50), device="cpu")
-                obs = riddle.statements[0]
-                kept = obs.matches(sol.images[:, 0])
-                right = (sol.answers[:, 0] == label) & kept
-                completion.append({"index": int(k), "label": label, "part": part, "right": float(right.mean()),
-                                   "kept": float(kept.mean()), "seconds": round(sol.seconds, 1)})
-                print(json.dumps(completion[-1]), flush=True)
-                if label in (3, 4, 7, 9) and part != "whole" and len([p for p in pictures if p[0] == label]) < 2:
-                    pictures.append((label, np.where(seen, images[k], 0.35), sol.images[:6, 0]))
-    riddles = []
+                text = f'digits x\nx looks like "{k}-{part}.png"\n'
+                cases.append((int(k), label, part, seen, text))
+                tasks.append(sweep.task(tmp / f"complete-{k}-{part}.rdl", args.seed, text=text, restarts=50))
+    completion, pictures = [], []
+    for (k, label, part, seen, text), row in zip(cases, runs.run(tasks, args, save=True)):
+        drawn, judged = saved_samples(row)
+        kept = load_text(text, file=str(tmp / "r.rdl")).statements[0].matches(drawn[:, 0])
+        right = (judged[:, 0] == label) & kept
+        completion.append({"index": k, "label": label, "part": part, "right": float(right.mean()),
+                           "kept": float(kept.mean()), "seconds": round(row["seconds"], 1)})
+        if label in (3, 4, 7, 9) and part != "whole" and len([p for p in pictures if p[0] == label]) < 2:
+            pictures.append((label, np.where(seen, images[k], 0.35), drawn[:6, 0]))
+    # 2. riddles with observations, per noise σ
+    cases, tasks = [], []
     for sigma in args.noise:
-        for case in riddle_cases(images, labels, rng, tmp, sigma):
-            name, text, truth, checks = case
-            riddle = load_text(text, file=str(tmp / "r.rdl"))
-            sol = solve(riddle, replace(DEFAULTS, seed=args.seed), device="cpu")
-            obs = [s for s in riddle.statements if s.kind == "observation"]
-            index = {u.name: i for i, u in enumerate(riddle.unknowns)}
-            errors = np.stack([mse(sol.images[:, index[o.unknown]], o.pixels, o.seen) for o in obs], -1)
-            if truth is None:
-                right = float(not (sol.answer and sol.answer.correct))
-                share = float(sol.success_rate)
-            else:
-                share = float(((sol.answers == np.array(truth)).all(-1) & (errors < 0.03).all(-1)).mean())
-                right = float(bool(sol.answer and sol.answer.answer == tuple(truth) and sol.answer.correct))
-            riddles.append({"case": name, "noise": sigma, "kind": checks, "share": share, "answer_right": right,
-                            "success": float(sol.success_rate), "seconds": round(sol.seconds, 1)})
-            print(json.dumps(riddles[-1]), flush=True)
+        for j, case in enumerate(riddle_cases(images, labels, rng, tmp, sigma)):
+            cases.append((sigma, *case))
+            tasks.append(sweep.task(tmp / f"riddle-{sigma:g}-{j}.rdl", args.seed, text=case[1]))
+    riddles = []
+    for (sigma, name, text, truth, checks), row in zip(cases, runs.run(tasks, args, save=True)):
+        riddle = load_text(text, file=str(tmp / "r.rdl"))
+        drawn, judged = saved_samples(row)
+        obs = [s for s in riddle.statements if s.kind == "observation"]
+        index = {u.name: i for i, u in enumerate(riddle.unknowns)}
+        errors = np.stack([mse(drawn[:, index[o.unknown]], o.pixels, o.seen) for o in obs], -1)
+        if truth is None:
+            right = float(not row["right"])                    # a contradiction: right when reported unsolved
+            share = float(row["success"])
+        else:
+            share = float(((judged == np.array(truth)).all(-1) & (errors < 0.03).all(-1)).mean())
+            right = float(row["right"] and row["answer"] == list(truth))
+        riddles.append({"case": name, "noise": sigma, "kind": checks, "share": share, "answer_right": right,
+                        "success": float(row["success"]), "seconds": round(row["seconds"], 1)})
+        print(json.dumps(riddles[-1]), flush=True)
     from riddle.infer.objective import LABEL_TEMPERATURE
     saved = {"machine": machine(), "config": {"seed": args.seed, "per_class": args.per_class, "noise": args.noise,
                                               "label_temperature": LABEL_TEMPERATURE},

@@ -7,15 +7,14 @@ restarts of one solve descend from a few lineages, so success is not independent
 Writes docs/bench/puzzles.json and the "Puzzles" section of docs/BENCHMARKS.md: for each puzzle
 the reported answers, on how many seeds the reported answer is the known one (from the puzzle's
 header), per-restart success (mean, min–max) and time per solve. `--set` overrides a solver
-setting (an ADVIConfig field) for every puzzle, to try a candidate default; like `--only`, it
-prints without touching docs/.
+setting (as `riddle sweep --set` takes it) for every puzzle, to try a candidate default; like
+`--only`, it prints without touching docs/. The solves run as one sweep (bench/runs.py).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from riddle.infer.solve import DEFAULTS, solve, with_settings  # noqa: E402
+from riddle import sweep  # noqa: E402
 from riddle.lang import load  # noqa: E402
+import runs  # noqa: E402
 from solve import known_answer  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
@@ -34,31 +34,30 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="puzzle names (without .rdl), printed only; default: all, into docs/")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="override a solver setting, e.g. lr=0.15 or anneal=1,3,3,10 (printed only)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a solver setting, e.g. lr=0.15 or anneal=1:3:3:10, as `riddle sweep --set` "
+                         "takes it (printed only)")
+    runs.add_arguments(ap)
     args = ap.parse_args()
-    overrides = dict(parse_setting(s) for s in args.set)
+    overrides = {k: v[0] for k, v in sweep.parse_sets(args.set).items()}
     torch.set_num_threads(2)
+    paths = [p for p in sorted((ROOT / "puzzles").glob("*.rdl")) if not args.only or p.stem in args.only]
+    # every puzzle on every seed, the puzzle's `solve with` line under the defaults, the overrides on top
+    tasks = [sweep.task(path, seed, **overrides) for path in paths for seed in range(args.seeds)]
+    solved = runs.run(tasks, args)
     rows = []
-    for path in sorted((ROOT / "puzzles").glob("*.rdl")):
-        if args.only and path.stem not in args.only:
-            continue
+    for path in paths:
         riddle = load(path)
-        runs = []
-        for seed in range(args.seeds):
-            cfg = replace(with_settings(DEFAULTS, riddle.settings), seed=seed)          # the bench picks the seed
-            cfg = replace(cfg, **overrides)
-            sol = solve(riddle, cfg, device="cpu")
-            if sol.symbolic.count != 1:
-                break
-            truth = known_answer(riddle)
-            answer = list(sol.answer.answer) if sol.answer else None
-            runs.append({"seed": seed, "answer": answer, "right": answer == list(truth),
-                         "success": sol.success_rate, "lineages": sol.lineages, "rounds": sol.rounds, "seconds": round(sol.seconds, 1)})
-            print(json.dumps({"puzzle": path.name, **runs[-1]}), flush=True)
-        if runs:
-            rows.append({"puzzle": path.name, "unknowns": len(riddle.unknowns), "known": list(truth),
-                         "settings": riddle.settings, "runs": runs})
+        mine = [r for r in solved if r["riddle"] == str(path)]
+        if any(r["error"] for r in mine):
+            raise SystemExit(f"{path.name} failed: {next(r['error'] for r in mine if r['error'])}")
+        if mine[0]["solutions"] != 1:          # several answers (or none): no known answer to score against
+            continue
+        truth = list(known_answer(riddle))
+        rows.append({"puzzle": path.name, "unknowns": len(riddle.unknowns), "known": truth, "settings": riddle.settings,
+                     "runs": [{"seed": r["seed"], "answer": r["answer"], "right": r["answer"] == truth,
+                               "success": r["success"], "lineages": r["lineages"], "rounds": r["rounds"],
+                               "seconds": round(r["seconds"], 1)} for r in mine]})
     if args.only or overrides:              # a subset or a variant: printed above, the docs keep the defaults' table
         return
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
@@ -73,14 +72,14 @@ def main() -> None:
              "per-restart success (mean, min–max) | runs per solve (mean, max) | time per solve (mean, max) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        runs = r["runs"]
-        succ = [x["success"] for x in runs]
-        wrong = sorted({" ".join(map(str, x["answer"])) if x["answer"] else "none" for x in runs if not x["right"]})
+        seeds = r["runs"]
+        succ = [x["success"] for x in seeds]
+        wrong = sorted({" ".join(map(str, x["answer"])) if x["answer"] else "none" for x in seeds if not x["right"]})
         lines.append(f"| {r['puzzle']} | {r['unknowns']} | {' '.join(map(str, r['known']))} | "
-                     f"{sum(x['right'] for x in runs)}/{len(runs)} | {', '.join(wrong) or '—'} | "
+                     f"{sum(x['right'] for x in seeds)}/{len(seeds)} | {', '.join(wrong) or '—'} | "
                      f"{sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
-                     f"{sum(x['rounds'] for x in runs) / len(runs):.1f} ({max(x['rounds'] for x in runs)}) | "
-                     f"{sum(x['seconds'] for x in runs) / len(runs):.0f} s ({max(x['seconds'] for x in runs):.0f} s) |")
+                     f"{sum(x['rounds'] for x in seeds) / len(seeds):.1f} ({max(x['rounds'] for x in seeds)}) | "
+                     f"{sum(x['seconds'] for x in seeds) / len(seeds):.0f} s ({max(x['seconds'] for x in seeds):.0f} s) |")
     every = sum(all(x["right"] for x in r["runs"]) for r in rows)
     lines.append(f"\n{every} of {len(rows)} puzzles answered right on every seed.\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Puzzles", "\n".join(lines))
@@ -90,17 +89,6 @@ def format_settings(settings: dict) -> str:
     """{'lr': 0.15, 'anneal': [1, 3]} → 'lr 0.15, anneal 1 3', as a `solve with` line writes them."""
     return ", ".join(f"{k} {' '.join(f'{v:g}' for v in value) if isinstance(value, list) else value}"
                      for k, value in settings.items())
-
-
-def parse_setting(text: str) -> tuple[str, object]:
-    """'lr=0.15' → ('lr', 0.15); 'anneal=1,3,10' → ('anneal', (1.0, 3.0, 10.0)), typed by DEFAULTS' field."""
-    name, _, value = text.partition("=")
-    if not hasattr(DEFAULTS, name) or not value:
-        raise SystemExit(f"--set {text}: expected FIELD=VALUE with FIELD one of {', '.join(vars(DEFAULTS))}")
-    current = getattr(DEFAULTS, name)
-    if isinstance(current, tuple):
-        return name, tuple(float(v) for v in value.split(","))
-    return name, type(current)(value)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ on unknown i holding, and every accepted tuple is counted as confirmed (which fa
 
 Writes docs/bench/scaling.json ({"machine", "rows": [{"method", "n", "seconds_per_correct",
 "success", "estimated"}, ...]}), docs/bench/scaling.png and the "Scaling" section of
-docs/BENCHMARKS.md.
+docs/BENCHMARKS.md. The solves run as one sweep (bench/runs.py).
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import json
 import math
 import random
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from riddle.graph import build, solve_symbolic  # noqa: E402
 from riddle.infer.objective import Networks, Objective  # noqa: E402
-from riddle.infer.rejection import RejectionConfig  # noqa: E402
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
+from riddle import sweep  # noqa: E402
+from riddle.infer.solve import DEFAULTS  # noqa: E402
 from riddle.lang import load, load_text  # noqa: E402
+import runs  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
 NAMES = "abcdefghij"
@@ -110,6 +110,7 @@ def main() -> None:
     ap.add_argument("--rejection-seconds", type=float, default=60.0)
     ap.add_argument("--sequential-restarts", type=int, default=20)
     ap.add_argument("--device", default="cpu")
+    runs.add_arguments(ap)
     args = ap.parse_args()
     torch.set_num_threads(2)
     folder = ROOT / "bench" / "scaling"
@@ -120,30 +121,35 @@ def main() -> None:
         path = folder / f"n{n}.rdl"
         path.write_text(generate(n, args.seed))
         jobs.append((path, n))
+    methods = ("advi", "sequential", "rejection")
+    # one run per method (rounds 1): the methods compared as such; sequential with fewer restarts
+    tasks = [sweep.task(path, args.seed, method, rounds=1, device=args.device,
+                        restarts=args.sequential_restarts if method == "sequential" else None,
+                        max_seconds=args.rejection_seconds if method == "rejection" else None)
+             for path, _ in jobs for method in methods]
+    solved = iter(runs.run(tasks, args))
     for path, n in jobs:
         riddle = load(path)
         header = next(line for line in path.read_text().splitlines() if line.startswith("# answer:"))
-        target = tuple(int(v.split("=")[1]) for v in header.split(":")[1].split())
-        cfg = replace(DEFAULTS, seed=args.seed, rounds=1)      # one run per method: the methods compared as such
-        for method in ("advi", "sequential", "rejection"):
-            run_cfg = replace(cfg, restarts=args.sequential_restarts) if method == "sequential" else cfg
-            rcfg = RejectionConfig(accepted=cfg.restarts, seed=args.seed, max_seconds=args.rejection_seconds)
-            sol = solve(riddle, run_cfg, device=args.device, method=method, rejection_cfg=rcfg)
-            right = sol.answer is not None and sol.answer.answer == target
+        target = [int(v.split("=")[1]) for v in header.split(":")[1].split()]
+        for method in methods:
+            sol = next(solved)
+            if sol["error"]:
+                raise SystemExit(f"{path.name} ({method}) failed: {sol['error']}")
             row = {"method": method, "n": len(riddle.unknowns) if isinstance(n, str) else n,
-                   "riddle": n if isinstance(n, str) else f"n{n}", "success": sol.success_rate, "restarts": sol.restarts,
-                   "successes": sol.successes, "seconds": sol.solve_seconds, "reported_right": right,
-                   "seconds_per_correct": sol.solve_seconds / sol.successes if sol.successes else None,
+                   "riddle": n if isinstance(n, str) else f"n{n}", "success": sol["success"], "restarts": sol["restarts"],
+                   "successes": sol["successes"], "seconds": sol["solve_seconds"], "reported_right": sol["answer"] == target,
+                   "seconds_per_correct": sol["solve_seconds"] / sol["successes"] if sol["successes"] else None,
                    "estimated": False, "statements": len(riddle.statements)}
             if method == "rejection":
-                row.update(drawn=sol.rejection["drawn"], accepted=sol.rejection["accepted"],
-                           acceptance=sol.rejection["acceptance"])
+                row.update(drawn=sol["rejection"]["drawn"], accepted=sol["rejection"]["accepted"],
+                           acceptance=sol["rejection"]["acceptance"])
                 # the estimate, for every riddle: where rejection confirmed answers it checks the estimate
                 q = unary_pass_shares(riddle, seed=args.seed)
                 acceptance = float(np.prod([q[i, v] for i, v in enumerate(target)]))
                 row.update(estimated_acceptance=acceptance)
-                if not sol.successes:
-                    per_draw = sol.solve_seconds / sol.rejection["drawn"]
+                if not sol["successes"]:
+                    per_draw = sol["solve_seconds"] / sol["rejection"]["drawn"]
                     row.update(estimated=True, success=None,
                                seconds_per_correct=per_draw / acceptance if acceptance > 0 else None)
             rows.append(row)

@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
-from riddle.infer.stats import reported_answer  # noqa: E402
+from riddle import sweep  # noqa: E402
+from riddle.infer.solve import DEFAULTS  # noqa: E402
 from riddle.lang import load  # noqa: E402
+import runs  # noqa: E402
 from symbolic_scale import machine, write_section  # noqa: E402
 
 
@@ -44,57 +45,57 @@ def main() -> None:
     ap.add_argument("--restarts", type=int, default=DEFAULTS.restarts)
     ap.add_argument("--steps", type=int, default=DEFAULTS.steps)
     ap.add_argument("--device", default="cpu")
+    runs.add_arguments(ap)
     ap.add_argument("--variant-seeds", type=int, default=3,
                     help="seeds solved again with the other logic modes and cloning shares")
     args = ap.parse_args()
     torch.set_num_threads(2)
     cfg = replace(DEFAULTS, restarts=args.restarts, steps=args.steps)
-    runs = []
+    runs_ = []
     variants = list(dict.fromkeys([(cfg.logic, cfg.clone)] + [(lg, c) for lg in ("joint", "factored")
                                                                 for c in (0.0, 0.25)]))
     plan = [(name, seed, logic, clone) for logic, clone in variants for name in args.riddles
             for seed in range(args.seeds if (logic, clone) == variants[0] else args.variant_seeds)]
-    for name, seed, logic, clone in plan:
-        riddle = load(ROOT / "puzzles" / f"{name}.rdl")
-        truth = known_answer(riddle)
-        sol = solve(riddle, replace(cfg, seed=seed, clone=clone, logic=logic), device=args.device)
-        elbo_pick = reported_answer(sol.rows, "elbo")
-        runs.append({"riddle": name, "seed": seed, "logic": logic, "clone": clone, "precision": sol.precision,
-                     "success": sol.success_rate,
-                     "lineages": sol.lineages, "successful_lineages": sol.successful_lineages,
-                     "vote_right": sol.rows[0].answer == truth, "elbo_right": elbo_pick.answer == truth,
-                     "seconds": sol.seconds, "solve_seconds": sol.solve_seconds,
-                     "images_per_second": sol.images_per_second,
-                     "mean_sample_share": float(sol.sample_share.mean()), "rounds": sol.rounds,
-                     "diversity": sol.diversity["ratio"] if sol.diversity else None})
-        print(json.dumps(runs[-1]), flush=True)
-    # batching: 1 restart vs R restarts, same steps
+    solved = runs.run([sweep.task(ROOT / "puzzles" / f"{name}.rdl", seed, restarts=cfg.restarts, steps=cfg.steps,
+                                  clone=clone, logic=logic, device=args.device) for name, seed, logic, clone in plan]
+                      # batching: 1 restart vs R restarts, same steps; one run each (rounds=1): a lone restart
+                      # that misses would otherwise run again, and its extra runs would flatter the ratio
+                      + [sweep.task(ROOT / "puzzles" / "134.rdl", 0, restarts=r, steps=cfg.steps, rounds=1,
+                                    device=args.device) for r in (1, cfg.restarts)], args)
+    for (name, seed, logic, clone), row in zip(plan, solved):
+        if row["error"]:
+            raise SystemExit(f"{name} failed: {row['error']}")
+        truth = list(known_answer(load(ROOT / "puzzles" / f"{name}.rdl")))
+        runs_.append({"riddle": name, "seed": seed, "logic": logic, "clone": clone, "precision": row["precision"],
+                      "success": row["success"], "lineages": row["lineages"],
+                      "successful_lineages": row["successful_lineages"],
+                      "vote_right": row["answer"] == truth, "elbo_right": row["elbo_answer"] == truth,
+                      "seconds": row["seconds"], "solve_seconds": row["solve_seconds"],
+                      "images_per_second": row["images_per_second"], "mean_sample_share": row["sample_share"],
+                      "rounds": row["rounds"], "diversity": row["variety"]})
+    one, many = solved[-2:]
     riddle = load(ROOT / "puzzles" / "134.rdl")
-    # one run each (rounds=1): a lone restart that misses would otherwise run again, and its extra
-    # runs would flatter the ratio
-    one = solve(riddle, replace(cfg, restarts=1, seed=0, rounds=1), device=args.device)
-    many = solve(riddle, replace(cfg, seed=0, rounds=1), device=args.device)
     # t(R) = steps · (o + c·R): o the per-step cost that does not grow with restarts (Python, dispatch,
     # Adam), c what one more restart adds; ratio ≤ 5 needs c ≤ 4·o / (R − 5)
-    per_step_one = one.solve_seconds / cfg.steps
-    per_restart = (many.solve_seconds - one.solve_seconds) / (cfg.steps * (cfg.restarts - 1))
-    batching = {"restarts": cfg.restarts, "precision": many.precision, "one_restart_s": one.solve_seconds,
-                "all_restarts_s": many.solve_seconds, "ratio": many.solve_seconds / one.solve_seconds,
+    per_step_one = one["solve_seconds"] / cfg.steps
+    per_restart = (many["solve_seconds"] - one["solve_seconds"]) / (cfg.steps * (cfg.restarts - 1))
+    batching = {"restarts": cfg.restarts, "precision": many["precision"], "one_restart_s": one["solve_seconds"],
+                "all_restarts_s": many["solve_seconds"], "ratio": many["solve_seconds"] / one["solve_seconds"],
                 "fixed_ms_per_step": 1000 * (per_step_one - per_restart), "ms_per_restart_step": 1000 * per_restart,
                 "images_per_restart_step": 2 * cfg.pairs * len(riddle.unknowns)}
-    out = {"machine": machine(), "device": args.device, "config": cfg.__dict__, "runs": runs, "batching": batching}
+    out = {"machine": machine(), "device": args.device, "config": cfg.__dict__, "runs": runs_, "batching": batching}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "solve.json").write_text(json.dumps(out, indent=2, default=list) + "\n")
     lines = ["## Solver", "",
              f"Measured by `python bench/solve.py --seeds {args.seeds} --restarts {cfg.restarts} --steps {cfg.steps}` "
-             f"on {out['machine']} ({args.device}, networks in {many.precision}). Success is per restart, judged by "
+             f"on {out['machine']} ({args.device}, networks in {many['precision']}). Success is per restart, judged by "
              "the independent judge; "
              "'right' is whether the riddle's reported answer is the true one, by each rule.", "",
              "| riddle | logic | cloning | seeds | per-restart success (mean, min–max) | lineages (successful) | "
              "reported answer right: vote / best ELBO | variety (ratio to the prior's) | time per solve | images/s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, logic, clone in [(n, lg, c) for lg, c in variants for n in args.riddles]:
-        rs = [r for r in runs if r["riddle"] == name and r["clone"] == clone and r["logic"] == logic]
+        rs = [r for r in runs_ if r["riddle"] == name and r["clone"] == clone and r["logic"] == logic]
         if not rs:
             continue
         succ = [r["success"] for r in rs]

@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run each solve as a Ray task: join the cluster at ADDRESS (auto: the one `ray start` "
                          "began here), or start a local instance (needs the `cluster` extra)")
     sw.add_argument("--retry-failed", action="store_true", help="solve again the rows that failed before")
+    sw.add_argument("--save", action="store_true", help="keep each solve's files (result.json, samples.npz with "
+                    "every restart's images, answer images) in OUT/solves/KEY/")
     sw.set_defaults(run=cmd_sweep)
 
     t = sub.add_parser("train", help="train every model of the zoo (CPU, minutes)",
@@ -308,7 +310,7 @@ def cmd_sweep(args) -> int:
             spec = sweep.load_toml(args.riddles[0])
         else:
             spec = {"riddles": sweep.expand_riddles(args.riddles), "seeds": [0], "methods": ["advi"], "sets": {},
-                    "out": None, "workers": None, "ray": None}
+                    "out": None, "workers": None, "ray": None, "save": False}
         if args.seeds is not None:
             spec["seeds"] = sweep.parse_seeds(args.seeds)
         if args.method:
@@ -322,7 +324,8 @@ def cmd_sweep(args) -> int:
         ray = args.ray or spec["ray"]
         if args.out and (problem := writable_folder(out)):
             return _fail(f"--out: {problem}")
-        rows = sweep.sweep(tasks, out, workers=workers, ray=ray, retry_failed=args.retry_failed)
+        rows = sweep.sweep(tasks, out, workers=workers, ray=ray, retry_failed=args.retry_failed,
+                           save=args.save or bool(spec["save"]))
     except sweep.SweepError as e:
         return _fail(str(e))
     print(sweep.summary_text(sweep.summarize(rows)))

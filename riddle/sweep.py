@@ -65,6 +65,19 @@ class Task:
         return " ".join(f"{k}={_show(v)}" for k, v in self.settings) or "defaults"
 
 
+def task(riddle: str | Path, seed: int = 0, method: str = "advi", text: str | None = None, **settings) -> Task:
+    """One task from Python (the bench scripts build their grids this way): `riddle` a file's path,
+    or with `text` the name a riddle written in code goes by (its `looks like` paths are relative to
+    that name's folder); settings as `api.solve` takes them."""
+    unknown = set(settings) - set(SETTING_KEYS)
+    if unknown:
+        raise SweepError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(SETTING_KEYS)}")
+    if text is None:
+        text = Path(riddle).read_text(encoding="utf-8")
+    pairs = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items() if v is not None))
+    return Task(str(riddle), seed, method, pairs, text)
+
+
 def _show(v) -> str:
     return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
 
@@ -169,6 +182,7 @@ def load_toml(path: str | Path) -> dict:
         methods = ["advi", "hmc"]
         out = "runs/study"               # optional
         workers = 2                      # optional; or ray = "auto"
+        save = true                      # optional: keep each solve's files in OUT/solves/KEY/
         [settings]
         restarts = [50, 100]
         logic = ["joint", "factored"]
@@ -181,7 +195,7 @@ def load_toml(path: str | Path) -> dict:
         raise SweepError(f"cannot read `{path}`: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise SweepError(f"{path}: {e}") from None
-    known = {"riddles", "seeds", "methods", "settings", "out", "workers", "ray"}
+    known = {"riddles", "seeds", "methods", "settings", "out", "workers", "ray", "save"}
     unknown = set(spec) - known
     if unknown:
         raise SweepError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
@@ -200,13 +214,15 @@ def load_toml(path: str | Path) -> dict:
             "methods": [spec["methods"]] if isinstance(spec.get("methods"), str) else spec.get("methods", ["advi"]),
             "sets": sets,
             "out": str(path.parent / spec["out"]) if "out" in spec else None,
-            "workers": spec.get("workers"), "ray": spec.get("ray")}
+            "workers": spec.get("workers"), "ray": spec.get("ray"), "save": bool(spec.get("save", False))}
 
 
 # ── one solve ────────────────────────────────────────────────────────────────
 
-def run_task(task: Task, threads: int | None = None) -> dict:
-    """Solve one task; never raises: a failure is a row with its error."""
+def run_task(task: Task, threads: int | None = None, save: str | Path | None = None) -> dict:
+    """Solve one task; never raises: a failure is a row with its error. With `save` (a folder), the
+    solve's files (`riddle solve --out`: result.json, samples.npz with every restart's images and
+    judged answers, answer images) go to save/<task key>/ and the row names that folder."""
     import torch
     if threads:
         torch.set_num_threads(threads)
@@ -224,23 +240,49 @@ def run_task(task: Task, threads: int | None = None) -> dict:
         result = api.solve(riddle, name=str(Path(task.riddle).absolute()), seed=task.seed, method=task.method, device=device,
                            max_seconds=max_seconds, **{k: list(v) if isinstance(v, tuple) else v
                                                        for k, v in settings.items()})
-        s = result.solution
-        solutions = s.symbolic.solutions
-        right = (result.answer is not None and bool(result.correct)
-                 and (solutions is None or any(list(map(int, r)) == result.answer for r in solutions)))
-        row.update({"answer": result.answer, "right": right, "success": result.success_rate,
-                    "interval": list(result.interval), "restarts": s.restarts, "lineages": s.lineages,
-                    "rounds": s.rounds, "unsatisfiable": result.unsatisfiable,
-                    "seconds": round(time.perf_counter() - began, 3), "solve_seconds": round(s.solve_seconds, 3),
-                    "images_per_second": round(s.images_per_second, 1), "device": s.device,
-                    "logic": None if s.logic is None else [g.plan for g in s.logic.groups],
-                    "diagnostics": s.diagnostics, "error": None})
+        seconds = time.perf_counter() - began
+        row.update(solve_row(result), seconds=round(seconds, 3), error=None)
+        if save is not None:
+            folder = Path(save) / task.key
+            result.save(folder)
+            row["saved"] = str(folder)
     except Exception as e:                      # noqa: BLE001 - a failed solve is a row, the sweep goes on
         from .lang.errors import RiddleError
         message = e.render() if isinstance(e, RiddleError) else f"{type(e).__name__}: {e}"
         row.update({"answer": None, "right": False, "success": None, "seconds": round(time.perf_counter() - began, 3),
                     "error": message})
     return row
+
+
+def solve_row(result: "api.Result") -> dict:
+    """A solve's figures as a results.jsonl row's fields (JSON types only)."""
+    from collections import Counter
+    s = result.solution
+    solutions = s.symbolic.solutions
+    right = (result.answer is not None and bool(result.correct)
+             and (solutions is None or any(list(map(int, r)) == result.answer for r in solutions)))
+    judged = Counter(" ".join(map(str, row)) for row in s.answers.tolist()) if s.answers is not None else Counter()
+    return {"answer": result.answer, "right": right, "success": result.success_rate,
+            "interval": list(result.interval), "restarts": s.restarts, "successes": int(s.successes),
+            "lineages": s.lineages, "successful_lineages": s.successful_lineages, "rounds": s.rounds,
+            "unsatisfiable": result.unsatisfiable, "solutions": s.symbolic.count,
+            # every restart's judged answer, counted: the distribution the restarts reached
+            "answers": dict(judged.most_common()),
+            # the answer the best-ELBO rule would report (the report uses the vote: stats.reported_answer)
+            "elbo_answer": _elbo_answer(s),
+            "sample_share": None if s.sample_share is None else round(float(s.sample_share.mean()), 4),
+            "solve_seconds": round(s.solve_seconds, 3), "images_per_second": round(s.images_per_second, 1),
+            "device": s.device, "precision": s.precision,
+            "logic": None if s.logic is None else [[g.plan, int(g.size)] for g in s.logic.groups],
+            "variety": (s.diversity or {}).get("ratio"), "rejection": s.rejection,
+            "diagnostics": s.diagnostics}
+
+
+def _elbo_answer(s) -> list[int] | None:
+    from .infer.stats import reported_answer
+    if not s.rows or s.elbo is None:
+        return None
+    return list(map(int, reported_answer(s.rows, "elbo").answer))
 
 
 def _node() -> str:
@@ -323,17 +365,17 @@ def default_workers(cores: int | None = None) -> int:
     return max(1, cores or os.cpu_count() or 1)
 
 
-def run_local(tasks: list[Task], workers: int, on_row: Callable[[dict], None]) -> None:
-    if workers <= 1:
+def run_local(tasks: list[Task], workers: int, on_row: Callable[[dict], None], save: str | None = None) -> None:
+    if workers <= 1:                        # in this process, on its threads (the benches' timing conditions)
         for t in tasks:
-            on_row(run_task(t))
+            on_row(run_task(t, save=save))
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx = multiprocessing.get_context("spawn")           # torch and fork do not mix
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        pending = {pool.submit(run_task, t, threads): t for t in tasks}
+        pending = {pool.submit(run_task, t, threads, save): t for t in tasks}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -353,7 +395,7 @@ def run_local(tasks: list[Task], workers: int, on_row: Callable[[dict], None]) -
 
 
 def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpus_per_task: int = 1,
-            retries: int = 3) -> None:
+            retries: int = 3, save: str | None = None) -> None:
     """One Ray task per solve, declaring its CPUs (and a GPU for device=cuda); rows as tasks finish.
     A task whose worker or node dies is retried up to `retries` times by Ray."""
     try:
@@ -374,7 +416,7 @@ def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpu
     refs = {}
     for t in tasks:
         gpu = 1 if dict(t.settings).get("device") == "cuda" else 0
-        ref = remote.options(num_cpus=cpus_per_task, num_gpus=gpu, max_retries=retries).remote(t, cpus_per_task)
+        ref = remote.options(num_cpus=cpus_per_task, num_gpus=gpu, max_retries=retries).remote(t, cpus_per_task, save)
         refs[ref] = t
     try:
         while refs:
@@ -394,36 +436,47 @@ def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpu
         raise
 
 
-def _ray_task(task: Task, threads: int) -> dict:
-    row = run_task(task, threads)
+def _ray_task(task: Task, threads: int, save: str | None = None) -> dict:
+    row = run_task(task, threads, save)
     row["node"] = _node()
     return row
 
 
-def sweep(tasks: list[Task], out: str | Path, workers: int | None = None, ray: str | None = None,
-          retry_failed: bool = False, stream=None) -> list[dict]:
-    """Run the tasks not yet in OUT/results.jsonl; write the summary. → every row of this sweep."""
+def sweep(tasks: list[Task], out: str | Path | None = None, workers: int | None = None, ray: str | None = None,
+          retry_failed: bool = False, stream=None, save: bool = False,
+          on_row: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run the tasks not yet in OUT/results.jsonl; write the summary. → one row per task, in the
+    tasks' order. `save`: keep each solve's files under OUT/solves/<key>/ (the row's `saved`);
+    `on_row(row)` as each solve finishes.
+    Without `out`, a temporary folder (gone afterwards, saved files included): for callers that
+    only want the rows (the bench scripts run their solves this way, `workers=1` in-process)."""
+    if out is None:
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="riddle-sweep-") as tmp:
+            return sweep(tasks, tmp, workers, ray, retry_failed, stream, save, on_row)
     results = Results(out)
     done = results.done(retry_failed)
     todo = [t for t in tasks if t.key not in done]
     progress = Progress(total=len(todo), skipped=len(tasks) - len(todo), stream=stream)
     progress.update()
+    saved = str(results.dir.absolute() / "solves") if save else None
 
-    def on_row(row):
+    def finished(row):
         results.append(row)
         progress.update(row)
+        if on_row is not None:
+            on_row(row)
     try:
         if todo:
             if ray:
-                run_ray(todo, ray, on_row)
+                run_ray(todo, ray, finished, save=saved)
             else:
-                run_local(todo, workers or default_workers(), on_row)
+                run_local(todo, workers or default_workers(), finished, save=saved)
     finally:
-        keys = {t.key for t in tasks}
-        rows = [r for r in results.rows if r["key"] in keys]
-        latest = {r["key"]: r for r in rows}             # a retried task: its last row counts
-        write_summary(list(latest.values()), results.dir)
-    return list(latest.values())
+        latest = {r["key"]: r for r in results.rows}               # a retried task: its last row counts
+        rows = [latest[t.key] for t in dict.fromkeys(tasks) if t.key in latest]
+        write_summary(rows, results.dir)
+    return rows
 
 
 # ── the summary ──────────────────────────────────────────────────────────────

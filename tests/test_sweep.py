@@ -95,6 +95,23 @@ def test_a_sweep_solves_writes_rows_and_a_summary_and_resumes(riddles, tmp_path)
     assert len((out / "results.jsonl").read_text().splitlines()) == 6
 
 
+def test_rows_come_in_task_order_with_the_solves_figures_and_saved_files(riddles):
+    """What the bench scripts read: one row per task in the tasks' order (no folder kept without
+    `out`), the restarts' answer counts, the oracle's solution count, plans; `save` keeps each
+    solve's files."""
+    tasks = sweep.grid([str(riddles / "sum.rdl"), str(riddles / "seven.rdl")], [1, 0], ["advi"], TINY)
+    rows = sweep.sweep(tasks, workers=1, save=True, stream=open(os.devnull, "w"))
+    assert [(Path(r["riddle"]).name, r["seed"]) for r in rows] == [("sum.rdl", 1), ("sum.rdl", 0),
+                                                                   ("seven.rdl", 1), ("seven.rdl", 0)]
+    for r in rows:
+        assert sum(r["answers"].values()) == r["restarts"] == 2 and r["successes"] == round(r["success"] * 2)
+        assert r["logic"] == [["enumerate", 2 if r["riddle"].endswith("sum.rdl") else 1]]
+        assert r["solutions"] == (2 if r["riddle"].endswith("sum.rdl") else 1)
+        assert not Path(r["saved"]).exists()                        # the temporary folder is gone
+    kept = sweep.sweep(tasks[:1], riddles / "kept", workers=1, save=True, stream=open(os.devnull, "w"))
+    assert (Path(kept[0]["saved"]) / "samples.npz").exists() and Path(kept[0]["saved"]).parent.name == "solves"
+
+
 def test_local_worker_processes_give_the_same_answers(riddles, tmp_path):
     tasks = sweep.grid([str(riddles / "sum.rdl")], [0, 1], ["advi"], TINY)
     one = {r["seed"]: r for r in sweep.sweep(tasks, tmp_path / "one", workers=1, stream=open(os.devnull, "w"))}
