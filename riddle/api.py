@@ -201,7 +201,7 @@ class ProgressEvent:
                 "restart": self.restart, "drawn": self.drawn}
 
 
-SETTING_ARGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "precision", "logic")
+SETTING_ARGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "search", "precision", "logic")
 
 
 def setting_problem(settings: Mapping) -> str | None:
@@ -359,7 +359,7 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
 
     Keyword settings override the file's `solve with` line, as the CLI's flags do: restarts, steps,
     method (advi, sequential, rejection, auto), seed, device (auto, cpu, cuda), and any of pairs,
-    anneal, lr, clone, rounds, precision, logic. `progress`: True draws a bar on stderr; a callable
+    anneal, lr, clone, rounds, search, precision, logic. `progress`: True draws a bar on stderr; a callable
     gets a `ProgressEvent` per step (it may raise to stop the solve: the exception comes out of
     `solve`). Raises `RiddleError` (with every diagnostic) for a riddle with an error, ValueError
     for a setting out of its range. A riddle whose statements contradict each other is not an error:

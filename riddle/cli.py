@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--rounds", type=int, metavar="N",
                     help="advi: at most N runs of all restarts, a new one (fresh seed) while no restart's answer "
                          "satisfies the riddle (default 3)")
+    so.add_argument("--search", type=int, metavar="N",
+                    help="coordinate sweeps over each restart's own prior draws when choosing its start (default 1; "
+                         "0: the best whole draw)")
     so.add_argument("--method", choices=SOLVE_METHODS,
                     help="advi (default): mean-field VI, all restarts batched; hmc: Hamiltonian Monte Carlo chains "
                          "(R-hat, ESS); mgvi: metric Gaussian VI; fullrank: full-covariance Gaussian VI; flow: "
@@ -241,7 +244,8 @@ def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
 
 def _check_flags(args) -> str | None:
     problem = setting_problem({k: getattr(args, k) for k in
-                               ("restarts", "pairs", "steps", "lr", "seed", "rounds", "clone", "anneal", "max_seconds")})
+                               ("restarts", "pairs", "steps", "lr", "seed", "rounds", "search", "clone", "anneal",
+                                "max_seconds")})
     return problem and "--" + problem.replace("max_seconds", "max-seconds")
 
 
@@ -257,7 +261,7 @@ def cmd_solve(args) -> int:
         return EXIT_BAD_RIDDLE
     if args.out and (problem := writable_folder(args.out)):          # before the solve, not after it
         return _fail(f"--out: {problem}")
-    settings = {k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "precision", "logic")}
+    settings = {k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "search", "precision", "logic")}
     try:
         result = solve(checked, restarts=args.restarts, steps=args.steps, method=args.method, seed=args.seed,
                        device=args.device, max_seconds=args.max_seconds,

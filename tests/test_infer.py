@@ -4,6 +4,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -387,7 +388,7 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
     for seed in range(6):
         # whole draws as starts: the fake judge is unrelated to the fake networks the start search
         # follows, so the search would only change which seeds the judge happens to accept
-        sol = solve(easy, replace(cfg, seed=seed, start_sweeps=0), device="cpu")
+        sol = solve(easy, replace(cfg, seed=seed, search=0), device="cpu")
         assert sol.restarts == sol.rounds * R == len(sol.answers) == len(sol.elbo) == sol.elbo_trace.shape[1]
         assert not sol.correct[:-R].any()                           # earlier rounds found nothing verified
         assert sol.rounds == 3 or sol.correct[-R:].any()            # it stopped because the last one did
@@ -397,3 +398,40 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
         assert ("ran all restarts again" in text) == (sol.rounds > 1)
         assert f"solved   {sol.rounds * R} restarts" in text and solution_json(sol)["rounds"] == sol.rounds
     assert stopped_early
+
+
+def test_search_is_a_setting_a_flag_and_reaches_the_start(capsys):
+    """`solve with search 0` / `--search` / `riddle.solve(search=…)`: validated like every setting,
+    carried into the solver's config and its JSON."""
+    from riddle.api import setting_problem
+    from riddle.cli import main
+    from riddle.infer.solve import DEFAULTS, with_settings
+    riddle = load_text("digits a, b\na + b = 3\nsolve with search 0, 5 restarts\n")
+    assert riddle.ok and riddle.settings["search"] == 0
+    assert with_settings(DEFAULTS, riddle.settings).search == 0 and DEFAULTS.search == 1
+    bad = load_text("digits a\na is 3\nsolve with search 1000\n")
+    assert not bad.ok
+    assert "search must lie between 0 and 100" in setting_problem({"search": 101})
+    assert main(["solve", "--search", "-1", "puzzles/134.rdl"]) == 2
+    assert "--search must lie between 0 and 100" in capsys.readouterr().err
+
+
+def test_variety_counts_only_the_restarts_of_the_answers_row():
+    """solve.diversity: the restarts with the answer's labels that also keep every observation's
+    pixels (the answer's own row), not every restart with those labels."""
+    from riddle.infer.solve import diversity
+    registry, (gen, cls, *_) = fake_registry()
+    graph = build(load_text("digits a\na is 3\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    rng = np.random.default_rng(0)
+    images = rng.random((4, 1, 28, 28)).astype(np.float32)
+    images[2:] = images[0]                                       # restarts 2, 3: copies of restart 0
+    labels = np.full((4, 1), 3)
+    judges = {"digit": cls}
+    every = diversity(objective, judges, graph, images, labels, (3,), "cpu", 0)
+    kept = np.array([[True], [True], [False], [False]])
+    own = diversity(objective, judges, graph, images, labels, (3,), "cpu", 0, kept)
+    assert every["restarts"] == 4 and own["restarts"] == 2
+    from riddle.infer.stats import pairwise_rms
+    assert own["per_unknown"]["a"] == pytest.approx(pairwise_rms(images[:2, 0]))
+    assert own["per_unknown"]["a"] != pytest.approx(every["per_unknown"]["a"])

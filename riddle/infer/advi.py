@@ -36,7 +36,7 @@ class ADVIConfig:
     lr: float = 0.05
     init_sigma: float = 0.1            # measured: 0.5 → 4 %, 0.1 → 25 % per-restart success on 134 (24 restarts, 150 steps)
     init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
-    start_sweeps: int = 1              # coordinate sweeps over those draws per unknown (best_start); 0: the best whole draw
+    search: int = 1                    # coordinate sweeps over those draws, unknown by unknown (best_start); 0: the best whole draw
     clone: float = 0.0                 # share of restarts replaced by copies of the best at each cloning point;
                                        # 0 since joint logic: independent restarts do as well (docs/BENCHMARKS.md)
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
@@ -103,7 +103,7 @@ def starts(objective: Objective, cfg: ADVIConfig, device) -> tuple[torch.Tensor,
     """What every batched method starts from: each restart's lowest-energy candidate at the first α
     (mean [R, n, d]) and the run's step noise [T, R, P, n, d]."""
     candidates, step_noise = draw_noise(cfg, len(objective.names), objective.d, device, objective)
-    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.start_sweeps) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if cfg.init_candidates > 1 else candidates[:, 0]
     return mu0, step_noise
 
 
@@ -158,7 +158,7 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", noise=None, progres
     n, d = len(objective.names), objective.d
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, n, d, device, objective)
     started = time.perf_counter()
-    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.start_sweeps) if cfg.init_candidates > 1 else candidates[:, 0]
+    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if cfg.init_candidates > 1 else candidates[:, 0]
     mu = mu0.clone().requires_grad_(True)                                               # [R, n, d]
     log_sigma = torch.full_like(mu0, float(torch.log(torch.tensor(cfg.init_sigma)))).requires_grad_(True)
     opt = torch.optim.Adam([mu, log_sigma], lr=cfg.lr)

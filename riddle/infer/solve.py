@@ -91,7 +91,7 @@ class Solution:
         return wilson(self.successes, self.restarts)
 
 
-SOLVER_SETTINGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "precision", "logic")
+SOLVER_SETTINGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "search", "precision", "logic")
 
 
 def with_settings(cfg: advi.ADVIConfig, settings: dict) -> advi.ADVIConfig:
@@ -225,7 +225,8 @@ def solve(riddle: CheckedRiddle, cfg: advi.ADVIConfig = DEFAULTS, device: str = 
     sol.rows = answer_table(labels, sol.elbo, judge_answer, kept)
     sol.answer = reported_answer(sol.rows, rule)
     if sol.answer is not None and sol.answer.correct:
-        sol.diversity = diversity(objective, judges, graph, sol.images, labels, sol.answer.answer, device, cfg.seed)
+        sol.diversity = diversity(objective, judges, graph, sol.images, labels, sol.answer.answer, device, cfg.seed,
+                                  kept)
     sol.seconds = time.perf_counter() - started
     return sol
 
@@ -235,12 +236,16 @@ PRIOR_DRAWS = 512                  # ~50 drawings per digit: enough for a mean p
 
 @torch.no_grad()
 def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarray, labels: np.ndarray,
-              answer: tuple, device, seed: int) -> dict:
+              answer: tuple, device, seed: int, kept: np.ndarray | None = None) -> dict:
     """How different the drawings of the restarts that reached the reported answer are: per unknown,
     the mean pairwise RMS pixel distance of their images, against the same figure for the prior's
     own drawings of that label (PRIOR_DRAWS draws of G(ξ), ξ ~ N(0, I), read by the judge). A ratio
-    near 1: the answers are as varied as the generator's digits; near 0: one picture, copied."""
+    near 1: the answers are as varied as the generator's digits; near 0: one picture, copied. With
+    observations (kept [R, m]), only the restarts that also keep every seen pixel count: the answer's
+    own row of the table."""
     hit = (labels == np.asarray(answer)[None, :]).all(axis=1)                  # [R]
+    if kept is not None and kept.size:
+        hit &= kept.all(axis=1)
     g = torch.Generator().manual_seed(seed + 7)
     xi = torch.randn(PRIOR_DRAWS, 1, objective.d, generator=g).to(device)
     prior_cache: dict = {}

@@ -270,6 +270,8 @@ SETTINGS: dict[str, SettingSpec] = {
                                                 "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
     "rounds": SettingSpec("int", 1, 1_000, help="at most this many runs of all restarts, a new one while no answer "
                                                 "satisfies the riddle, e.g. `rounds 3`"),
+    "search": SettingSpec("int", 0, 100, help="coordinate sweeps over each restart's own prior draws when choosing "
+                                               "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)"),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
     "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
     "logic": SettingSpec("choice", choices=LOGIC_MODES,

@@ -134,7 +134,7 @@ def solution_json(sol: Solution) -> dict:
         "method": sol.method,
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
         "settings": {"pairs": c.pairs, "steps": c.steps, "anneal": list(c.anneal), "lr": c.lr,
-                     "init_sigma": c.init_sigma, "init_candidates": c.init_candidates, "clone": c.clone,
+                     "init_sigma": c.init_sigma, "init_candidates": c.init_candidates, "search": c.search, "clone": c.clone,
                      "clone_per_stage": c.clone_per_stage, "rounds": c.rounds, "logic": c.logic},
         "rounds": sol.rounds,
         "symbolic": {"solution_count": sol.symbolic.count,
