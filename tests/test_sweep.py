@@ -123,9 +123,10 @@ def test_local_worker_processes_give_the_same_answers(riddles, tmp_path):
 def test_the_cli_runs_a_sweep_and_says_what_failed(riddles, tmp_path, capsys):
     out = tmp_path / "cli"
     status = main(["sweep", str(riddles / "seven.rdl"), str(riddles / "broken.rdl"), "--seeds", "0",
-                   "--set", "restarts=2", "--set", "steps=8", "--out", str(out), "--workers", "1"])
+                   "--set", "restarts=2", "--set", "steps=8", "--out", str(out), "--workers", "1", "--save"])
     captured = capsys.readouterr()
     assert status == 1 and "| seven.rdl | advi | restarts=2 steps=8 | 1/1 |" in captured.out
+    assert len(list((out / "solves").glob("*/samples.npz"))) == 1          # the solve that ran, not the failure
     assert "2 solves · 1 failed" in captured.err
     assert main(["sweep", str(riddles / "seven.rdl"), "--set", "stepz=3"]) == 2
     assert "did you mean `steps`" in capsys.readouterr().err
