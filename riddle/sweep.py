@@ -543,8 +543,9 @@ def _plot(summary: list[dict], path: Path) -> None:
                 i = riddles.index(Path(s["riddle"]).name)
                 xs.append(i + j * width)
                 ys.append(s["success_mean"])
-                lo.append(s["success_mean"] - s["success_min"])
-                hi.append(s["success_max"] - s["success_mean"])
+                # clamped: a mean of equal figures can land a rounding error outside them
+                lo.append(max(0.0, s["success_mean"] - s["success_min"]))
+                hi.append(max(0.0, s["success_max"] - s["success_mean"]))
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=f"{method} · {setting}")
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(riddles))], riddles, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)

@@ -72,6 +72,18 @@ def test_results_keep_whole_lines_and_drop_a_torn_one(tmp_path):
     assert sweep.Results(tmp_path).done() == {"a", "c"} and sweep.Results(tmp_path).done(retry_failed=True) == {"a"}
 
 
+def test_the_summary_plot_takes_equal_successes():
+    """Three seeds at 5 %: their mean rounds to a hair above the maximum; the error bars must not go
+    negative (matplotlib refuses them, and the sweep's summary failed that way once)."""
+    import tempfile
+    rows = [{"key": str(i), "riddle": "a.rdl", "method": "advi", "settings": {}, "success": 0.05, "seconds": 1.0,
+             "right": True, "error": None} for i in range(3)]
+    folder = Path(tempfile.mkdtemp())
+    sweep.write_summary(rows, folder)
+    assert (folder / "summary.png").stat().st_size > 1000 and "| a.rdl | advi | defaults | 3/3 | 5% (5%–5%)" in (
+        folder / "summary.md").read_text()
+
+
 def test_a_sweep_solves_writes_rows_and_a_summary_and_resumes(riddles, tmp_path):
     files = [str(riddles / "seven.rdl"), str(riddles / "broken.rdl")]
     tasks = sweep.grid(files, [0, 1], ["advi"], TINY)
