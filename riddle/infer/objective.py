@@ -11,7 +11,9 @@ connective's switches are variables of the count like the unknowns: a predicate'
 by its network, σ(±logit), a part's truth switch unweighed (its factor fixes it).
 
 Per call, each network runs once on the whole batch: the generator on all R·S·n latents, the label
-classifier once, each predicate network once on the unknowns it judges. Every term is computed
+classifier once, each predicate network once on the unknowns it judges. Those per-image outputs are
+the `Readings` (`read`); every term is computed from them (`terms_of`), so a tuple of images from
+different batches can be scored without running a network again (the start search: advi.best_start). Every term is computed
 exactly, in log space or rescaled:
 
   predicate      log σ(±logit)
