@@ -384,14 +384,19 @@ def run_local(tasks: list[Task], workers: int, on_row: Callable[[dict], None], s
                     try:
                         row = f.result()
                     except Exception as e:           # noqa: BLE001 - the worker process itself died
-                        row = {"key": task.key, "riddle": task.riddle, "seed": task.seed, "method": task.method,
-                               "settings": dict(task.settings), "node": _node(), "answer": None, "right": False,
-                               "success": None, "error": f"worker lost: {type(e).__name__}: {e}"}
+                        row = _lost_row(task, _node(), f"worker lost: {type(e).__name__}: {e}")
                     on_row(row)
         except KeyboardInterrupt:
             for f in pending:
                 f.cancel()
             raise
+
+
+def _lost_row(task: Task, node: str | None, error: str) -> dict:
+    """The row of a task whose solve never reported back (its worker process or Ray task died)."""
+    return {"key": task.key, "riddle": task.riddle, "seed": task.seed, "method": task.method,
+            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in task.settings}, "node": node,
+            "answer": None, "right": False, "success": None, "error": error}
 
 
 def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpus_per_task: int = 1,
@@ -426,9 +431,7 @@ def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpu
                 try:
                     row = ray.get(ref)
                 except Exception as e:                   # noqa: BLE001 - retries spent: a row, not a crash
-                    row = {"key": task.key, "riddle": task.riddle, "seed": task.seed, "method": task.method,
-                           "settings": dict(task.settings), "node": None, "answer": None, "right": False,
-                           "success": None, "error": f"ray task failed: {type(e).__name__}: {e}"}
+                    row = _lost_row(task, None, f"ray task failed: {type(e).__name__}: {e}")
                 on_row(row)
     except KeyboardInterrupt:
         for ref in refs:
