@@ -20,7 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from riddle.images import grid, write_png  # noqa: E402
+from riddle.report.images import grid, write_png  # noqa: E402
 from riddle.models import data, store  # noqa: E402
 from riddle.models.registry import weights_dir  # noqa: E402
 from riddle.models.topology import has_closed_circle  # noqa: E402

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from riddle.images import grid, write_png  # noqa: E402
+from riddle.report.images import grid, write_png  # noqa: E402
 from riddle import sweep  # noqa: E402
 from riddle.lang import load_text  # noqa: E402
 from riddle.models.data import load_bundled, make_splits  # noqa: E402

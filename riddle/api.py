@@ -28,8 +28,9 @@ from .graph import FactorGraph, build, solve_symbolic
 from .graph.joint import LogicProgram, compile_logic
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load, load_text
-from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SETTINGS, SOLVE_METHODS, ConnectiveStatement
+from .lang.check import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
+from .vocabulary import ALL_KEYS, DEFAULT_METHOD, RUN_SETTINGS, settings_problem
 
 JSON_SOLUTION_CAP = 1000
 PREVIEW_RESTARTS = 4          # progress events carry the current drawings of this many restarts
@@ -201,40 +202,13 @@ class ProgressEvent:
                 "restart": self.restart, "drawn": self.drawn}
 
 
-SETTING_ARGS = ("restarts", "pairs", "steps", "anneal", "lr", "seed", "clone", "rounds", "search", "precision", "logic")
+# riddle.solve's keywords beyond restarts, steps, method, seed, device, max_seconds: the vocabulary's run settings
+SETTING_ARGS = RUN_SETTINGS
 
 
 def setting_problem(settings: Mapping) -> str | None:
-    """Why these solve settings cannot be used (the language's limits, as `solve with` has them), or None."""
-    for key, value in settings.items():
-        if value is None:
-            continue
-        if key == "max_seconds":
-            if not 0 < value <= 86400:
-                return "max_seconds must lie between 0 and 86400"
-        elif key == "clone":
-            if not 0 <= value <= 0.5:
-                return f"clone must lie between 0 and 0.5, not {value}"
-        elif key == "anneal":
-            spec = SETTINGS["anneal"]
-            if (isinstance(value, (str, bytes)) or not value or len(value) > 64
-                    or any(isinstance(a, bool) or not isinstance(a, (int, float)) or a <= 0 for a in value)):
-                return "anneal takes positive numbers (at most 64)"
-            if any(not spec.low <= a <= spec.high for a in value):
-                return f"anneal's numbers must lie between {spec.low:g} and {spec.high:g}"
-        elif key in ("method", "device", "precision", "logic"):
-            choices = {"method": SOLVE_METHODS, "device": DEVICES, "precision": PRECISIONS, "logic": LOGIC_MODES}[key]
-            if value not in choices:
-                return f"{key} must be one of {', '.join(choices)}, not {value!r}"
-        elif key in SETTINGS:
-            spec = SETTINGS[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.low <= value <= spec.high:
-                return f"{key} must lie between {spec.low:g} and {spec.high:g}, not {value}"
-            if spec.kind == "int" and not float(value).is_integer():
-                return f"{key} must be a whole number, not {value}"
-        else:
-            return f"unknown setting {key!r}"
-    return None
+    """Why these solve settings cannot be used (the language's own rule, `vocabulary.setting_problem`), or None."""
+    return settings_problem(settings)
 
 
 @dataclass
@@ -317,7 +291,7 @@ class Result:
 
     def png(self, answer=None, limit: int = 8, scale: int = 3) -> bytes:
         """A PNG grid of `answer_images` (one row per restart, one column per unknown)."""
-        from .images import encode_png, grid
+        from .report.images import encode_png, grid
         imgs = self.answer_images(answer, limit)
         if not len(imgs):
             return b""
@@ -358,20 +332,21 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     """Solve a riddle (a path, its text, or a `check` result) with the bundled models.
 
     Keyword settings override the file's `solve with` line, as the CLI's flags do: restarts, steps,
-    method (advi, sequential, rejection, auto), seed, device (auto, cpu, cuda), and any of pairs,
+    method (any of `riddle.vocabulary.METHODS`: advi, hmc, mgvi, …), seed, device (auto, cpu, cuda), and any of pairs,
     anneal, lr, clone, rounds, search, precision, logic. `progress`: True draws a bar on stderr; a callable
     gets a `ProgressEvent` per step (it may raise to stop the solve: the exception comes out of
     `solve`). Raises `RiddleError` (with every diagnostic) for a riddle with an error, ValueError
     for a setting out of its range. A riddle whose statements contradict each other is not an error:
     the result has no answer and `unsatisfiable` is True. `name` names a riddle given as text (its
     diagnostics' file; `looks like` paths are relative to its folder)."""
-    from .infer.advi import ADVIConfig
+    # the solver's layers load here, not at `import riddle`: checking a riddle needs no torch
+    from .infer.base import RunConfig, method as find_method
     from .infer.solve import solve as run_solve
     from .infer.solve import with_settings
     unknown = set(settings) - set(SETTING_ARGS)
     if unknown:
         raise TypeError(f"solve() got unexpected settings: {', '.join(sorted(unknown))}; "
-                        f"known: {', '.join(SETTING_ARGS + ('method', 'device', 'max_seconds'))}")
+                        f"known: {', '.join(ALL_KEYS)}")
     settings = {**settings, "restarts": restarts, "steps": steps, "seed": seed}
     problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds})
     if problem:
@@ -380,28 +355,25 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
                                                                      logic=settings.get("logic"))
     checked.raise_for_errors()
     r = checked.riddle
-    cfg = with_settings(with_settings(ADVIConfig(), r.settings), settings)
+    cfg = with_settings(with_settings(RunConfig(), r.settings), {**settings, "max_seconds": max_seconds})
     device = device or r.settings.get("device", "auto")
-    method = method or r.settings.get("method", "advi")
-    rejection_cfg = None
-    if method in ("rejection", "auto"):
-        from .infer.rejection import RejectionConfig
-        rejection_cfg = RejectionConfig(accepted=cfg.restarts, seed=cfg.seed,
-                                        **({"max_seconds": max_seconds} if max_seconds else {}))
-    report = _progress_bar(cfg, method) if progress is True else progress or None
-    step_fn, preview_fn = _progress_adapters(report, cfg, method)
-    sol = run_solve(r, cfg, device=device, progress=step_fn, method=method, rejection_cfg=rejection_cfg,
-                    preview=preview_fn, preview_restarts=PREVIEW_RESTARTS)
+    chosen = find_method(method or r.settings.get("method", DEFAULT_METHOD))
+    report = _progress_bar(cfg, chosen) if progress is True else progress or None
+    step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
+    sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,
+                    preview_restarts=PREVIEW_RESTARTS)
     if progress is True and hasattr(report, "close"):
         report.close()
     return Result(sol, checked)
 
 
 def _progress_adapters(report, cfg, method):
-    """The solver's low-level callbacks (step, α[, restart]) and (step, α, images) → ProgressEvents."""
+    """The solver's low-level callbacks, as the method's `progress` kind calls them, → ProgressEvents;
+    and the preview (step, α, images) where the method has one."""
     if report is None:
         return None, None
-    state = {"total": cfg.steps * (cfg.restarts if method == "sequential" else 1), "images": None}
+    kind = method.progress
+    state = {"total": cfg.steps * (cfg.restarts if kind == "restart-steps" else 1), "images": None}
 
     def preview(t, alpha, images):
         if t % PREVIEW_EVERY == 0 or (t + 1) % cfg.steps == 0:
@@ -410,10 +382,10 @@ def _progress_adapters(report, cfg, method):
             state["images"] = None
 
     def step(t, second, *restart):
-        if method == "rejection":                       # (drawn, accepted)
+        if kind == "accepted":                          # (drawn, accepted)
             report(ProgressEvent(step=second, total=cfg.restarts, drawn=t))
             return
-        if method == "sequential":
+        if kind == "restart-steps":
             r = restart[0]
             report(ProgressEvent(step=r * cfg.steps + t + 1, total=state["total"], alpha=second, restart=r))
             return
@@ -422,23 +394,22 @@ def _progress_adapters(report, cfg, method):
         images, state["images"] = state["images"], None
         report(ProgressEvent(step=t + 1, total=state["total"], alpha=second, round=t // cfg.steps + 1,
                              images=images))
-    return step, (preview if method not in ("sequential", "rejection") else None)
+    return step, (preview if method.preview else None)
 
 
 class _progress_bar:
-    """`progress=True`: the CLI's bar on stderr."""
+    """`progress=True`: the CLI's bar on stderr (none for a chooser: the method it picks is not known yet)."""
 
     def __init__(self, cfg, method):
         from .models.progress import Progress
-        self.method = method
-        self.bar = None if method == "auto" else Progress(
-            cfg.restarts if method == "rejection" else cfg.steps * (cfg.restarts if method == "sequential" else 1),
-            "sampling (accepted)" if method == "rejection" else "solving")
+        self.accepted = method.progress == "accepted"
+        total = cfg.restarts if self.accepted else cfg.steps * (cfg.restarts if method.progress == "restart-steps" else 1)
+        self.bar = None if method.choose else Progress(total, "sampling (accepted)" if self.accepted else "solving")
 
     def __call__(self, e: ProgressEvent) -> None:
         if self.bar is None:
             return
-        if self.method == "rejection":
+        if self.accepted:
             self.bar.update(e.step - self.bar.done, f"{e.drawn:,} drawn")
             return
         self.bar.total = max(self.bar.total, e.total)

@@ -19,7 +19,8 @@ from .graph.build import LogicFactor
 from .graph.joint import LogicProgram
 from .graph.logic import LinearChain
 from .lang import CheckedRiddle
-from .lang.check import DEVICES, LOGIC_MODES, PRECISIONS, SOLVE_METHODS, ConnectiveStatement
+from .lang.check import ConnectiveStatement
+from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS
 from .lang.errors import Diagnostic, render
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
@@ -78,12 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--search", type=int, metavar="N",
                     help="coordinate sweeps over each restart's own prior draws when choosing its start (default 1; "
                          "0: the best whole draw)")
-    so.add_argument("--method", choices=SOLVE_METHODS,
-                    help="advi (default): mean-field VI, all restarts batched; hmc: Hamiltonian Monte Carlo chains "
-                         "(R-hat, ESS); mgvi: metric Gaussian VI; fullrank: full-covariance Gaussian VI; flow: "
-                         "planar normalizing-flow VI; sequential: one restart at a time (a baseline); rejection: "
-                         "keep prior samples the networks accept (a baseline); auto: rejection where a pilot batch "
-                         "projects it faster, else advi (docs/BENCHMARKS.md, \"Methods\")")
+    so.add_argument("--method", choices=tuple(METHODS),
+                    help="; ".join(f"{name}: {what}" for name, what in METHODS.items())
+                    + " (docs/BENCHMARKS.md, \"Methods\")")
     so.add_argument("--max-seconds", type=float, metavar="S",
                     help="rejection: stop sampling after S seconds (default 120)")
     so.add_argument("--device", choices=DEVICES)
@@ -243,10 +241,12 @@ def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
 
 
 def _check_flags(args) -> str | None:
-    problem = setting_problem({k: getattr(args, k) for k in
-                               ("restarts", "pairs", "steps", "lr", "seed", "rounds", "search", "clone", "anneal",
-                                "max_seconds")})
-    return problem and "--" + problem.replace("max_seconds", "max-seconds")
+    """The flags through the settings' one validator, the problem in the flags' own names."""
+    flags = {k: getattr(args, k) for k in ALL_KEYS if k not in ("method", "device", "precision", "logic")}
+    problem = setting_problem({k: tuple(v) if isinstance(v, list) else v for k, v in flags.items()})
+    for key in flags:
+        problem = problem and problem.replace(f"`{key}`", f"`--{key.replace('_', '-')}`")
+    return problem
 
 
 def cmd_solve(args) -> int:
@@ -372,7 +372,7 @@ def cmd_sample(args) -> int:
     import numpy as np
     import torch
 
-    from .images import grid, write_png
+    from .report.images import grid, write_png
     from .models import store
     from .models.registry import weights_dir
     if not 1 <= args.n <= 100_000:

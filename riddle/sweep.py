@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import api
+from .vocabulary import ALL_KEYS, METHODS
 
-SETTING_KEYS = api.SETTING_ARGS + ("device", "max_seconds")
+SETTING_KEYS = tuple(k for k in ALL_KEYS if k != "method")     # methods are their own axis
 
 
 class SweepError(ValueError):
@@ -141,8 +142,8 @@ def grid(riddles: list[str], seeds: list[int], methods: list[str], sets: dict[st
     if not riddles:
         raise SweepError("no riddle to sweep: give riddle files (or globs)")
     for m in methods:
-        if m not in api.SOLVE_METHODS:
-            raise SweepError(f"unknown method `{m}`; one of {', '.join(api.SOLVE_METHODS)}")
+        if m not in METHODS:
+            raise SweepError(f"unknown method `{m}`; one of {', '.join(METHODS)}")
     keys = sorted(sets)
     combos = [tuple(zip(keys, values)) for values in itertools.product(*(sets[k] for k in keys))] or [()]
     for combo in combos:

@@ -114,7 +114,7 @@ def test_progress_may_stop_a_solve():
 
 
 def test_bad_settings_and_bad_riddles_raise_clear_errors():
-    with pytest.raises(ValueError, match="restarts must lie between 1"):
+    with pytest.raises(ValueError, match="`restarts` must lie between 1"):
         riddle.solve(LOOP, restarts=0)
     with pytest.raises(ValueError, match="whole number"):
         riddle.solve(LOOP, steps=10.5)

@@ -10,7 +10,7 @@ from torch import nn
 
 from riddle.graph import build
 from riddle.graph.logic import dense_relation
-from riddle.infer import advi
+from riddle.infer import advi, base
 from riddle.infer.objective import Networks, Objective, scatter_logsumexp
 from riddle.infer.stats import answer_table, reported_answer, wilson
 from riddle.lang import load_text
@@ -161,7 +161,7 @@ def test_readings_of_tuples_mixed_from_two_batches_equal_their_log_probs():
         got = objective.terms_of(readings.take(index))                           # [6, K]
         mixed = xi[index, torch.arange(7)]                                       # [6, 7, D]
         want = objective.log_probs(mixed[:, None])[:, 0]
-        halves = advi.Readings.cat([objective.read(objective.images(xi[:2])), objective.read(objective.images(xi[2:]))])
+        halves = base.Readings.cat([objective.read(objective.images(xi[:2])), objective.read(objective.images(xi[2:]))])
         again = objective.terms_of(halves.take(index))
     assert torch.allclose(got, want, atol=1e-5)
     assert torch.allclose(again, want, atol=1e-5)
@@ -179,16 +179,16 @@ def test_start_search_lowers_the_energy_within_each_restarts_own_draws():
     alpha = 0.5
     with torch.no_grad():
         whole = objective.energy(candidates.reshape(R * C, 1, n, D), alpha)[0].reshape(R, C)
-        plain = advi.best_start(objective, candidates, alpha, sweeps=0)
+        plain = base.best_start(objective, candidates, alpha, sweeps=0)
         assert torch.equal(plain, candidates[torch.arange(R), whole.argmin(1)])
-        searched = advi.best_start(objective, candidates, alpha, sweeps=2)
+        searched = base.best_start(objective, candidates, alpha, sweeps=2)
         e_plain = objective.energy(plain[:, None], alpha)[0][:, 0]
         e_searched = objective.energy(searched[:, None], alpha)[0][:, 0]
         assert (e_searched <= e_plain + 1e-4).all() and (e_searched < e_plain - 1e-3).any()
         for r in range(R):
             for u in range(n):
                 assert any(torch.equal(searched[r, u], candidates[r, c, u]) for c in range(C))
-        alone = advi.best_start(objective, candidates[2:3], alpha, sweeps=2)
+        alone = base.best_start(objective, candidates[2:3], alpha, sweeps=2)
         assert torch.equal(alone[0], searched[2])
 
 
@@ -238,7 +238,7 @@ class Quadratic(nn.Module):
 def test_antithetic_advi_finds_the_gaussian_posterior():
     # prior N(0, 1) × likelihood exp(-α/2 |ξ - c|²) → posterior N(α c / (1 + α), 1 / (1 + α))
     c = torch.tensor([[2.0, -1.0]])
-    cfg = advi.ADVIConfig(restarts=3, pairs=2, steps=1500, anneal=(3.0,), lr=0.02, init_candidates=1, init_sigma=1.0)
+    cfg = base.RunConfig(restarts=3, pairs=2, steps=1500, anneal=(3.0,), lr=0.02, init_candidates=1, init_sigma=1.0)
     result = advi.run(Quadratic(c), cfg)
     assert torch.allclose(result.mu, (0.75 * c).expand(3, 1, 2), atol=0.05)
     assert torch.allclose(result.sigma, torch.full((3, 1, 2), 0.5), atol=0.05)
@@ -248,11 +248,11 @@ def test_batched_restarts_equal_looped_restarts():
     registry, _ = fake_registry()
     graph = build(load_text("digits a, b, c\na is odd\na + b = c\nc has no closed circle\n", registry=registry))
     objective = Objective(graph, Networks.load(graph))
-    cfg = advi.ADVIConfig(restarts=4, pairs=1, steps=25, init_candidates=4, seed=3, clone=0.0)
-    candidates, noise = advi.draw_noise(cfg, 3, D, "cpu")
+    cfg = base.RunConfig(restarts=4, pairs=1, steps=25, init_candidates=4, seed=3, clone=0.0)
+    candidates, noise = base.draw_noise(cfg, 3, D, "cpu")
     batched = advi.run(objective, cfg, noise=(candidates, noise))
     for r in range(4):
-        one = advi.run(objective, advi.ADVIConfig(**{**cfg.__dict__, "restarts": 1}),
+        one = advi.run(objective, base.RunConfig(**{**cfg.__dict__, "restarts": 1}),
                        noise=(candidates[r:r + 1], noise[:, r:r + 1]))
         assert torch.allclose(one.mu[0], batched.mu[r], atol=1e-4)
         assert torch.allclose(one.elbo_trace[:, 0], batched.elbo_trace[:, r], atol=1e-3)
@@ -284,8 +284,8 @@ def test_answer_table_and_rules():
 
 
 def test_cloning_copies_the_best_restarts_with_their_adam_state():
-    cfg = advi.ADVIConfig(restarts=8, steps=40, anneal=(1.0, 2.0), clone=0.25, clone_per_stage=2, seed=0)
-    assert advi.clone_points(cfg) == [10, 20, 30]                    # none at the run's end
+    cfg = base.RunConfig(restarts=8, steps=40, anneal=(1.0, 2.0), clone=0.25, clone_per_stage=2, seed=0)
+    assert base.clone_points(cfg) == [10, 20, 30]                    # none at the run's end
     mu = torch.arange(8.0).reshape(8, 1, 1).repeat(1, 2, 3).requires_grad_(True)
     opt = torch.optim.Adam([mu], lr=0.1)
     mu.sum().backward()
@@ -295,7 +295,7 @@ def test_cloning_copies_the_best_restarts_with_their_adam_state():
     trace[:10] = torch.tensor([5.0, 1, 7, 3, 0, 2, 6, 4])            # restart 2 best, then 6, … restart 4 worst
     with torch.no_grad():
         before = mu.clone()
-    ancestors = advi.clone_best(trace, 0, 10, cfg, [mu], opt, torch.arange(8))
+    ancestors = base.clone_best(trace, 0, 10, cfg, [mu], opt, torch.arange(8))
     # k = 2: the worst (4, then 1) become the best (2, then 6)
     assert ancestors.tolist() == [0, 6, 2, 3, 2, 5, 6, 7]
     assert torch.equal(mu[4], before[2]) and torch.equal(mu[1], before[6])
@@ -315,12 +315,12 @@ class DoubleWell:
 
 
 def test_cloning_moves_restarts_out_of_the_shallow_basin():
-    base = advi.ADVIConfig(restarts=40, pairs=1, steps=80, init_candidates=1, init_sigma=0.05, lr=0.05,
-                           anneal=(1.0, 2.0), seed=3, clone=0.0)
-    candidates, noise = advi.draw_noise(base, 1, 1, "cpu")
+    plain_cfg = base.RunConfig(restarts=40, pairs=1, steps=80, init_candidates=1, init_sigma=0.05, lr=0.05,
+                               anneal=(1.0, 2.0), seed=3, clone=0.0)
+    candidates, noise = base.draw_noise(plain_cfg, 1, 1, "cpu")
     candidates = candidates.sign() * 2.0                                # half start in each basin
-    plain = advi.run(DoubleWell(), base, noise=(candidates, noise))
-    cloned = advi.run(DoubleWell(), advi.ADVIConfig(**{**base.__dict__, "clone": 0.5, "clone_per_stage": 2}),
+    plain = advi.run(DoubleWell(), plain_cfg, noise=(candidates, noise))
+    cloned = advi.run(DoubleWell(), base.RunConfig(**{**plain_cfg.__dict__, "clone": 0.5, "clone_per_stage": 2}),
                       noise=(candidates, noise))
     deep_plain, deep_cloned = (plain.mu[:, 0, 0] > 0).float().mean(), (cloned.mu[:, 0, 0] > 0).float().mean()
     assert 0.3 < deep_plain < 0.7                                       # independent restarts stay where they start
@@ -334,7 +334,7 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     from riddle.infer.solve import solve
     registry, _ = fake_registry()
     riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
-    cfg = advi.ADVIConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0, rounds=1,
+    cfg = base.RunConfig(restarts=3, pairs=1, steps=12, init_candidates=4, seed=2, clone=0.0, rounds=1,
                           precision="float32")
     batched = solve(riddle, cfg, device="cpu", method="advi")
     one_by_one = solve(riddle, cfg, device="cpu", method="sequential")
@@ -343,16 +343,16 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # the fake nets accept most
     graph = build(easy)
     objective = Objective(graph, Networks.load(graph), logic="factored")   # (the fake classifier ignores truth tables)
-    res = rejection.run(objective, rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
+    res = rejection.sample(objective, rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
     assert res.drawn % 256 == 0 and 0 < res.accepted_total <= res.drawn and len(res.latents) <= 5
     assert (res.log_probs > math.log(0.5)).all()
     again = objective.log_probs(res.latents[:, None])[:, 0]
     assert torch.allclose(again, res.log_probs, atol=1e-5)
-    sol = solve(easy, advi.ADVIConfig(restarts=5, seed=1, logic="factored"), device="cpu", method="rejection",
-                rejection_cfg=rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1))
-    assert sol.restarts == len(sol.answers) == 5 and sol.rejection["drawn"] >= 256
-    starved = solve(riddle, advi.ADVIConfig(restarts=5, seed=1), device="cpu", method="rejection",
-                    rejection_cfg=rejection.RejectionConfig(accepted=5, batch=4, max_samples=4, seed=1))
+    sol = solve(easy, base.RunConfig(restarts=5, seed=1, logic="factored"), device="cpu", method="rejection",
+                options={"sampling": rejection.RejectionConfig(accepted=5, batch=256, max_samples=4096, seed=1)})
+    assert sol.restarts == len(sol.answers) == 5 and sol.diagnostics["drawn"] >= 256
+    starved = solve(riddle, base.RunConfig(restarts=5, seed=1), device="cpu", method="rejection",
+                    options={"sampling": rejection.RejectionConfig(accepted=5, batch=4, max_samples=4, seed=1)})
     assert starved.restarts == len(starved.answers) and starved.success_rate <= 1
 
 
@@ -360,7 +360,7 @@ def test_auto_picks_rejection_when_nearly_everything_is_accepted():
     from riddle.infer.solve import solve
     registry, _ = fake_registry()
     easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # fake nets accept ~all
-    sol = solve(easy, advi.ADVIConfig(restarts=4, steps=50, seed=0, logic="factored"), device="cpu", method="auto")
+    sol = solve(easy, base.RunConfig(restarts=4, steps=50, seed=0, logic="factored"), device="cpu", method="auto")
     assert sol.method == sol.auto["choice"] == "rejection"
     assert sol.auto["pilot_acceptance"] > 0.5 and sol.auto["projected_rejection_s"] < sol.auto["projected_advi_s"]
     assert sol.restarts == 4
@@ -373,7 +373,7 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
     riddle = load_text("digits a, b\na is odd\na + b = 9\n", registry=registry)
     graph = build(riddle)
     objective = Objective(graph, Networks.load(graph))
-    cfg = advi.ADVIConfig(restarts=3, steps=6, init_candidates=2, clone=0.0, rounds=3, seed=5, precision="float32")
+    cfg = base.RunConfig(restarts=3, steps=6, init_candidates=2, clone=0.0, rounds=3, seed=5, precision="float32")
     steps, checked = [], []
     never = _rounds(objective, cfg, "cpu", lambda t, a: steps.append(t), lambda mu: checked.append(mu) or False)
     assert len(never) == 3 and len(checked) == 2                   # no check after the last round
@@ -411,9 +411,9 @@ def test_search_is_a_setting_a_flag_and_reaches_the_start(capsys):
     assert with_settings(DEFAULTS, riddle.settings).search == 0 and DEFAULTS.search == 1
     bad = load_text("digits a\na is 3\nsolve with search 1000\n")
     assert not bad.ok
-    assert "search must lie between 0 and 100" in setting_problem({"search": 101})
+    assert "`search` must lie between 0 and 100" in setting_problem({"search": 101})
     assert main(["solve", "--search", "-1", "puzzles/134.rdl"]) == 2
-    assert "--search must lie between 0 and 100" in capsys.readouterr().err
+    assert "`--search` must lie between 0 and 100" in capsys.readouterr().err
 
 
 def test_variety_counts_only_the_restarts_of_the_answers_row():

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import riddle
-from riddle.infer import advi, flow, fullrank, hmc, mgvi
-from riddle.infer.advi import ADVIConfig
+from riddle.infer import advi, base, flow, fullrank, hmc, mgvi
+from riddle.infer.base import RunConfig
 
 
 class Toy(torch.nn.Module):
@@ -35,13 +35,13 @@ def test_hmc_samples_a_known_gaussian():
     m = torch.tensor([0.5, -1.0, 0.0, 2.0])
     s = torch.tensor([0.7, 1.5, 0.3, 1.0])
     toy = Toy(m, torch.diag(1 / s ** 2), n=2, d=2)
-    cfg = ADVIConfig(restarts=200, steps=120, anneal=(1.0,), init_candidates=1, seed=3)
+    cfg = RunConfig(restarts=200, steps=120, anneal=(1.0,), init_candidates=1, seed=3)
     res = hmc.run(toy, cfg, hmc=hmc.HMCConfig(sampling=2.0))
-    draws = res.extra["draws"].reshape(-1, 4)                                 # [chains · M, 4]
+    draws = res.draws.reshape(-1, 4)                                 # [chains · M, 4]
     assert torch.allclose(draws.mean(0), m, atol=0.08)
     assert torch.allclose(draws.var(0), s ** 2, rtol=0.15)
     assert 0.5 < float(res.extra["accept_rate"].mean()) < 0.95              # adapted towards 0.65
-    d = hmc.diagnostics(res.extra["energy"].numpy(), np.zeros((200, res.extra["draws"].shape[1], 1, 2)),
+    d = hmc.diagnostics(res.extra["energy"].numpy(), np.zeros((200, res.draws.shape[1], 1, 2)),
                         res.extra["accept_rate"].numpy(), res.extra["step_size"].numpy())
     assert d["rhat_max"] < 1.03 and d["ess_bulk_min"] > 5000 and d["ess_tail_min"] > 5000
 
@@ -49,7 +49,7 @@ def test_hmc_samples_a_known_gaussian():
 def test_hmc_leaves_its_target_invariant_from_exact_draws():
     """Chains started at exact draws of N(0, I) (the prior the candidates come from) stay distributed so."""
     toy = Toy(torch.zeros(3), torch.eye(3), n=1, d=3)
-    cfg = ADVIConfig(restarts=400, steps=20, anneal=(1.0,), init_candidates=1, seed=5)
+    cfg = RunConfig(restarts=400, steps=20, anneal=(1.0,), init_candidates=1, seed=5)
     res = hmc.run(toy, cfg, hmc=hmc.HMCConfig(sampling=1.0))
     last = res.mu.reshape(-1, 3)
     assert last.mean(0).abs().max() < 0.15 and torch.allclose(last.var(0), torch.ones(3), rtol=0.2)
@@ -103,7 +103,7 @@ def test_fullrank_and_flow_reach_an_elbo_at_least_mean_fields_on_a_correlated_ta
     # the ELBO's optimum, at q = p, up to the constant ½ D log 2π all methods leave out: −D/2 + ½ log det Σ;
     # mean-field's: −D/2 + Σ ½ log (1/Λ_ii), here 0.83 lower
     exact = -1.0 + 0.5 * torch.logdet(cov).item()
-    cfg = ADVIConfig(restarts=16, steps=600, pairs=4, anneal=(1.0,), init_candidates=1, lr=0.03, seed=0)
+    cfg = RunConfig(restarts=16, steps=600, pairs=4, anneal=(1.0,), init_candidates=1, lr=0.03, seed=0)
     mean_field = advi.run(toy, cfg).final_elbo.mean().item()
     full = fullrank.run(toy, cfg, off_lr=1.0)
     planar = flow.run(toy, cfg, flow=flow.FlowConfig(lr_scale=1.0))
@@ -113,7 +113,7 @@ def test_fullrank_and_flow_reach_an_elbo_at_least_mean_fields_on_a_correlated_ta
     L = full.extra["scale_tril"].mean(0)
     assert torch.allclose(L @ L.T, cov, atol=0.15)
     assert planar.final_elbo.mean().item() >= mean_field
-    assert planar.extra["draws"].shape == (16, 8, 1, 2)
+    assert planar.draws.shape == (16, 8, 1, 2)
 
 
 @pytest.mark.parametrize("method", ["hmc", "mgvi", "fullrank", "flow"])

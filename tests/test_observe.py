@@ -12,7 +12,8 @@ from riddle.cli import main
 from riddle.graph import build, solve_symbolic
 from riddle.graph.build import ObservationFactor
 from riddle.graph.joint import compile_logic
-from riddle.images import MAX_IMAGE_BYTES, ObservationError, read_observation, write_png
+from riddle.lang.observe import MAX_IMAGE_BYTES, ObservationError, read_observation
+from riddle.report.images import write_png
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load, load_text
 from riddle.lang.check import DEFAULT_NOISE, MATCH_SIGMAS, ObservationStatement
@@ -85,7 +86,7 @@ def test_npy_out_of_range_and_size_bound(tmp_path, monkeypatch):
     np.save(tmp_path / "big.npy", np.full((28, 28), 3.0))
     with pytest.raises(ObservationError, match="outside"):
         read_observation(tmp_path / "big.npy", (28, 28))
-    monkeypatch.setattr("riddle.images.MAX_IMAGE_BYTES", 10)
+    monkeypatch.setattr("riddle.lang.observe.MAX_IMAGE_BYTES", 10)
     with pytest.raises(ObservationError, match="at most"):
         read_observation(tmp_path / "big.npy", (28, 28))
     assert MAX_IMAGE_BYTES >= 1 << 20
@@ -202,14 +203,14 @@ SMALL = dict(restarts=24, pairs=1)
 
 @needs_weights
 def test_the_top_half_of_a_real_seven_that_is_odd_completes_to_seven(tmp_path):
-    from riddle.infer.advi import ADVIConfig
+    from riddle.infer.base import RunConfig
     from riddle.infer.solve import solve
     seven = held_out(7)
     top = np.zeros((28, 28), bool)
     top[:14] = True
     write_png(tmp_path / "seven-top.png", seven, top)
     riddle = load_text('digits x\nx looks like "seven-top.png"\nx is odd\n', file=str(tmp_path / "r.rdl"))
-    sol = solve(riddle, ADVIConfig(seed=0, **SMALL), device="cpu")
+    sol = solve(riddle, RunConfig(seed=0, **SMALL), device="cpu")
     obs = riddle.statements[0]
     mse = ((sol.images[:, 0] - obs.pixels) ** 2 * top).sum((-1, -2)) / top.sum()
     assert sol.answer.answer == (7,) and sol.answer.correct

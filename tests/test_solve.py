@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from riddle.cli import main
-from riddle.infer.advi import ADVIConfig
+from riddle.infer.base import RunConfig
 from riddle.infer.solve import solve
 from riddle.lang import load
 
@@ -18,7 +18,7 @@ SMALL = dict(restarts=24, pairs=1, steps=150)
 @needs_weights
 def test_a_riddle_of_connectives_is_solved_with_the_bundled_models():
     """puzzles/liars.rdl: `exactly one of`, `if … then`, `and`, `or` — one exact solution, 1 6 5."""
-    sol = solve(load(ROOT / "puzzles" / "liars.rdl"), ADVIConfig(seed=0, **SMALL), device="cpu")
+    sol = solve(load(ROOT / "puzzles" / "liars.rdl"), RunConfig(seed=0, **SMALL), device="cpu")
     assert sol.answer.answer == (1, 6, 5) and sol.answer.correct
     assert sol.success_rate >= 0.3                       # loose: bench/connectives.py measures the rate
     assert [g.plan for g in sol.logic.groups] == ["enumerate"] and sol.logic.exact
@@ -27,7 +27,7 @@ def test_a_riddle_of_connectives_is_solved_with_the_bundled_models():
 @needs_weights
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_134_is_solved_on_several_seeds(seed):
-    sol = solve(load(ROOT / "puzzles" / "134.rdl"), ADVIConfig(seed=seed, **SMALL), device="cpu")
+    sol = solve(load(ROOT / "puzzles" / "134.rdl"), RunConfig(seed=seed, **SMALL), device="cpu")
     assert sol.answer.answer == (1, 3, 4) and sol.answer.correct
     assert sol.success_rate >= 0.15                      # loose: the bar itself is measured in bench/
     assert sol.answers.shape == (24, 3) and sol.images.shape == (24, 3, 28, 28)
@@ -66,7 +66,7 @@ def test_out_points_at_the_reported_answers_picture_wherever_it_ranks(tmp_path):
     from dataclasses import replace as copy_row
 
     from riddle.report import write_outputs
-    sol = solve(load(ROOT / "puzzles" / "134.rdl"), ADVIConfig(seed=0, restarts=12, steps=6), device="cpu")
+    sol = solve(load(ROOT / "puzzles" / "134.rdl"), RunConfig(seed=0, restarts=12, steps=6), device="cpu")
     assert len(sol.rows) >= 2
     sol.answer = sol.rows[-1]
     sol.rows = sol.rows[:-1] + [copy_row(sol.rows[0], answer=(9, 9, 9))] * 10 + [sol.rows[-1]]
@@ -97,9 +97,9 @@ def test_unsatisfiable_riddle_is_reported_without_optimising(tmp_path, capsys):
 
 def test_bad_flags_are_errors_not_tracebacks(in_repo, capsys):
     assert main(["solve", "puzzles/134.rdl", "--restarts", "0"]) == 2
-    assert "--restarts must lie between" in capsys.readouterr().err
+    assert "`--restarts` must lie between" in capsys.readouterr().err
     assert main(["solve", "puzzles/134.rdl", "--rounds", "0"]) == 2
-    assert "--rounds must lie between 1 and 1000" in capsys.readouterr().err
+    assert "`--rounds` must lie between 1 and 1000" in capsys.readouterr().err
 
 
 @needs_weights
@@ -115,4 +115,4 @@ def test_baseline_methods_run_from_the_command_line(in_repo, capsys, method):
     doc = json.loads(capsys.readouterr().out)
     assert doc["method"] == method and doc["restarts"] <= 2
     if method == "rejection":
-        assert doc["rejection"]["drawn"] > 0 and 0 <= doc["rejection"]["acceptance"] <= 1
+        assert doc["diagnostics"]["drawn"] > 0 and 0 <= doc["diagnostics"]["acceptance"] <= 1

@@ -43,7 +43,7 @@ def test_seeds_sets_and_the_grid():
     assert tasks[0].setting_text == "restarts=50"
     with pytest.raises(sweep.SweepError, match="unknown method"):
         sweep.grid(["a.rdl"], [0], ["magic"], {})
-    with pytest.raises(sweep.SweepError, match="restarts must lie between"):
+    with pytest.raises(sweep.SweepError, match="`restarts` must lie between"):
         sweep.grid(["a.rdl"], [0], ["advi"], {"restarts": [0]})
 
 

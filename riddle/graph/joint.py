@@ -41,11 +41,12 @@ import numpy as np
 import opt_einsum as oe
 
 from ..lang.check import Statement
+from ..vocabulary import LOGIC_MODES
 from .build import Factor, FactorGraph, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
 
-MODES = ("joint", "factored")
+MODES = LOGIC_MODES
 # Measured (bench/logic.py, 200 image tuples, forward and backward): enumerating 40,000 row entries
 # costs about 100 ms a step, a contraction whose largest intermediate holds 20,000 entries per
 # tuple about 90 ms — about one step of the networks on a three-digit riddle. Past that, splitting.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..lang import ast
-from ..lang.evaluate import compare, holds
+from ..lang.evaluate import compare, holds, linear_form
 
 DENSE_LIMIT = 10 ** 6             # entries; the checker uses the same bound to decide what is split
 STATE_LIMIT = 2 * 10 ** 5         # partial-sum values per chain link
@@ -91,40 +91,9 @@ def distinct_pair(a: str, b: str, values: dict[str, np.ndarray]) -> DenseLogic:
     return DenseLogic((a, b), values[a][:, None] != values[b][None, :])
 
 
-def linear_form(expr: ast.Expr) -> tuple[dict[str, int], int]:
-    """expr = Σ coeffs[name] · name + const, for a linear expression (see check._is_linear)."""
-    if isinstance(expr, ast.Literal):
-        return {}, int(expr.number.text)
-    if isinstance(expr, ast.Variable):
-        return {expr.name.text: 1}, 0
-    if isinstance(expr, ast.Numeral):
-        coeffs: dict[str, int] = {}
-        for power, d in enumerate(reversed(expr.digits)):
-            coeffs[d.text] = coeffs.get(d.text, 0) + 10 ** power
-        return coeffs, 0
-    if isinstance(expr, ast.Negate):
-        c, k = linear_form(expr.operand)
-        return {n: -v for n, v in c.items()}, -k
-    if isinstance(expr, ast.BinOp) and expr.op in "+-":
-        (c1, k1), (c2, k2) = linear_form(expr.left), linear_form(expr.right)
-        sign = 1 if expr.op == "+" else -1
-        out = dict(c1)
-        for n, v in c2.items():
-            out[n] = out.get(n, 0) + sign * v
-        return out, k1 + sign * k2
-    if isinstance(expr, ast.BinOp) and expr.op == "*":
-        for const_side, other in ((expr.left, expr.right), (expr.right, expr.left)):
-            if not ast.expr_names(const_side):
-                c, k = linear_form(const_side)
-                factor = k
-                c2, k2 = linear_form(other)
-                return {n: factor * v for n, v in c2.items()}, factor * k2
-    raise ValueError(f"not a linear expression: {ast.expr_text(expr)}")
-
-
 def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
     """Split `left op right` into a pruned partial-sum chain over its unknowns."""
-    cl, kl = linear_form(stmt.left)
+    cl, kl = linear_form(stmt.left)                  # the checker let only linear relations come this far
     cr, kr = linear_form(stmt.right)
     coeffs = dict(cl)
     for n, v in cr.items():

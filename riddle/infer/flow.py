@@ -11,20 +11,18 @@ restart owns its w, u [K, D] and b [K] (D = n·d); the ELBO is
 
     E_z[−H(f(z); α) + Σ_k log |det ∂f_k|] + Σ log σ_r   (+ const),
 
-ascended with Adam along the anneal schedule, P antithetic base pairs per step. Pyro's `Planar`
+ascended with Adam along the anneal schedule (`base.fit`), P antithetic base pairs per step. Pyro's `Planar`
 holds one set of parameters, not one per restart, so the layers are written here, batched.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .advi import ADVIConfig, ADVIResult, starts
+from .base import Family, Method, Run, RunConfig, fit
 from .objective import Objective
-from .schedule import alpha_at
 
 
 @dataclass(frozen=True)
@@ -57,53 +55,49 @@ class PlanarFlows(torch.nn.Module):
         return z, log_det
 
 
-def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, inspect=None,
-        flow: FlowConfig = FlowConfig(), draws: int = 8) -> ADVIResult:
-    """→ ADVIResult: mu [R, n, d] = f(μ) (the base mean pushed through the flow), sigma the base σ, and
-    in extra `draws` [R, draws, n, d] from the final q."""
-    n, d = len(objective.names), objective.d
-    D = n * d
-    started = time.perf_counter()
-    mu0, step_noise = starts(objective, cfg, device)
-    R = mu0.shape[0]
-    g = torch.Generator().manual_seed(cfg.seed + 11)
-    mu = mu0.reshape(R, D).clone().requires_grad_(True)
-    log_sigma = torch.full((R, D), float(torch.log(torch.tensor(cfg.init_sigma))), device=mu.device,
-                           requires_grad=True)
-    flows = PlanarFlows(R, D, flow.layers, flow.init_scale, g, mu.device)
-    opt = torch.optim.Adam([{"params": [mu, log_sigma]}, {"params": list(flows.parameters()), "lr": cfg.lr * flow.lr_scale}],
-                           lr=cfg.lr)
-    trace = torch.empty(cfg.steps, R)
+class PlanarFamily(Family):
+    """A mean-field base N(μ_r, diag σ_r²) over ξ ∈ R^D pushed through restart r's planar layers."""
 
-    def push(eps):                                                             # eps [R, P, D] → ξ, log det
-        sigma = log_sigma.exp()[:, None]
-        z = torch.cat([mu[:, None] + sigma * eps, mu[:, None] - sigma * eps], 1)
-        return flows(z)
+    def __init__(self, mu0: torch.Tensor, init_sigma: float, flow: FlowConfig, seed: int):
+        R, n, d = mu0.shape
+        self.shape, D = (n, d), n * d
+        g = torch.Generator().manual_seed(seed + 11)
+        self.mu = mu0.reshape(R, D).clone().requires_grad_(True)
+        self.log_sigma = torch.full((R, D), float(torch.log(torch.tensor(init_sigma))), device=mu0.device,
+                                    requires_grad=True)
+        self.flows = PlanarFlows(R, D, flow.layers, flow.init_scale, g, mu0.device)
+        self.lr_scale = flow.lr_scale
 
-    for t in range(cfg.steps):
-        alpha = alpha_at(t, cfg.steps, cfg.anneal)
-        xi, log_det = push(step_noise[t].reshape(R, cfg.pairs, D))
-        h, _ = objective.energy(xi.reshape(R, -1, n, d), alpha)
-        elbo = (-h + log_det).mean(1) + log_sigma.sum(1)
-        opt.zero_grad()
-        (-elbo.sum()).backward()
-        opt.step()
-        trace[t] = elbo.detach().cpu()
-        if inspect or progress:
-            with torch.no_grad():
-                centre = flows(mu[:, None])[0].reshape(R, n, d)
-            if inspect:
-                inspect(t, alpha, centre)
-            if progress:
-                progress(t, alpha)
-    with torch.no_grad():
-        gen = torch.Generator().manual_seed(cfg.seed + 1)
-        xi, log_det = push(torch.randn(R, 4, D, generator=gen).to(mu.device))
-        h, lp = objective.energy(xi.reshape(R, 8, n, d), cfg.anneal[-1])
-        final_elbo = ((-h + log_det).mean(1) + log_sigma.sum(1)).cpu()
-        z = mu[:, None] + log_sigma.exp()[:, None] * torch.randn(R, draws, D, generator=gen).to(mu.device)
-        samples = flows(z)[0].reshape(R, draws, n, d)
-        centre = flows(mu[:, None])[0].reshape(R, n, d)
-    return ADVIResult(centre, log_sigma.detach().exp().reshape(R, n, d), trace, final_elbo, lp.mean(1).cpu(),
-                      time.perf_counter() - started, R * 2 * cfg.pairs * n, torch.arange(R),
-                      extra={"draws": samples})
+    def param_groups(self, lr):
+        return [{"params": [self.mu, self.log_sigma]}, {"params": list(self.flows.parameters()), "lr": lr * self.lr_scale}]
+
+    def sample(self, eps):                                                     # eps [R, P, n, d]
+        eps = eps.reshape(*eps.shape[:2], -1)
+        sigma = self.log_sigma.exp()[:, None]
+        z = torch.cat([self.mu[:, None] + sigma * eps, self.mu[:, None] - sigma * eps], 1)
+        xi, log_det = self.flows(z)
+        return xi.reshape(xi.shape[0], xi.shape[1], *self.shape), log_det
+
+    def entropy(self):
+        return self.log_sigma.sum(1)
+
+    def centre(self):
+        return self.flows(self.mu[:, None])[0].reshape(-1, *self.shape)
+
+    def spread(self):
+        return self.log_sigma.exp().reshape(-1, *self.shape)
+
+    def draws(self, eps):
+        z = self.mu[:, None] + self.log_sigma.exp()[:, None] * eps.reshape(*eps.shape[:2], -1)
+        return self.flows(z)[0].reshape(*eps.shape)
+
+
+def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None,
+        flow: FlowConfig = FlowConfig(), draws: int = 8) -> Run:
+    """→ Run: mu [R, n, d] = f(μ) (the base mean pushed through the flow), sigma the base σ, and
+    `draws` [R, draws, n, d] from the final q."""
+    return fit(objective, cfg, lambda mu0: PlanarFamily(mu0, cfg.init_sigma, flow, cfg.seed), device, progress,
+               inspect, final_draws=draws)
+
+
+METHOD = Method("flow", run, title=lambda c: f"restarts of planar-flow VI × {2 * c.pairs} samples")

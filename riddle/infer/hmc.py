@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .advi import ADVIConfig, ADVIResult, starts
+from .base import Method, Run, RunConfig, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -77,11 +77,11 @@ class DualAveraging:
         return self.log_bar.exp()
 
 
-def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, inspect=None,
-        hmc: HMCConfig = HMCConfig()) -> ADVIResult:
+def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None,
+        hmc: HMCConfig = HMCConfig()) -> Run:
     """cfg.steps warm-up iterations, then cfg.steps × hmc.sampling sampling ones, for cfg.restarts
-    chains (progress and inspect count in warm-up steps, so a bar made for cfg.steps fits). → ADVIResult with mu = each chain's last
-    draw, sigma = the spread of its kept draws, and in extra: `draws` [R, M, n, d], `energy` [R, M]
+    chains (progress and inspect count in warm-up steps, so a bar made for cfg.steps fits). → Run with mu = each chain's last
+    draw, sigma = the spread of its kept draws, `draws` [R, M, n, d], and in extra: `energy` [R, M]
     (the potential at the final α), `accept_rate` [R] and `step_size` [R] in sampling."""
     n, d = len(objective.names), objective.d
     started = time.perf_counter()
@@ -150,10 +150,10 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
     draws = torch.stack(kept, 1)                                       # [R, M, n, d]
     energy = torch.stack(energies, 1)                                  # [R, M]
     sigma = draws.std(1) if draws.shape[1] > 1 else torch.zeros_like(xi)
-    return ADVIResult(xi, sigma, trace, -energy[:, -1].cpu(), torch.zeros(R, 0),
-                      time.perf_counter() - started, R * n * hmc.leapfrog * total // cfg.steps, torch.arange(R),
-                      extra={"draws": draws, "energy": energy.cpu(), "accept_rate": torch.stack(accepts, 1).mean(1).cpu(),
-                             "step_size": step.cpu()})
+    return Run(xi, sigma, trace, -energy[:, -1].cpu(), torch.zeros(R, 0), time.perf_counter() - started,
+               R * n * hmc.leapfrog * total, torch.arange(R), draws,
+               extra={"energy": energy.cpu(), "accept_rate": torch.stack(accepts, 1).mean(1).cpu(),
+                      "step_size": step.cpu()})
 
 
 def diagnostics(energy: np.ndarray, label_probs: np.ndarray, accept_rate: np.ndarray,
@@ -186,3 +186,54 @@ def diagnostics(energy: np.ndarray, label_probs: np.ndarray, accept_rate: np.nda
     return {"rhat_max": worst(rhat, max), "ess_bulk_min": worst(bulk, min), "ess_tail_min": worst(tail, min),
             "accept_rate": float(np.mean(accept_rate)), "step_size": float(np.median(step_size)),
             "chains": int(energy.shape[0]), "draws_per_chain": int(energy.shape[1]), "variables": len(rhat), "label_variables": labels}
+
+
+@torch.no_grad()
+def chain_answers(objective: Objective, judge, draws: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """draws [R, M, n, d] → (each chain's representative latent [R, n, d]: its last draw whose judged
+    answer is the chain's most common one; the judge's label probabilities [R, M, n, L])."""
+    R, M = draws.shape[:2]
+    images = torch.cat([objective.images(draws[i:i + 16]) for i in range(0, R, 16)])   # [R, M, n, H, W]
+    flat = images.reshape(R * M, *images.shape[2:])
+    labels, _ = judge.read(flat)
+    labels = labels.reshape(R, M, -1)
+    probs = judge.probs(flat)                                                           # [R·M, n, L]
+    codes = torch.from_numpy(np.unique(labels.reshape(R * M, -1), axis=0, return_inverse=True)[1].reshape(R, M))
+    same = codes[:, :, None] == codes[:, None, :]                                      # [R, M, M]
+    position = torch.arange(M)
+    # the most common answer of each chain; of its draws, the last
+    score = same.sum(-1) * M + position                                                 # ties: the later draw
+    mode = codes.gather(1, score.argmax(1, keepdim=True))                               # [R, 1]
+    pick = torch.where(codes == mode, position, -1).max(1).values                        # [R]
+    mu = draws[torch.arange(R), pick.to(draws.device)]
+    return mu, probs.reshape(R, M, *probs.shape[1:])
+
+
+def finish(objective: Objective, judge, run: Run) -> tuple[torch.Tensor, dict]:
+    """A chain's answer is the judge's reading of its draws, not its last point; the ArviZ figures."""
+    mu, draw_probs = chain_answers(objective, judge, run.draws)
+    x = run.extra
+    return mu, diagnostics(x["energy"].numpy(), draw_probs, x["accept_rate"].numpy(), x["step_size"].numpy())
+
+
+def report(dg: dict) -> list[str]:
+    def fmt(x, spec):
+        return "–" if x is None else format(x, spec)
+    return [f"chains   {dg['chains']} × {dg['draws_per_chain']} draws · R-hat ≤ {fmt(dg['rhat_max'], '.3f')} · "
+            f"ESS bulk ≥ {fmt(dg['ess_bulk_min'], '.0f')}, tail ≥ {fmt(dg['ess_tail_min'], '.0f')} (ArviZ, over "
+            f"the energy and {dg['label_variables']} label probabilities) · acceptance {dg['accept_rate']:.0%} · "
+            f"step {dg['step_size']:.3g}"
+            + (" · R-hat > 1.1: the chains stay in different regions (drawings) and have not mixed; "
+               "each chain's answer is its draws' most common one"
+               if dg["rhat_max"] is not None and dg["rhat_max"] > 1.1 else "")]
+
+
+def solved(sol) -> str:
+    c = sol.config
+    rounds = f" in {sol.rounds} rounds of {c.restarts}" if sol.rounds > 1 else ""
+    return (f"solved   {sol.restarts} chains · {c.steps} warm-up iterations + {len(sol.elbo_trace) - c.steps} "
+            f"sampling{rounds} · α {c.anneal[0]:g} → {c.anneal[-1]:g} · {sol.solve_seconds:.1f} s · "
+            f"{sol.images_per_second:,.0f} images/s")
+
+
+METHOD = Method("hmc", run, unit="restarts", solved=solved, finish=finish, report=report)

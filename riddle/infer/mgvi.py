@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp, vjp
 
-from .advi import ADVIConfig, ADVIResult, starts
+from .base import Method, Run, RunConfig, starts
+from ..graph.build import ObservationFactor
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -44,7 +45,6 @@ class MGVIConfig:
 
 def _terms(objective: Objective) -> torch.Tensor:
     """[K] bool: which terms are probabilities (not observation log-densities)."""
-    from ..graph.build import ObservationFactor
     return torch.tensor([not isinstance(t, ObservationFactor) for t in objective.terms])
 
 
@@ -102,11 +102,11 @@ def sample(objective: Objective, mu: torch.Tensor, alpha: float, pairs: int, gen
     return x.detach(), {"cg_steps": steps, "cg_residual": float(residual.max())}
 
 
-def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, inspect=None,
-        mgvi: MGVIConfig = MGVIConfig(), draws: int = 8) -> ADVIResult:
+def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None,
+        mgvi: MGVIConfig = MGVIConfig(), draws: int = 8) -> Run:
     """cfg.steps Adam steps on μ in `mgvi.iterations` approximations, max(cfg.pairs, mgvi.min_pairs)
-    antithetic sample pairs each. → ADVIResult with mu [R, n, d], sigma the spread of the last samples, and in extra
-    `draws` [R, 2·max(pairs, draws/2), n, d] (the last approximation's samples μ ± δ) and the CG figures."""
+    antithetic sample pairs each. → Run with mu [R, n, d], sigma the spread of the last samples, `draws`
+    [R, 2·max(pairs, draws/2), n, d] (the last approximation's samples μ ± δ), and the CG figures in extra."""
     n, d = len(objective.names), objective.d
     started = time.perf_counter()
     mu0, _ = starts(objective, cfg, device)
@@ -143,7 +143,20 @@ def run(objective: Objective, cfg: ADVIConfig, device="cpu", progress=None, insp
     with torch.no_grad():
         samples = torch.cat([mu[:, None] + delta, mu[:, None] - delta], 1)
         h, lp = objective.energy(samples, final_alpha)
-    return ADVIResult(mu.detach(), samples.std(1), trace, -h.mean(1).cpu(), lp.mean(1).cpu(),
-                      time.perf_counter() - started, R * 2 * pairs * n, torch.arange(R),
-                      extra={"draws": samples, "cg_steps_max": max(c["cg_steps"] for c in cg),
-                             "cg_residual_max": max(c["cg_residual"] for c in cg)})
+    return Run(mu.detach(), samples.std(1), trace, -h.mean(1).cpu(), lp.mean(1).cpu(),
+               time.perf_counter() - started, R * 2 * pairs * n * cfg.steps, torch.arange(R), samples,
+               extra={"cg_steps_max": max(c["cg_steps"] for c in cg),
+                      "cg_residual_max": max(c["cg_residual"] for c in cg)})
+
+
+def finish(objective: Objective, judge, run: Run) -> tuple[torch.Tensor, dict]:
+    return run.mu, {k: run.extra[k] for k in ("cg_steps_max", "cg_residual_max")}
+
+
+def report(dg: dict) -> list[str]:
+    return [f"mgvi     samples by conjugate gradients: at most {dg['cg_steps_max']} steps, relative residual "
+            f"≤ {dg['cg_residual_max']:.1e}"]
+
+
+METHOD = Method("mgvi", run, finish=finish, report=report,
+                title=lambda c: f"restarts of metric Gaussian VI × {2 * max(c.pairs, MGVIConfig().min_pairs)} samples")

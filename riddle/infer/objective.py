@@ -36,6 +36,7 @@ from torch import nn
 
 from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup, LogicProgram, compile_logic
+from .. import vocabulary
 from ..models.zoo import Generator, Negated, Readout, outputs_of
 
 
@@ -63,7 +64,8 @@ def _frozen(module: nn.Module) -> nn.Module:
     return module
 
 
-PRECISIONS = ("float32", "bfloat16")
+# the arithmetics a network can run in: the vocabulary's precisions, `auto` resolved (pick_precision)
+PRECISIONS = tuple(p for p in vocabulary.PRECISIONS if p != "auto")
 
 
 def pick_precision(name: str, device: str) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .base import Method, Run, RunConfig
 from .objective import Objective
 
 
@@ -29,6 +30,12 @@ class RejectionConfig:
     max_samples: int = 2_000_000
     max_seconds: float = 120.0
     seed: int = 0
+
+    @classmethod
+    def of(cls, cfg: RunConfig) -> RejectionConfig:
+        """A run's settings as rejection reads them: restarts = the samples to accept."""
+        return cls(accepted=cfg.restarts, seed=cfg.seed,
+                   **({"max_seconds": cfg.max_seconds} if cfg.max_seconds else {}))
 
 
 @dataclass
@@ -46,7 +53,8 @@ class RejectionResult:
 
 
 @torch.no_grad()
-def run(objective: Objective, cfg: RejectionConfig, device="cpu", progress=None) -> RejectionResult:
+def sample(objective: Objective, cfg: RejectionConfig, device="cpu", progress=None) -> RejectionResult:
+    """Prior draws in batches until cfg.accepted are accepted, or a budget runs out. progress(drawn, accepted)."""
     n, d = len(objective.names), objective.d
     g = torch.Generator().manual_seed(cfg.seed)
     threshold = math.log(0.5)
@@ -67,3 +75,31 @@ def run(objective: Objective, cfg: RejectionConfig, device="cpu", progress=None)
     latents = torch.cat(kept_xi)[:cfg.accepted] if kept_xi else torch.empty(0, n, d)
     log_probs = torch.cat(kept_lp)[:cfg.accepted] if kept_lp else torch.empty(0, len(objective.terms))
     return RejectionResult(latents, log_probs, drawn, accepted, time.perf_counter() - started, n)
+
+
+def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None,
+        sampling: RejectionConfig | None = None) -> Run:
+    """The method's face: → Run whose rows are the accepted samples (mu [A, n, d]; spread 0), ranked
+    by their log joint at α = 1 as the ELBO ranks restarts; the sampling figures in extra."""
+    rcfg = sampling or RejectionConfig.of(cfg)
+    res = sample(objective, rcfg, device, progress)
+    mu = res.latents.to(device)
+    log_joint = (res.log_probs * objective.strength.cpu()).sum(-1) - 0.5 * (res.latents ** 2).sum((1, 2))
+    return Run(mu, torch.zeros_like(mu), torch.zeros(0, len(mu)), log_joint, res.log_probs, res.seconds,
+               res.drawn * res.images_per_step,
+               extra={"drawn": res.drawn, "accepted": res.accepted_total, "acceptance": res.acceptance,
+                      "batch": rcfg.batch, "max_samples": rcfg.max_samples, "max_seconds": rcfg.max_seconds})
+
+
+def finish(objective: Objective, judge, run: Run) -> tuple[torch.Tensor, dict]:
+    return run.mu, dict(run.extra)
+
+
+def solved(sol) -> str:
+    dg = sol.diagnostics
+    return (f"sampled  {dg['drawn']:,} prior draws · {dg['accepted']:,} accepted by the networks "
+            f"({dg['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
+
+
+METHOD = Method("rejection", run, unit="samples", per_row="of accepted samples", rounds=False, progress="accepted",
+                preview=False, solved=solved, finish=finish)

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import ast
-from .evaluate import INT_LIMIT, bounds, holds
+from .evaluate import INT_LIMIT, bounds, holds, linear_form
 from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
+from .observe import ObservationError, read_observation
 from ..models.registry import Domain, Predicate, Registry, canonical, default_registry
+from ..vocabulary import SETTINGS, SettingSpec, setting_problem
 
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
 MAX_LITERAL = 10 ** 12
@@ -241,45 +243,6 @@ class CheckedRiddle:
         return next(u for u in self.unknowns if u.name == name)
 
 
-# ── solve settings ───────────────────────────────────────────────────────────
-
-SOLVE_METHODS = ("advi", "sequential", "rejection", "auto", "hmc", "mgvi", "fullrank", "flow")   # the CLI and the checker read this one list
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "float32", "bfloat16")
-LOGIC_MODES = ("joint", "factored")               # riddle.graph.joint.MODES (lang does not import graph)
-
-
-@dataclass(frozen=True)
-class SettingSpec:
-    kind: str                     # "int" | "float" | "floats" | "choice"
-    low: float = 0
-    high: float = math.inf
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-
-SETTINGS: dict[str, SettingSpec] = {
-    "restarts": SettingSpec("int", 1, 100_000, help="independent runs of the solver, e.g. `100 restarts`"),
-    "pairs": SettingSpec("int", 1, 1_000, help="antithetic sample pairs per restart and step, e.g. `5 pairs`"),
-    "steps": SettingSpec("int", 1, 1_000_000, help="optimisation steps, e.g. `400 steps`"),
-    "anneal": SettingSpec("floats", 1e-6, 1e6, help="the strength schedule, e.g. `anneal 0.5 1 3 10`"),
-    "method": SettingSpec("choice", choices=SOLVE_METHODS, help="the inference method"),
-    "seed": SettingSpec("int", 0, 2 ** 63 - 1, help="the random seed, e.g. `seed 7`"),
-    "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
-    "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
-                                                "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
-    "rounds": SettingSpec("int", 1, 1_000, help="at most this many runs of all restarts, a new one while no answer "
-                                                "satisfies the riddle, e.g. `rounds 3`"),
-    "search": SettingSpec("int", 0, 100, help="coordinate sweeps over each restart's own prior draws when choosing "
-                                               "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)"),
-    "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
-    "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
-    "logic": SettingSpec("choice", choices=LOGIC_MODES,
-                         help="how statements that read labels enter the objective: `logic joint` (one exact "
-                              "weighted model count, the default) or `logic factored` (one factor per statement)"),
-}
-
-
 # ── the checker ─────────────────────────────────────────────────────────────
 
 def check(riddle: ast.Riddle, registry: Registry | None = None, source: Source | None = None,
@@ -415,7 +378,6 @@ class _Checker:
         raise TypeError(f)
 
     def observation(self, f: ast.Observation, strength: float) -> Statement | None:
-        from ..images import ObservationError, read_observation
         u = self.resolve(f.subject)
         noise = DEFAULT_NOISE
         if f.noise is not None:
@@ -565,7 +527,7 @@ class _Checker:
                     return None
                 return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.op == "!=")
         stmt = RelationStatement(span=f.span, strength=strength, left=f.left, op=f.op, right=f.right,
-                                 linear=_is_linear(f.left) and _is_linear(f.right))
+                                 linear=linear_form(f.left) is not None and linear_form(f.right) is not None)
         ranges = {n: (min(u.domain.labels), max(u.domain.labels)) for n, u in self.unknowns.items()}
         lo_hi = [bounds(side, ranges) for side in (f.left, f.right)]
         if any(abs(x) >= INT_LIMIT for pair in lo_hi for x in pair):
@@ -668,41 +630,30 @@ class _Checker:
         return out
 
     def setting_value(self, key: str, spec: SettingSpec, s: ast.Setting):
+        """The setting's value in Python's terms, checked by the one validator every face shares."""
         values = s.values
         span = values[0].span.to(values[-1].span)
-        bad = lambda what: self.error("R021", f"`{key}` {what}", span, "invalid value", spec.help)  # noqa: E731
         if spec.kind == "choice":
-            if len(values) != 1 or not isinstance(values[0], ast.Name) or values[0].text not in spec.choices:
-                text = " ".join(v.text for v in values)
-                near = suggest(text, spec.choices)
-                self.error("R021", f"`{key}` must be one of {', '.join(spec.choices)}; not `{text}`", span,
-                           "invalid value", f"did you mean `{near}`?" if near else spec.help)
+            value = values[0].text if len(values) == 1 and isinstance(values[0], ast.Name) else \
+                " ".join(v.text for v in values)
+            if problem := setting_problem(key, value):
+                near = suggest(value, spec.choices)
+                self.error("R021", problem, span, "invalid value", f"did you mean `{near}`?" if near else spec.help)
                 return None
-            return values[0].text
+            return value
         if any(not isinstance(v, ast.Number) for v in values):
-            bad("takes numbers")
+            self.error("R021", f"`{key}` takes numbers", span, "invalid value", spec.help)
             return None
-        if spec.kind == "floats":
-            xs = [v.value for v in values]
-            if len(xs) > 32 or any(not (spec.low <= x <= spec.high) for x in xs):
-                bad("takes 1 to 32 positive numbers")
-                return None
-            if any(b < a for a, b in zip(xs, xs[1:])):
-                self.warn("R021", f"`{key}` decreases: annealing usually raises the strength step by step", span,
-                          "decreasing")
-            return xs
-        if len(values) != 1:
-            bad("takes one number")
+        # whole numbers stay ints only where a whole number is asked for (`3.0 restarts` is refused)
+        numbers = [int(v.text) if spec.kind == "int" and v.is_integer else v.value for v in values]
+        value = numbers if spec.kind == "floats" else numbers[0] if len(numbers) == 1 else numbers
+        if problem := setting_problem(key, value):
+            self.error("R021", problem, span, "invalid value", spec.help)
             return None
-        v = values[0]
-        if spec.kind == "int" and not v.is_integer:
-            bad(f"takes a whole number, not {v.text}")
-            return None
-        x = int(v.text) if spec.kind == "int" else v.value
-        if not (spec.low <= x <= spec.high):
-            bad(f"must lie between {spec.low:g} and {spec.high:g}, not {v.text}")
-            return None
-        return x
+        if spec.kind == "floats" and any(b < a for a, b in zip(numbers, numbers[1:])):
+            self.warn("R021", f"`{key}` decreases: annealing usually raises the strength step by step", span,
+                      "decreasing")
+        return value
 
 
 def _fact_names(f: ast.Fact) -> list[ast.Name]:
@@ -721,22 +672,6 @@ def _fact_names(f: ast.Fact) -> list[ast.Name]:
 
 def _order(d: Diagnostic):
     return (d.span.line, d.span.column) if d.span else (0, 0)
-
-
-def _is_linear(e: ast.Expr) -> bool:
-    """Sums and differences of constant multiples of unknowns and numerals: these the graph
-    builder can split into chains of small factors."""
-    if isinstance(e, (ast.Literal, ast.Variable, ast.Numeral)):
-        return True
-    if isinstance(e, ast.Negate):
-        return _is_linear(e.operand)
-    if isinstance(e, ast.BinOp):
-        if e.op in "+-":
-            return _is_linear(e.left) and _is_linear(e.right)
-        if e.op == "*":
-            constant = lambda x: not ast.expr_names(x)  # noqa: E731
-            return (constant(e.left) and _is_linear(e.right)) or (constant(e.right) and _is_linear(e.left))
-    return False
 
 
 def _constant_truth(f: ast.Relation) -> bool:

@@ -86,3 +86,40 @@ def bounds(expr: ast.Expr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int
             m = max(abs(c), abs(d))
             return (-m if c < 0 else 0), (m if d > 0 else 0)
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def linear_form(expr: ast.Expr) -> tuple[dict[str, int], int] | None:
+    """expr = Σ coeffs[name] · name + const, when expr is linear — sums and differences of constant
+    multiples of unknowns and numerals, the relations the graph builder can split into chains of
+    small partial-sum factors (graph/logic.py); None when it is not. The one test of linearity: the
+    checker asks it whether a large relation may be split, the graph builder for the split."""
+    if isinstance(expr, ast.Literal):
+        return {}, int(expr.number.text)
+    if isinstance(expr, ast.Variable):
+        return {expr.name.text: 1}, 0
+    if isinstance(expr, ast.Numeral):
+        coeffs: dict[str, int] = {}
+        for power, d in enumerate(reversed(expr.digits)):
+            coeffs[d.text] = coeffs.get(d.text, 0) + 10 ** power
+        return coeffs, 0
+    if isinstance(expr, ast.Negate):
+        inner = linear_form(expr.operand)
+        return None if inner is None else ({n: -v for n, v in inner[0].items()}, -inner[1])
+    if isinstance(expr, ast.BinOp) and expr.op in "+-":
+        left, right = linear_form(expr.left), linear_form(expr.right)
+        if left is None or right is None:
+            return None
+        sign = 1 if expr.op == "+" else -1
+        out = dict(left[0])
+        for n, v in right[0].items():
+            out[n] = out.get(n, 0) + sign * v
+        return out, left[1] + sign * right[1]
+    if isinstance(expr, ast.BinOp) and expr.op == "*":
+        for const_side, other in ((expr.left, expr.right), (expr.right, expr.left)):
+            if ast.expr_names(const_side):
+                continue
+            factor, defined = evaluate(const_side, {})
+            inner = linear_form(other)
+            if bool(defined) and inner is not None:
+                return {n: int(factor) * v for n, v in inner[0].items()}, int(factor) * inner[1]
+    return None

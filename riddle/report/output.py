@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import grid, write_png
-from ..infer.mgvi import MGVIConfig
+from ..infer.base import method as find_method
 from ..infer.solve import Solution
+from .images import grid, write_png
 
 
 def _answer(labels) -> str:
@@ -46,31 +46,17 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append(f"method   auto → {a['choice']}: a pilot of {a['pilot_draws']:,} prior draws accepted "
                      f"{a['pilot_acceptance']:.3%}; projected {a['projected_rejection_s']:.3g} s by rejection, "
                      f"{a['projected_advi_s']:.3g} s by advi")
-    if sol.method == "rejection":
-        rj = sol.rejection
-        lines.append(f"sampled  {rj['drawn']:,} prior draws · {rj['accepted']:,} accepted by the networks "
-                     f"({rj['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
-    else:
-        how = " one at a time" if sol.method == "sequential" else ""
-        rounds = f" in {sol.rounds} rounds of {c.restarts}" if sol.rounds > 1 else ""
-        what = {"hmc": f"chains · {c.steps} warm-up iterations + {len(sol.elbo_trace) - c.steps} sampling",
-                "mgvi": f"restarts of metric Gaussian VI × {2 * max(c.pairs, MGVIConfig().min_pairs)} samples",
-                "fullrank": f"restarts of full-rank Gaussian VI × {2 * c.pairs} samples",
-                "flow": f"restarts of planar-flow VI × {2 * c.pairs} samples"}.get(
-                    sol.method, f"restarts{how} × {2 * c.pairs} samples")
-        steps = "" if sol.method == "hmc" else f" · {c.steps} steps"
-        lines.append(f"solved   {sol.restarts} {what}{rounds} · α {c.anneal[0]:g} → {c.anneal[-1]:g}{steps} · "
-                     f"{sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
-        if sol.rounds > 1:
-            first = "the first run" if sol.rounds == 2 else f"the first {sol.rounds - 1} runs"
-            lines.append(f"rounds   no restart of {first} reached an answer that satisfies the riddle, so riddle "
-                         f"ran all restarts again with a fresh seed (at most {c.rounds} runs)")
+    method = find_method(sol.method)
+    lines.append(method.solved_line(sol))
+    if sol.rounds > 1:
+        first = "the first run" if sol.rounds == 2 else f"the first {sol.rounds - 1} runs"
+        lines.append(f"rounds   no restart of {first} reached an answer that satisfies the riddle, so riddle "
+                     f"ran all restarts again with a fresh seed (at most {c.rounds} runs)")
     if not sol.rows:
         lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
         return "\n".join(lines)
     width = max(len(_answer(row.answer)) for row in sol.rows)
-    unit = " samples" if sol.method == "rejection" else "restarts"
-    lines.append(f"{'answer':<{max(width, 6)}}  {unit}  share    ELBO   judged")
+    lines.append(f"{'answer':<{max(width, 6)}}  {method.unit:>8}  share    ELBO   judged")
     shown = sol.rows[:8]
     for row in shown:
         verdict = "✓ solution" if row.correct else "✗ " + "; ".join(row.broken[:2])
@@ -85,8 +71,7 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     if sol.answer is not None and sol.answer is not sol.rows[0] and sol.answer.correct:
         mark += " (the most common verified answer; more restarts settled on answers that break a statement)"
     per = f" · {sol.solve_seconds / sol.successes:.2f} s per judge-confirmed answer" if sol.successes else ""
-    what = "of accepted samples" if sol.method == "rejection" else "per restart"
-    tail = f"success {sol.success_rate:.0%} {what} (95 % CI {lo:.0%}–{hi:.0%}){per} · answer {answer}{mark}"
+    tail = f"success {sol.success_rate:.0%} {method.per_row} (95 % CI {lo:.0%}–{hi:.0%}){per} · answer {answer}{mark}"
     if files:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
@@ -94,20 +79,7 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\" (line {ob['line']}): {ob['seen_pixels']} "
                      f"pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts keep them (RMS over "
                      f"the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
-    dg = sol.diagnostics
-    if dg and sol.method == "hmc":
-        def fmt(x, spec):
-            return "–" if x is None else format(x, spec)
-        lines.append(f"chains   {dg['chains']} × {dg['draws_per_chain']} draws · R-hat ≤ {fmt(dg['rhat_max'], '.3f')} · "
-                     f"ESS bulk ≥ {fmt(dg['ess_bulk_min'], '.0f')}, tail ≥ {fmt(dg['ess_tail_min'], '.0f')} (ArviZ, over "
-                     f"the energy and {dg['label_variables']} label probabilities) · acceptance {dg['accept_rate']:.0%} · "
-                     f"step {dg['step_size']:.3g}"
-                     + (" · R-hat > 1.1: the chains stay in different regions (drawings) and have not mixed; "
-                        "each chain's answer is its draws' most common one"
-                        if dg["rhat_max"] is not None and dg["rhat_max"] > 1.1 else ""))
-    elif dg and sol.method == "mgvi":
-        lines.append(f"mgvi     samples by conjugate gradients: at most {dg['cg_steps_max']} steps, relative residual "
-                     f"≤ {dg['cg_residual_max']:.1e}")
+    lines += method.report_lines(sol.diagnostics)
     dv = sol.diversity
     if dv and dv["ratio"] is not None:
         lines.append(f"variety  the {dv['restarts']} drawings of answer {answer} differ by "
@@ -150,8 +122,6 @@ def solution_json(sol: Solution) -> dict:
         out["observations"] = sol.observations
     if sol.diagnostics:
         out["diagnostics"] = sol.diagnostics
-    if sol.rejection:
-        out["rejection"] = sol.rejection
     if sol.auto:
         out["auto"] = sol.auto
     if sol.unsatisfiable:

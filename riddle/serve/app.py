@@ -24,12 +24,13 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from .. import __version__, api
+from ..vocabulary import ALL_KEYS
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
 DRAIN_BODY = 8 << 20               # a body announced up to this size is read (and dropped) before the 413:
                                    # a client still sending when the server hangs up sees a broken pipe, not the 413
-SETTING_KEYS = api.SETTING_ARGS + ("method", "device", "max_seconds")
+SETTING_KEYS = ALL_KEYS
 KEEPALIVE_S = 15.0
 
 

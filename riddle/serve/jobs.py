@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .. import api
-from ..images import encode_png, grid
+from ..report.images import encode_png, grid
 
 TERMINAL = ("result", "error", "cancelled")
 KEEP_FINISHED = 16                 # finished jobs kept for their downloads; the oldest are dropped

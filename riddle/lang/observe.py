@@ -1,10 +1,15 @@
-"""Image files: grids of digits written as 8-bit greyscale PNG, and observed images read for
-`x looks like "PATH"` — PNG (or any image Pillow reads) and .npy. Pillow does the format work."""
+"""Observed images, read for `x looks like "PATH"` — PNG (or any image Pillow reads) and .npy — by the
+checker, which reports what is wrong with one at the statement's span. Pillow does the format work;
+writing pictures is the report's (riddle/report/images.py)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import suggest
 
 MAX_IMAGE_BYTES = 4 << 20          # an observation is one small picture, not a photo album
 
@@ -26,7 +31,6 @@ def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | Non
     entry too). `.npy`: a 2-D array, floats in [0, 1] with NaN for unseen pixels, or uint8 / 255.
     The size must equal `shape`: nothing is resized. With `data` (an upload's bytes) the file is
     never looked for on disk: `path` only names it."""
-    import io
     path = Path(path)
     if data is None:
         if path.is_dir():
@@ -34,7 +38,6 @@ def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | Non
                                    "give the path of a .png or .npy file, relative to the riddle's folder")
         if not path.is_file():
             folder = path.parent if path.parent.is_dir() else None
-            from .lang.errors import suggest
             near = suggest(path.name, [q.name for q in folder.iterdir() if q.is_file()]) if folder else None
             raise ObservationError(f"no such image: `{path}`", "not found",
                                    f"did you mean `{near}`?" if near else
@@ -82,7 +85,6 @@ def _read_npy(name: str, source) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_picture(name: str, source) -> tuple[np.ndarray, np.ndarray]:
-    from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(source) as img:
             img.load()
@@ -101,46 +103,3 @@ def _read_picture(name: str, source) -> tuple[np.ndarray, np.ndarray]:
                                "give a PNG (grey, or with alpha 0 where unseen) or a .npy array") from None
     seen = alpha > 0 if alpha is not None else np.ones(grey.shape, bool)
     return grey, seen
-
-
-def grid(images: np.ndarray, columns: int | None = None, pad: int = 2, scale: int = 1) -> np.ndarray:
-    """images [N, H, W] in [0, 1] → one [rows·(H+pad)+pad, cols·(W+pad)+pad] array, grey padding."""
-    images = np.asarray(images, dtype=np.float32)
-    n, h, w = images.shape
-    columns = columns or int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / columns))
-    out = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad), 0.35, dtype=np.float32)
-    for i, img in enumerate(images):
-        r, c = divmod(i, columns)
-        out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = img
-    if scale > 1:
-        out = out.repeat(scale, axis=0).repeat(scale, axis=1)
-    return out
-
-
-def encode_png(image: np.ndarray, seen: np.ndarray | None = None) -> bytes:
-    """A 2-D array in [0, 1] as the bytes of an 8-bit greyscale PNG (see write_png)."""
-    import io
-    buffer = io.BytesIO()
-    _png(image, seen).save(buffer, format="PNG", optimize=False, compress_level=6)
-    return buffer.getvalue()
-
-
-def _png(image: np.ndarray, seen: np.ndarray | None):
-    from PIL import Image
-    pixels = (np.clip(np.asarray(image, dtype=np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
-    if seen is None:
-        img = Image.fromarray(pixels)                       # uint8 [H, W]: "L"
-    else:
-        img = Image.fromarray(np.stack([pixels, np.where(seen, 255, 0).astype(np.uint8)], -1))   # "LA"
-    return img
-
-
-def write_png(path: str | Path, image: np.ndarray, seen: np.ndarray | None = None) -> None:
-    """Write a 2-D array in [0, 1] as an 8-bit greyscale PNG (with `seen`: grey + alpha, alpha 0 where
-    unseen — the form `looks like` reads). Written beside and renamed, so no half-written file is left."""
-    img = _png(image, seen)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    img.save(tmp, format="PNG", optimize=False, compress_level=6)
-    tmp.replace(path)

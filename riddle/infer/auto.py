@@ -1,0 +1,42 @@
+"""`--method auto`: rejection when it is projected to be faster, else advi.
+
+One batch of `pilot` prior draws gives rejection's acceptance and time per draw; two timed steps of
+the batched objective give advi's time per step. Rejection wins on small riddles whose acceptance is
+high (two unknowns: docs/BENCHMARKS.md, "Scaling"), advi everywhere else.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from . import rejection
+from .base import Method, RunConfig
+from .objective import Objective
+
+
+def choose(objective: Objective, cfg: RunConfig, device, pilot: int = 4096) -> tuple[str, dict]:
+    """→ (the method to run, the pilot's figures for the report)."""
+    res = rejection.sample(objective, rejection.RejectionConfig(accepted=pilot, batch=pilot, max_samples=pilot,
+                                                                seed=cfg.seed + 3), device)
+    n, d = len(objective.names), objective.d
+    xi = torch.zeros(cfg.restarts, 2 * cfg.pairs, n, d, device=device, requires_grad=True)
+    objective.energy(xi, 1.0)[0].sum().backward()                     # warm-up
+    started = time.perf_counter()
+    for _ in range(2):
+        objective.energy(xi, 1.0)[0].sum().backward()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    advi_seconds = (time.perf_counter() - started) / 2 * cfg.steps
+    rejection_seconds = (res.seconds / res.drawn * cfg.restarts / res.acceptance if res.acceptance > 0
+                         else float("inf"))
+    choice = "rejection" if rejection_seconds < advi_seconds else "advi"
+    return choice, {"choice": choice, "pilot_draws": res.drawn, "pilot_acceptance": res.acceptance,
+                    "projected_rejection_s": rejection_seconds, "projected_advi_s": advi_seconds}
+
+
+def _not_run(*args, **kwargs):
+    raise RuntimeError("auto chooses another method (base.Method.choose); it has no run of its own")
+
+
+METHOD = Method("auto", _not_run, choose=choose)

@@ -1,0 +1,90 @@
+"""The judge: independent networks that read the answers' drawings, and the checks an answer must pass.
+
+A restart's answer is the judge's reading of its drawing: the judge never served as a likelihood, so
+a drawing that fooled the predicates is not counted as a success. An answer is right when the
+oracle accepts its judged labels (`accepts`) and its drawings keep every observation (`observed`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..graph import FactorGraph, SymbolicResult, satisfies
+from ..lang.check import MATCH_SIGMAS, ObservationStatement
+from ..models.zoo import for_inference
+
+
+class Judge:
+    """The judge networks of a graph's domains, in float32 from an inference copy (batch norm folded,
+    channels-last: a sixth of a solve went to the judge before)."""
+
+    def __init__(self, graph: FactorGraph, device):
+        self.graph = graph
+        self.networks = {d: for_inference(j).to(device) for d, j in
+                         {u.domain.name: u.domain.load_judge() for u in graph.unknowns}.items()}
+        self.self_judged = sorted({u.domain.name for u in graph.unknowns if not u.domain.has_judge})
+
+    def __getitem__(self, domain: str):
+        return self.networks[domain]
+
+    def read(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """images [B, n, H, W] → judged labels [B, n] (label values) and their probabilities."""
+        labels, conf = [], []
+        for i, u in enumerate(self.graph.unknowns):
+            p = self.networks[u.domain.name](images[:, i]).softmax(-1)
+            c, k = p.max(-1)
+            labels.append(np.asarray(u.domain.labels)[k.cpu().numpy()])
+            conf.append(c.cpu().numpy())
+        return np.stack(labels, 1), np.stack(conf, 1)
+
+    def probs(self, images: torch.Tensor) -> np.ndarray:
+        """images [B, n, H, W] → the judge's label probabilities [B, n, L], padded to the largest domain."""
+        L = max(len(u.domain.labels) for u in self.graph.unknowns)
+        out = []
+        for i, u in enumerate(self.graph.unknowns):
+            p = self.networks[u.domain.name](images[:, i]).softmax(-1)
+            out.append(torch.nn.functional.pad(p, (0, L - p.shape[-1])).cpu().numpy())
+        return np.stack(out, 1)
+
+
+def observations(graph: FactorGraph) -> list[ObservationStatement]:
+    return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
+
+
+def observed(graph: FactorGraph, images) -> np.ndarray:
+    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image keep the seen pixels of
+    each of the riddle's m observations, within their noise (ObservationStatement.matches)?"""
+    seen = observations(graph)
+    arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if not seen:
+        return np.ones(arr.shape[:-3] + (0,), bool)
+    index = {n: i for i, n in enumerate(graph.names)}
+    return np.stack([s.matches(arr[..., index[s.unknown], :, :]) for s in seen], -1)
+
+
+def observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray) -> list[dict]:
+    """Per observation: what was seen and how the restarts' images kept it."""
+    index = {n: i for i, n in enumerate(graph.names)}
+    out = []
+    for k, s in enumerate(observations(graph)):
+        rms = s.rms(images[:, index[s.unknown]])
+        out.append({"line": s.span.line, "unknown": s.unknown, "path": s.path, "noise": s.noise,
+                    "seen_pixels": int(s.seen.sum()), "threshold_rms": MATCH_SIGMAS * s.noise,
+                    "rms_median": float(np.median(rms)), "mse_median": float(np.median(rms ** 2)),
+                    "kept": int(kept[:, k].sum()), "restarts": int(len(rms))})
+    return out
+
+
+def accepts(graph: FactorGraph, symbolic: SymbolicResult, labels: np.ndarray) -> np.ndarray:
+    """labels [A, B, n] → bool [A, B]: is each tuple a solution under the truth tables?"""
+    flat = labels.reshape(-1, labels.shape[-1])
+    if symbolic.solutions is not None:
+        sols = symbolic.solutions
+        hit = np.zeros(len(flat), bool)
+        for i in range(0, len(sols), 4096):                   # chunked: [rows, solutions, n] stays small
+            hit |= (flat[:, None, :] == sols[None, i:i + 4096, :]).all(-1).any(1)
+    else:
+        uniq, inv = np.unique(flat, axis=0, return_inverse=True)
+        ok = np.array([not satisfies(graph, tuple(u)) for u in uniq])
+        hit = ok[inv.reshape(-1)]
+    return hit.reshape(labels.shape[:-1])

@@ -1,0 +1,116 @@
+"""The words riddle's faces share, each written once: inference methods, devices, precisions, logic
+modes, and the solve settings with their ranges — and the one validator for them.
+
+The checker (`solve with …`), the CLI's flags, the Python API, the playground's JSON API and
+`riddle sweep` all accept exactly what `setting_problem` accepts. This module sits at the bottom of
+the house: it imports nothing of riddle's, so every layer may import it.
+
+Adding an inference method: write `riddle/infer/NAME.py` with a `METHOD` (see `riddle/infer/base.py`)
+and add its name and one line of help to `METHODS` below — the registration (docs/ARCHITECTURE.md,
+"Adding an inference method").
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+# name → one line of help; the registration of every inference method (riddle/infer/NAME.py)
+METHODS: dict[str, str] = {
+    "advi": "mean-field Gaussian VI, all restarts batched (the default)",
+    "sequential": "the same VI one restart at a time (the papers' way; a baseline)",
+    "rejection": "prior draws that every network accepts (a baseline)",
+    "auto": "rejection where a pilot batch projects it faster, else advi",
+    "hmc": "Hamiltonian Monte Carlo chains, batched",
+    "mgvi": "metric Gaussian VI: CG samples of the inverse Fisher metric",
+    "fullrank": "full-rank Gaussian VI (a Cholesky factor per restart)",
+    "flow": "planar normalizing-flow VI",
+}
+DEFAULT_METHOD = "advi"
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it pays (infer.objective.pick_precision)
+LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    kind: str                     # "int" | "float" | "floats" | "choice"
+    low: float = 0
+    high: float = math.inf
+    choices: tuple[str, ...] = ()
+    help: str = ""
+    most: int = 1                 # floats: at most this many numbers
+
+
+# Every setting a riddle's `solve with` line may give; the CLI's flags, riddle.solve's keywords, the
+# playground's "settings" and sweep's --set take the same keys.
+SETTINGS: dict[str, SettingSpec] = {
+    "restarts": SettingSpec("int", 1, 100_000, help="independent runs of the solver, e.g. `100 restarts`"),
+    "pairs": SettingSpec("int", 1, 1_000, help="antithetic sample pairs per restart and step, e.g. `5 pairs`"),
+    "steps": SettingSpec("int", 1, 1_000_000, help="optimisation steps, e.g. `400 steps`"),
+    "anneal": SettingSpec("floats", 1e-6, 1e6, most=32, help="the strength schedule, e.g. `anneal 0.5 1 3 10`"),
+    "method": SettingSpec("choice", choices=tuple(METHODS), help="the inference method"),
+    "seed": SettingSpec("int", 0, 2 ** 63 - 1, help="the random seed, e.g. `seed 7`"),
+    "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
+    "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
+                                                "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
+    "rounds": SettingSpec("int", 1, 1_000, help="at most this many runs of all restarts, a new one while no answer "
+                                                "satisfies the riddle, e.g. `rounds 3`"),
+    "search": SettingSpec("int", 0, 100, help="coordinate sweeps over each restart's own prior draws when choosing "
+                                               "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)"),
+    "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
+    "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
+    "logic": SettingSpec("choice", choices=LOGIC_MODES,
+                         help="how statements that read labels enter the objective: `logic joint` (one exact "
+                              "weighted model count, the default) or `logic factored` (one factor per statement)"),
+}
+# A limit the faces take beside the riddle's settings (no `solve with` word): a solve's time budget,
+# honoured by the sampling methods (rejection, and auto's rejection).
+LIMITS: dict[str, SettingSpec] = {
+    "max_seconds": SettingSpec("float", 1e-3, 86_400, help="a solve's time budget in seconds, e.g. 60"),
+}
+# the settings that shape a run (infer.base.RunConfig's fields); method and device choose where and how it runs
+RUN_SETTINGS = tuple(k for k in SETTINGS if k not in ("method", "device"))
+ALL_KEYS = tuple(SETTINGS) + tuple(LIMITS)
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def setting_problem(key: str, value) -> str | None:
+    """Why `value` cannot be setting `key` (a sentence in the language's words), or None.
+
+    Values are Python's: a str for a choice, an int for a whole number (3.0 is not one, as `3.0
+    restarts` is not), an int or a float for a number, a sequence of numbers for `anneal`."""
+    spec = SETTINGS.get(key) or LIMITS.get(key)
+    if spec is None:
+        return f"unknown setting `{key}`"
+    if spec.kind == "choice":
+        if not isinstance(value, str) or value not in spec.choices:
+            shown = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+            return f"`{key}` must be one of {', '.join(spec.choices)}; not `{shown}`"
+        return None
+    if spec.kind == "floats":
+        ok = (isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and 1 <= len(value) <= spec.most
+              and all(_number(x) and spec.low <= x <= spec.high for x in value))
+        return None if ok else (f"`{key}` takes 1 to {spec.most} numbers between {spec.low:g} and {spec.high:g}")
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            return f"`{key}` takes one number"
+        value = value[0]
+    if not _number(value) or not math.isfinite(value):
+        return f"`{key}` takes a number, not `{value}`"
+    if spec.kind == "int" and not isinstance(value, int):
+        return f"`{key}` takes a whole number, not {value}"
+    if not spec.low <= value <= spec.high:
+        return f"`{key}` must lie between {spec.low:g} and {spec.high:g}, not {value}"
+    return None
+
+
+def settings_problem(settings: Mapping) -> str | None:
+    """The first problem of a mapping of settings (None values mean "not given"), or None."""
+    for key, value in settings.items():
+        if value is not None and (problem := setting_problem(key, value)):
+            return problem
+    return None
