@@ -3,8 +3,8 @@ logic-puzzle forms: either-or, liars' claims, implication chains, locks, counted
 on generated ones (generated-n3..n6.rdl: random connectives over 3–6 digits, grown until the oracle
 finds one solution; `--write-generated` rewrites them identically).
 
-    python bench/connectives.py [--modes joint factored] [--seed 0] [--only NAME ...]
-    python bench/connectives.py --render      (rewrite the section from docs/bench/connectives.json)
+    python -m bench.connectives [--modes joint factored] [--seed 0] [--only NAME ...]
+    python -m bench.connectives --render      (rewrite the section from docs/bench/connectives.json)
 
 Every satisfiable riddle is solved once per mode with the default settings (`riddle solve FILE`, no
 `solve with` line in the files); a riddle without solution must come back with its conflict. Per
@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build, solve_symbolic  # noqa: E402
-from riddle import sweep  # noqa: E402
-from riddle.infer.solve import DEFAULTS  # noqa: E402
-from riddle.lang import load, load_text  # noqa: E402
-import runs  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench import runs
+from bench.common import ROOT, machine, write_section
+from riddle import sweep
+from riddle.graph import build, solve_symbolic
+from riddle.infer.solve import DEFAULTS
+from riddle.lang import load, load_text
 
 FOLDER = ROOT / "bench" / "connectives"
 GENERATED = {3: 11, 4: 12, 5: 13, 6: 14}          # unknowns → seed of the generated riddle written beside the others
@@ -145,7 +139,7 @@ def connective_ops(s) -> set[str]:
 
 def section(rows: list[dict], where: str, seed: int, notes: list[str] = ()) -> str:
     lines = ["## Connectives", "",
-             f"Measured by `python bench/connectives.py` on {where} (cpu), seed {seed}: each riddle of "
+             f"Measured by `python -m bench.connectives` on {where} (cpu), seed {seed}: each riddle of "
              "bench/connectives/ solved with the default settings (100 restarts, `clone 0`, up to 3 rounds), in "
              "joint logic (the default: connectives summed out exactly with the labels) and in factored logic (one "
              "term per factor: the switches are summed separately in each). Right: the oracle accepts the reported "

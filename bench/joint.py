@@ -1,8 +1,8 @@
 """Joint logic on riddles nobody tuned on: classic cryptarithms and generated mixed riddles.
 
-    python bench/joint.py [--modes joint factored] [--factored-every 3] [--seed 0] [--only NAME ...]
-    python bench/joint.py --render        (rewrite the section from docs/bench/joint.json, no solving)
-    python bench/joint.py --compare docs/bench/joint-label-temperature-1.json   (the "Label temperature" table)
+    python -m bench.joint [--modes joint factored] [--factored-every 3] [--seed 0] [--only NAME ...]
+    python -m bench.joint --render        (rewrite the section from docs/bench/joint.json, no solving)
+    python -m bench.joint --compare docs/bench/joint-label-temperature-1.json   (the "Label temperature" table)
 
 The set, written to bench/joint/*.rdl (regenerated identically, each with its answer in the header):
   - cryptarithms from the classic lists, every one with a unique solution (checked by the oracle), 4
@@ -24,24 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build, solve_symbolic  # noqa: E402
-from riddle import sweep  # noqa: E402
-from riddle.infer.solve import DEFAULTS  # noqa: E402
-from riddle.lang import load, load_text  # noqa: E402
-import runs  # noqa: E402
-from scaling import generate  # noqa: E402
-from solve import known_answer  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench import runs
+from bench.common import ROOT, generate, known_answer, machine, write_section
+from riddle import sweep
+from riddle.graph import build, solve_symbolic
+from riddle.infer.solve import DEFAULTS
+from riddle.lang import load, load_text
 
 # Word sums from the classic cryptarithm lists (Dudeney's SEND + MORE = MONEY is in puzzles/).
 CRYPTARITHMS = [
@@ -139,7 +132,7 @@ def compare(old: dict, new: dict, old_name: str) -> str:
     rows = [(before[r["riddle"]], r) for r in new["rows"] if r["mode"] == "joint" and r["riddle"] in before]
     lines = ["## Label temperature", "",
              "The label classifier's logits are divided by a temperature before the softmax that feeds the logic "
-             "(`LABEL_TEMPERATURE` in riddle/infer/objective.py). Both columns by `python bench/joint.py --modes "
+             "(`LABEL_TEMPERATURE` in riddle/infer/objective.py). Both columns by `python -m bench.joint --modes "
              f"joint` (seed 0, 100 independent restarts, one run) on {new['machine']}: temperature 1 kept in "
              f"`{Path(old_name).name}`, temperature 2 in docs/bench/joint.json (`--compare` renders this table).", "",
              "| riddle | unknowns | success at 1 | success at 2 | time at 1 | time at 2 |",
@@ -148,12 +141,15 @@ def compare(old: dict, new: dict, old_name: str) -> str:
         lines.append(f"| {b['riddle']} | {b['unknowns']} | {a['success']:.0%} | {b['success']:.0%} | "
                      f"{a['seconds']:.0f} s | {b['seconds']:.0f} s |")
     bar = [(a, b) for a, b in rows if 4 <= b["unknowns"] <= 9]
-    lines += ["", f"- mean per-restart success {sum(a['success'] for a, _ in rows) / len(rows):.0%} → "
-              f"{sum(b['success'] for _, b in rows) / len(rows):.0%}; better on "
-              f"{sum(b['success'] > a['success'] for a, b in rows)}, worse on "
-              f"{sum(b['success'] < a['success'] for a, b in rows)} of {len(rows)}.",
-              f"- 4–9 unknowns right with ≥ 85 %: {sum(a['right'] and a['success'] >= 0.85 for a, _ in bar)}/{len(bar)} → "
-              f"{sum(b['right'] and b['success'] >= 0.85 for _, b in bar)}/{len(bar)}."]
+    lines += [
+        "",
+        f"- mean per-restart success {sum(a['success'] for a, _ in rows) / len(rows):.0%} → "
+        f"{sum(b['success'] for _, b in rows) / len(rows):.0%}; better on "
+        f"{sum(b['success'] > a['success'] for a, b in rows)}, worse on "
+        f"{sum(b['success'] < a['success'] for a, b in rows)} of {len(rows)}.",
+        f"- 4–9 unknowns right with ≥ 85 %: {sum(a['right'] and a['success'] >= 0.85 for a, _ in bar)}/{len(bar)} → "
+        f"{sum(b['right'] and b['success'] >= 0.85 for _, b in bar)}/{len(bar)}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -167,7 +163,7 @@ def plans(groups: list) -> str:
 
 def section(rows: list[dict], args, where: str) -> str:
     lines = ["## Joint logic", "",
-             f"Measured by `python bench/joint.py` on {where} (cpu): one run of 100 independent restarts per "
+             f"Measured by `python -m bench.joint` on {where} (cpu): one run of 100 independent restarts per "
              "riddle and mode (`clone 0, rounds 1`, other settings the defaults), seed "
              f"{args.seed}. The riddles (bench/joint/) are classic cryptarithms and riddles from the scaling "
              "generator with a new seed; the defaults were chosen on puzzles/ before these were first run, except "
@@ -192,16 +188,22 @@ def section(rows: list[dict], args, where: str) -> str:
                      f"{min(succ):.0%}.")
         bar = [r for r in rs if 4 <= r["unknowns"] <= 9]
         if bar and len(bar) < len(rs):
-            low = ", ".join(f"{r['riddle']} {r['success']:.0%}" for r in bar if not (r["right"] and r["success"] >= 0.85))
-            lines.append(f"  Of those with 4–9 unknowns: {sum(r['right'] and r['success'] >= 0.85 for r in bar)}/{len(bar)} "
-                         f"right with ≥ 85 %" + (f"; below: {low}." if low else "."))
+            low = ", ".join(
+                f"{r['riddle']} {r['success']:.0%}" for r in bar if not (r["right"] and r["success"] >= 0.85)
+            )
+            lines.append(
+                f"  Of those with 4–9 unknowns: {sum(r['right'] and r['success'] >= 0.85 for r in bar)}/{len(bar)} "
+                f"right with ≥ 85 %" + (f"; below: {low}." if low else ".")
+            )
     ref = next((r for r in rows if r["kind"] == "reference" and r["mode"] == "joint"), None)
     nine = [r for r in rows if r["mode"] == "joint" and r["kind"] == "cryptarithm" and r["unknowns"] == 9]
     if ref and nine:
         worst = max(r["seconds"] for r in nine)
-        lines.append(f"- time: a 9-letter cryptarithm's solve takes {min(r['seconds'] for r in nine):.0f}–{worst:.0f} s, "
-                     f"{worst / ref['seconds']:.1f}× at most the {ref['seconds']:.0f} s of 134.rdl (3 unknowns) in the "
-                     "same run.")
+        lines.append(
+            f"- time: a 9-letter cryptarithm's solve takes {min(r['seconds'] for r in nine):.0f}–{worst:.0f} s, "
+            f"{worst / ref['seconds']:.1f}× at most the {ref['seconds']:.0f} s of 134.rdl (3 unknowns) in the "
+            "same run."
+        )
     return "\n".join(lines) + "\n"
 
 

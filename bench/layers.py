@@ -1,7 +1,7 @@
 """What rewriting the single-channel layers buys: a solver step with the zoo's rewritten layers
 (zoo.strided_conv, zoo.transposed_conv) against the same networks calling oneDNN's direct layers.
 
-    python bench/layers.py [--riddle 134] [--precision bfloat16 float32] [--repeats 7]
+    python -m bench.layers [--riddle 134] [--precision bfloat16 float32] [--repeats 7]
 
 One step = the energy of the riddle and its gradient with respect to the latents, as advi.run
 computes it, at 1 and 100 restarts. Timings on a shared 2-core machine drift by ±20 % from minute
@@ -13,21 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build  # noqa: E402
-from riddle.infer.objective import Networks, Objective  # noqa: E402
-from riddle.lang import load  # noqa: E402
-from riddle.models import zoo  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench.common import ROOT, machine, write_section
+from riddle.graph import build
+from riddle.infer.objective import Networks, Objective
+from riddle.lang import load
+from riddle.models import zoo
 
 REWRITTEN = {"LabelNet.outputs": zoo.LabelNet.outputs, "Decoder.forward": zoo.Decoder.forward}
 
@@ -80,7 +74,7 @@ def main() -> None:
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "layers.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["## Layer rewrite", "",
-             f"Measured by `python bench/layers.py --repeats {args.repeats}` on {out['machine']}: one solver step of "
+             f"Measured by `python -m bench.layers --repeats {args.repeats}` on {out['machine']}: one solver step of "
              f"riddle {args.riddle} (energy and its gradient), median of {args.repeats} alternating blocks. 'direct' "
              "calls oneDNN's own 1-channel layers (the classifier's first strided convolution, the decoder's last "
              "transposed convolution); 'rewritten' computes the same arithmetic as stride-1 convolutions on "

@@ -1,7 +1,7 @@
 """What each logic plan costs per solver step, against what the networks cost: the measurements
 behind joint.ENUMERATE_LIMIT and joint.CONTRACT_LIMIT.
 
-    python bench/logic.py [--batch 200]
+    python -m bench.logic [--batch 200]
 
 One solver step evaluates every term for R·S image tuples (100 restarts × 2 samples by default) and
 back-propagates. For each plan this times one logic term, forward and backward, on random label
@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build, joint  # noqa: E402
-from riddle.graph.joint import LogicGroup, LogicProgram, compile_logic  # noqa: E402
-from riddle.infer.objective import Networks, Objective, pick_precision  # noqa: E402
-from riddle.lang import load, load_text  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench.common import ROOT, machine, write_section
+from riddle.graph import build, joint
+from riddle.graph.joint import LogicGroup, LogicProgram, compile_logic
+from riddle.infer.objective import Networks, Objective, pick_precision
+from riddle.lang import load, load_text
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -81,7 +75,9 @@ def main() -> None:
     limit = joint.ENUMERATE_LIMIT
     joint.ENUMERATE_LIMIT = -1
     try:
-        families = [("sum", k, lambda k: f"{' + '.join(f'x{i}' for i in range(k))} = {9 * k // 2}") for k in (4, 8, 12, 16)]
+        families = [
+            ("sum", k, lambda k: f"{' + '.join(f'x{i}' for i in range(k))} = {9 * k // 2}") for k in (4, 8, 12, 16)
+        ]
         families += [("all different", k, lambda k: f"all different {', '.join(f'x{i}' for i in range(k))}")
                      for k in (3, 4, 5, 6)]
         for family, k, statement in families:
@@ -106,7 +102,7 @@ def main() -> None:
         objective = Objective(graph, Networks.load(graph), precision)
         xi = torch.randn(args.batch // 2, 2, len(graph.names), objective.d).requires_grad_(True)
 
-        def step():
+        def step(xi=xi, objective=objective):
             xi.grad = None
             objective.energy(xi, 1.0)[0].sum().backward()
         networks.append({"riddle": name, "unknowns": len(graph.names), "precision": precision,
@@ -116,19 +112,24 @@ def main() -> None:
            "limits": {"enumerate": joint.ENUMERATE_LIMIT, "contract": joint.CONTRACT_LIMIT}}
     (ROOT / "docs" / "bench" / "logic.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = ["## Logic plans", "",
-             f"Measured by `python bench/logic.py` on {machine()} (cpu): one logic term, forward and backward, for "
+             f"Measured by `python -m bench.logic` on {machine()} (cpu): one logic term, forward and backward, for "
              f"{args.batch} image tuples (100 restarts × 2 samples: one solver step), best of 5. Size: enumerate — "
              "satisfying tuples; contract — largest intermediate per image tuple.", "",
              "| plan | group | size | ms per step |", "| --- | --- | --- | --- |"]
     for r in rows:
         group = r["family"] if r["plan"] == "enumerate" else f"{r['family']} of {r['k']}"
         lines.append(f"| {r['plan']} | {group} | {r['size']:,} | {r['ms']:.2f} |")
-    lines += ["", "For scale, one step of the networks (generator, classifier, their backward): " +
-              "; ".join(f"{n['riddle']} ({n['unknowns']} unknowns, {n['precision']}) {n['ms']:.0f} ms" for n in networks)
-              + ".", "",
-              f"The bounds: enumerate while rows × unknowns ≤ {joint.ENUMERATE_LIMIT:,}, contract while every tensor "
-              f"and intermediate holds ≤ {joint.CONTRACT_LIMIT:,} entries per image tuple — at the bounds a term costs "
-              "about one step of the networks on a three-digit riddle; past them a component is split (approximate).", ""]
+    lines += [
+        "",
+        "For scale, one step of the networks (generator, classifier, their backward): "
+        + "; ".join(f"{n['riddle']} ({n['unknowns']} unknowns, {n['precision']}) {n['ms']:.0f} ms" for n in networks)
+        + ".",
+        "",
+        f"The bounds: enumerate while rows × unknowns ≤ {joint.ENUMERATE_LIMIT:,}, contract while every tensor "
+        f"and intermediate holds ≤ {joint.CONTRACT_LIMIT:,} entries per image tuple — at the bounds a term costs "
+        "about one step of the networks on a three-digit riddle; past them a component is split (approximate).",
+        "",
+    ]
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Logic plans", "\n".join(lines))
 
 

@@ -1,7 +1,7 @@
 """Every inference method on the same riddles: advi (the default), hmc, mgvi, fullrank, flow.
 
-    python bench/methods.py [--methods advi hmc mgvi fullrank flow] [--only 134 x-is-7 …]
-    python bench/methods.py --render        (rewrite the section from docs/bench/methods.json)
+    python -m bench.methods [--methods advi hmc mgvi fullrank flow] [--only 134 x-is-7 …]
+    python -m bench.methods --render        (rewrite the section from docs/bench/methods.json)
 
 Riddles: 134 and 7-is-x (`x is 7`) with 100 restarts (the issue's bars), 358, SEND + MORE = MONEY and
 `x is K` for the other nine K (conditional generation) with fewer, and `several` — a riddle with four
@@ -19,21 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import riddle  # noqa: E402
-import runs  # noqa: E402
-from riddle import sweep  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+import riddle
+from bench import runs
+from bench.common import ROOT, machine, write_section
+from riddle import sweep
 
 METHODS = ("advi", "hmc", "mgvi", "fullrank", "flow")
 SEVERAL = "digits a, b\na + b = 10\na < b\n"            # four solutions: 1 9, 2 8, 3 7, 4 6
@@ -104,13 +98,19 @@ def section(data: dict) -> str:
     rows, m = data["rows"], data["machine"]
     by = {(r["riddle"], r["method"]): r for r in rows}
     methods = [x for x in METHODS if any(r["method"] == x for r in rows)]
-    lines = ["## Methods", "", f"Measured by `python bench/methods.py` on {m}, seed {data['seed']}, default settings but the "
-             "restarts (chains for hmc) given. Success: restarts (chains) whose judged answer solves the riddle; "
-             "time: the solve itself, and its ratio to advi's on the same riddle in the same run; variety: the "
-             "mean pairwise pixel distance of the right answers' drawings over the prior's own (1: as varied as "
-             "the generator's digits).", "",
-             "| riddle | method | restarts | success (95 % CI) | answer | solve time | × advi | s per right answer "
-             "| variety | R-hat · ESS bulk / tail (hmc) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "## Methods",
+        "",
+        f"Measured by `python -m bench.methods` on {m}, seed {data['seed']}, default settings but the "
+        "restarts (chains for hmc) given. Success: restarts (chains) whose judged answer solves the riddle; "
+        "time: the solve itself, and its ratio to advi's on the same riddle in the same run; variety: the "
+        "mean pairwise pixel distance of the right answers' drawings over the prior's own (1: as varied as "
+        "the generator's digits).",
+        "",
+        "| riddle | method | restarts | success (95 % CI) | answer | solve time | × advi | s per right answer "
+        "| variety | R-hat · ESS bulk / tail (hmc) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     named = ["134", "x is 7", "358", "send-more-money"]
     for name in named:
         for method in methods:
@@ -130,10 +130,15 @@ def section(data: dict) -> str:
                          f"{'–' if r['diversity'] is None else format(r['diversity'], '.2f')} | {mix} |")
     group = [r for r in rows if r["group"] == "x is K"]
     if group:
-        lines += ["", "Conditional generation, `x is K` for the nine K other than 7 (the full paper: VI 99 %, "
-                      "HMC about 100 %, judged), "
-                  f"{group[0]['restarts']} restarts each:", "",
-                  "| method | mean success | lowest (K) | right answers | mean solve time |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "Conditional generation, `x is K` for the nine K other than 7 (the full paper: VI 99 %, "
+            "HMC about 100 %, judged), "
+            f"{group[0]['restarts']} restarts each:",
+            "",
+            "| method | mean success | lowest (K) | right answers | mean solve time |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for method in methods:
             rs = [r for r in group if r["method"] == method]
             if not rs:

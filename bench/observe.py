@@ -1,9 +1,9 @@
 """Observations (`x looks like "…"`) on real digits the models were never trained on (the bundled
 data's test split, riddle.models.data.make_splits).
 
-    python bench/observe.py [--noise 0.1 0.2] [--per-class 2] [--seed 0]
-    python bench/observe.py --render          (rewrite the section from docs/bench/observe.json)
-    python bench/observe.py --write-puzzle    (puzzles/half-seen.rdl's images, regenerated identically)
+    python -m bench.observe [--noise 0.1 0.2] [--per-class 2] [--seed 0]
+    python -m bench.observe --render          (rewrite the section from docs/bench/observe.json)
+    python -m bench.observe --write-puzzle    (puzzles/half-seen.rdl's images, regenerated identically)
 
 1. Completion: one unknown, `x looks like "…"` alone, for `--per-class` held-out digits of each
    class and four seen parts — whole, top half, left half, top-left quarter (alpha 0 elsewhere).
@@ -21,23 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.report.images import grid, write_png  # noqa: E402
-from riddle import sweep  # noqa: E402
-from riddle.lang import load_text  # noqa: E402
-from riddle.models.data import load_bundled, make_splits  # noqa: E402
-import runs  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench import runs
+from bench.common import ROOT, machine, write_section
+from riddle import sweep
+from riddle.lang import load_text
+from riddle.models.data import load_bundled, make_splits
+from riddle.report.images import grid, write_png
 
 PARTS = {"whole": (slice(None), slice(None)), "top half": (slice(0, 14), slice(None)),
          "left half": (slice(None), slice(0, 14)), "top-left quarter": (slice(0, 14), slice(0, 14))}
@@ -146,8 +141,12 @@ def riddle_cases(images, labels, rng, tmp: Path, sigma: float):
     for lab in (7, 9, 3, 5, 1, 7):
         k = pick(lab)
         write_png(tmp / f"top{k}.png", images[k], mask("top half"))
-        yield (f"top half of {lab} (#{k}), is odd", f'digits x\nx looks like "top{k}.png" with noise {sigma}\nx is odd\n',
-               (lab,), "top half + odd")
+        yield (
+            f"top half of {lab} (#{k}), is odd",
+            f'digits x\nx looks like "top{k}.png" with noise {sigma}\nx is odd\n',
+            (lab,),
+            "top half + odd",
+        )
     for a, b in ((3, 4), (2, 5), (1, 6), (4, 4), (0, 8), (6, 3)):
         ka, kb = pick(a), pick(b)
         write_png(tmp / f"d{ka}.png", images[ka])
@@ -181,7 +180,7 @@ def write_puzzle(images, labels) -> None:
 def section(saved: dict) -> str:
     comp, rid = saved["completion"], saved["riddles"]
     lines = ["## Observations", "",
-             f"Measured by `python bench/observe.py` on {saved['machine']} (cpu), seed {saved['config']['seed']}, "
+             f"Measured by `python -m bench.observe` on {saved['machine']} (cpu), seed {saved['config']['seed']}, "
              "on real digits of the bundled data's test split (no model trained on them)"
              + (f", at label temperature {saved['config']['label_temperature']:g}"
                 if saved["config"].get("label_temperature", 2.0) != 2.0 else "") + ".", "",
@@ -213,7 +212,9 @@ def section(saved: dict) -> str:
                              f"{sum(r['share'] >= 0.8 for r in rs)}/{len(rs)}.")
         rs = [r for r in rid if r["noise"] == sigma and r["kind"] == "contradiction"]
         if rs:
-            lines.append(f"- σ {sigma:g}, contradictions reported unsolved: {sum(r['answer_right'] for r in rs):.0f}/{len(rs)}.")
+            lines.append(
+                f"- σ {sigma:g}, contradictions reported unsolved: {sum(r['answer_right'] for r in rs):.0f}/{len(rs)}."
+            )
     lines.append("")
     lines.append("![seen parts (grey: unseen) against six completions each](observe.png)")
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """Every puzzle in puzzles/ with a unique solution, solved with the default settings.
 
-    python bench/puzzles.py [--seeds 3] [--only send-more-money ...] [--set lr=0.15 --set anneal=1,3,3,10]
+    python -m bench.puzzles [--seeds 3] [--only send-more-money ...] [--set lr=0.15 --set anneal=1,3,3,10]
 
 Each puzzle is solved once per seed (0, 1, ...), since one seed can be lucky: with cloning the
 restarts of one solve descend from a few lineages, so success is not independent across restarts.
@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle import sweep  # noqa: E402
-from riddle.lang import load  # noqa: E402
-import runs  # noqa: E402
-from solve import known_answer  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench import runs
+from bench.common import ROOT, known_answer, machine, write_section
+from riddle import sweep
+from riddle.lang import load
 
 
 def main() -> None:
@@ -63,7 +56,7 @@ def main() -> None:
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "puzzles.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
     own = "; ".join(f"{r['puzzle']}: `{format_settings(r['settings'])}`" for r in rows if r["settings"])
-    lines = ["## Puzzles", "", f"Measured by `python bench/puzzles.py --seeds {args.seeds}` on {machine()} (cpu), "
+    lines = ["## Puzzles", "", f"Measured by `python -m bench.puzzles --seeds {args.seeds}` on {machine()} (cpu), "
              f"default settings under each puzzle's own `solve with` line ({own or 'none'}), "
              f"seeds 0–{args.seeds - 1}. Runs: how many "
              f"populations of restarts a solve ran (a new one while none of its answers satisfied the riddle); "
@@ -75,11 +68,13 @@ def main() -> None:
         seeds = r["runs"]
         succ = [x["success"] for x in seeds]
         wrong = sorted({" ".join(map(str, x["answer"])) if x["answer"] else "none" for x in seeds if not x["right"]})
-        lines.append(f"| {r['puzzle']} | {r['unknowns']} | {' '.join(map(str, r['known']))} | "
-                     f"{sum(x['right'] for x in seeds)}/{len(seeds)} | {', '.join(wrong) or '—'} | "
-                     f"{sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
-                     f"{sum(x['rounds'] for x in seeds) / len(seeds):.1f} ({max(x['rounds'] for x in seeds)}) | "
-                     f"{sum(x['seconds'] for x in seeds) / len(seeds):.0f} s ({max(x['seconds'] for x in seeds):.0f} s) |")
+        lines.append(
+            f"| {r['puzzle']} | {r['unknowns']} | {' '.join(map(str, r['known']))} | "
+            f"{sum(x['right'] for x in seeds)}/{len(seeds)} | {', '.join(wrong) or '—'} | "
+            f"{sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
+            f"{sum(x['rounds'] for x in seeds) / len(seeds):.1f} ({max(x['rounds'] for x in seeds)}) | "
+            f"{sum(x['seconds'] for x in seeds) / len(seeds):.0f} s ({max(x['seconds'] for x in seeds):.0f} s) |"
+        )
     every = sum(all(x["right"] for x in r["runs"]) for r in rows)
     lines.append(f"\n{every} of {len(rows)} puzzles answered right on every seed.\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Puzzles", "\n".join(lines))

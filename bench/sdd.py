@@ -2,11 +2,11 @@
 compiler DeepProbLog uses) and compare with the plans riddle uses.
 
     pip install pysdd          # not a dependency of riddle: this bench only
-    python bench/sdd.py [FILE ...]      (default: bench/sdd/all-different-ten.rdl)
+    python -m bench.sdd [FILE ...]      (default: bench/sdd/all-different-ten.rdl)
 
 Encoding: one Boolean variable per (unknown, label), exactly one true per unknown; every dense
 logic table and `all different` pair as clauses over them, every unary statement as a mask; the
-weighted model count with weight p_v[l] on (v, l) is then P_logic. Chains (split sums) are not
+weighted model count with weight p_v[label] on (v, label) is then P_logic. Chains (split sums) are not
 encoded here. Prints the SDD's size, its model count against the oracle's, the compile time, and
 the plan riddle's own compiler chose (docs/BENCHMARKS.md, "Logic plans").
 """
@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from riddle.graph import build, solve_symbolic  # noqa: E402
-from riddle.graph.joint import compile_logic, label_level  # noqa: E402
-from riddle.graph.logic import DenseLogic  # noqa: E402
-from riddle.graph.symbolic import unary_mask  # noqa: E402
-from riddle.lang import load  # noqa: E402
+from bench.common import ROOT
+from riddle.graph import build, solve_symbolic
+from riddle.graph.joint import compile_logic, label_level
+from riddle.graph.logic import DenseLogic
+from riddle.graph.symbolic import unary_mask
+from riddle.lang import load
 
 
 def compile_sdd(graph):
@@ -33,16 +30,16 @@ def compile_sdd(graph):
     values = graph.values()
     sizes = [len(values[n]) for n in graph.names]
     first = np.cumsum([0] + sizes[:-1])
-    var = lambda i, l: int(first[i] + l + 1)  # noqa: E731
+    var = lambda i, label: int(first[i] + label + 1)  # noqa: E731
     manager = SddManager.from_vtree(Vtree(var_count=sum(sizes), vtree_type="balanced"))
-    lit = lambda i, l: manager.literal(var(i, l))  # noqa: E731
+    lit = lambda i, label: manager.literal(var(i, label))  # noqa: E731
     f = manager.true()
     for i, size in enumerate(sizes):                        # exactly one label per unknown
         one = manager.false()
-        for l in range(size):
-            term = lit(i, l)
+        for label in range(size):
+            term = lit(i, label)
             for k in range(size):
-                if k != l:
+                if k != label:
                     term = term & ~lit(i, k)
             one = one | term
         f = f & one
@@ -50,19 +47,19 @@ def compile_sdd(graph):
     for fac in (x for x in graph.factors if label_level(x)):
         if len(fac.scope) == 1:
             mask = unary_mask(fac, values[fac.scope[0]])
-            for l in np.nonzero(~mask)[0]:
-                f = f & ~lit(index[fac.scope[0]], int(l))
+            for label in np.nonzero(~mask)[0]:
+                f = f & ~lit(index[fac.scope[0]], int(label))
         elif isinstance(fac.logic, DenseLogic):
             ids = [index[n] for n in fac.logic.scope]
             if len(ids) == 2 and fac.statement.kind == "distinct":
-                for l in range(min(fac.logic.table.shape)):
-                    f = f & ~(lit(ids[0], l) & lit(ids[1], l))
+                for label in range(min(fac.logic.table.shape)):
+                    f = f & ~(lit(ids[0], label) & lit(ids[1], label))
                 continue
             clause = manager.false()
             for row in np.argwhere(fac.logic.table):
                 term = manager.true()
-                for i, l in zip(ids, row):
-                    term = term & lit(i, int(l))
+                for i, label in zip(ids, row):
+                    term = term & lit(i, int(label))
                 clause = clause | term
             f = f & clause
         else:

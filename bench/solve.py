@@ -1,6 +1,6 @@
 """Solver benchmarks: success, answer and time on the papers' riddles, and what batching buys.
 
-    python bench/solve.py [--seeds 10] [--riddles 134 358] [--restarts 100] [--steps N] [--variant-seeds 3]
+    python -m bench.solve [--seeds 10] [--riddles 134 358] [--restarts 100] [--steps N] [--variant-seeds 3]
 
 For each riddle and seed: the default solve (or the given budget); the reported answer by both
 rules (vote, best ELBO), the per-restart success as judged by the independent judge, how many
@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle import sweep  # noqa: E402
-from riddle.infer.solve import DEFAULTS  # noqa: E402
-from riddle.lang import load  # noqa: E402
-import runs  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
-
-
-def known_answer(riddle) -> tuple[int, ...]:
-    """The answer written in a puzzle's header: `# answer: first=1 second=3 third=4`."""
-    line = next(ln for ln in riddle.source.text.splitlines() if ln.startswith("# answer:"))
-    pairs = dict(p.split("=") for p in line.split(":", 1)[1].split())
-    return tuple(int(pairs[u.name]) for u in riddle.unknowns)
+from bench import runs
+from bench.common import ROOT, known_answer, machine, write_section
+from riddle import sweep
+from riddle.infer.solve import DEFAULTS
+from riddle.lang import load
 
 
 def main() -> None:
@@ -87,7 +74,7 @@ def main() -> None:
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
     (ROOT / "docs" / "bench" / "solve.json").write_text(json.dumps(out, indent=2, default=list) + "\n")
     lines = ["## Solver", "",
-             f"Measured by `python bench/solve.py --seeds {args.seeds} --restarts {cfg.restarts} --steps {cfg.steps}` "
+             f"Measured by `python -m bench.solve --seeds {args.seeds} --restarts {cfg.restarts} --steps {cfg.steps}` "
              f"on {out['machine']} ({args.device}, networks in {many['precision']}). Success is per restart, judged by "
              "the independent judge; "
              "'right' is whether the riddle's reported answer is the true one, by each rule.", "",
@@ -99,22 +86,30 @@ def main() -> None:
         if not rs:
             continue
         succ = [r["success"] for r in rs]
-        lin = f"{sum(r['lineages'] for r in rs) / len(rs):.0f} ({sum(r['successful_lineages'] for r in rs) / len(rs):.0f})"
+        lineages = sum(r["lineages"] for r in rs) / len(rs)
+        lin = f"{lineages:.0f} ({sum(r['successful_lineages'] for r in rs) / len(rs):.0f})"
         variety = [r["diversity"] for r in rs if r["diversity"] is not None]
         variety = f"{sum(variety) / len(variety):.2f}" if variety else "—"
-        lines.append(f"| {name} | {logic} | {clone:g} | {len(rs)} | {sum(succ) / len(succ):.0%} ({min(succ):.0%}–{max(succ):.0%}) | "
-                     f"{lin} | "
-                     f"{sum(r['vote_right'] for r in rs)}/{len(rs)} / {sum(r['elbo_right'] for r in rs)}/{len(rs)} | "
-                     f"{variety} | "
-                     f"{sum(r['seconds'] for r in rs) / len(rs):.1f} s | "
-                     f"{sum(r['images_per_second'] for r in rs) / len(rs):,.0f} |")
+        lines.append(
+            f"| {name} | {logic} | {clone:g} | {len(rs)} | {sum(succ) / len(succ):.0%} "
+            f"({min(succ):.0%}–{max(succ):.0%}) | "
+            f"{lin} | "
+            f"{sum(r['vote_right'] for r in rs)}/{len(rs)} / {sum(r['elbo_right'] for r in rs)}/{len(rs)} | "
+            f"{variety} | "
+            f"{sum(r['seconds'] for r in rs) / len(rs):.1f} s | "
+            f"{sum(r['images_per_second'] for r in rs) / len(rs):,.0f} |"
+        )
     b = batching
-    lines += ["", f"Batching: one restart takes {b['one_restart_s']:.1f} s, {cfg.restarts} restarts "
-                  f"{b['all_restarts_s']:.1f} s ({b['ratio']:.1f}× the time for {cfg.restarts}× the work). Per step, "
-                  f"that is {b['fixed_ms_per_step']:.1f} ms that do not grow with restarts (Python, dispatch, Adam) plus "
-                  f"{b['ms_per_restart_step']:.2f} ms per restart ({b['images_per_restart_step']} images forward and "
-                  f"backward). A ratio of 5 would need each restart to add at most "
-                  f"{4 * b['fixed_ms_per_step'] / (cfg.restarts - 5):.2f} ms a step.", ""]
+    lines += [
+        "",
+        f"Batching: one restart takes {b['one_restart_s']:.1f} s, {cfg.restarts} restarts "
+        f"{b['all_restarts_s']:.1f} s ({b['ratio']:.1f}× the time for {cfg.restarts}× the work). Per step, "
+        f"that is {b['fixed_ms_per_step']:.1f} ms that do not grow with restarts (Python, dispatch, Adam) plus "
+        f"{b['ms_per_restart_step']:.2f} ms per restart ({b['images_per_restart_step']} images forward and "
+        f"backward). A ratio of 5 would need each restart to add at most "
+        f"{4 * b['fixed_ms_per_step'] / (cfg.restarts - 5):.2f} ms a step.",
+        "",
+    ]
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Solver", "\n".join(lines))
 
 

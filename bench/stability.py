@@ -1,6 +1,6 @@
 """Is a riddle's failure one of search or of the energy? Start every restart at the known answer and see.
 
-    python bench/stability.py [--puzzle send-more-money] [--restarts 100] [--seed 1]
+    python -m bench.stability [--puzzle send-more-money] [--restarts 100] [--seed 1]
 
 Each restart starts at latents that the label classifier reads as the puzzle's known answer (from its
 `# answer:` header), each unknown drawn from prior samples the classifier reads as that digit with
@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build  # noqa: E402
-from riddle.infer import advi  # noqa: E402
-from riddle.infer.objective import Networks, Objective, pick_precision  # noqa: E402
-from riddle.infer.solve import DEFAULTS, solve  # noqa: E402
-from riddle.lang import load  # noqa: E402
-from solve import known_answer  # noqa: E402
-from symbolic_scale import machine  # noqa: E402
+from bench.common import ROOT, known_answer, machine
+from riddle.graph import build
+from riddle.infer import advi
+from riddle.infer.objective import Networks, Objective, pick_precision
+from riddle.infer.solve import DEFAULTS, solve
+from riddle.lang import load
 
 
 def main() -> None:

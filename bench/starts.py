@@ -1,8 +1,8 @@
 """How a restart's start is chosen: the best whole prior draw (`search 0`) against one coordinate
 sweep over the restart's own draws (`search 1`, the default; advi.best_start).
 
-    python bench/starts.py [--seed 0] [--riddles PATH ...] [--searches 0 1]
-    python bench/starts.py --render      (rewrite the section from docs/bench/starts.json)
+    python -m bench.starts [--seed 0] [--riddles PATH ...] [--searches 0 1]
+    python -m bench.starts --render      (rewrite the section from docs/bench/starts.json)
 
 Every riddle is solved once per setting in one run of 100 independent restarts (`clone 0, rounds
 1`, other settings the defaults), as one sweep (bench/runs.py). The default set: puzzles 134 and
@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import runs  # noqa: E402
-from riddle import sweep  # noqa: E402
-from riddle.lang import load  # noqa: E402
-from scaling import generate  # noqa: E402
-from solve import known_answer  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench import runs
+from bench.common import ROOT, generate, known_answer, machine, write_section
+from riddle import sweep
+from riddle.lang import load
 
 HELD_OUT_SEED = 5
 
@@ -78,7 +71,7 @@ def section(data: dict, searches: list[int]) -> str:
     by = {(r["riddle"], r["search"]): r for r in data["rows"]}
     names = list(dict.fromkeys(r["riddle"] for r in data["rows"]))
     lines = ["## Starts", "",
-             f"Measured by `python bench/starts.py` on {data['machine']} (cpu), seed {data['seed']}: one run of 100 "
+             f"Measured by `python -m bench.starts` on {data['machine']} (cpu), seed {data['seed']}: one run of 100 "
              "independent restarts per riddle and setting (`clone 0, rounds 1`). Each restart draws 64 latents from "
              "the prior; `search 0` starts from the draw of lowest energy at the first α, `search 1` then sweeps the "
              "unknowns once, giving each the restart's draw for it that lowers the energy most (scored from the "
@@ -99,10 +92,13 @@ def section(data: dict, searches: list[int]) -> str:
         pairs = [(by[(n, searches[0])], by[(n, searches[1])]) for n in names
                  if (n, searches[0]) in by and (n, searches[1]) in by]
         mean = lambda i: sum(p[i]["success"] for p in pairs) / len(pairs)  # noqa: E731
-        lines += ["", f"- mean per-restart success {mean(0):.0%} → {mean(1):.0%}; better on "
-                      f"{sum(b['success'] > a['success'] for a, b in pairs)}, worse on "
-                      f"{sum(b['success'] < a['success'] for a, b in pairs)} of {len(pairs)}; "
-                      f"under 85 %: {sum(a['success'] < 0.85 for a, _ in pairs)} → {sum(b['success'] < 0.85 for _, b in pairs)}."]
+        lines += [
+            "",
+            f"- mean per-restart success {mean(0):.0%} → {mean(1):.0%}; better on "
+            f"{sum(b['success'] > a['success'] for a, b in pairs)}, worse on "
+            f"{sum(b['success'] < a['success'] for a, b in pairs)} of {len(pairs)}; "
+            f"under 85 %: {sum(a['success'] < 0.85 for a, _ in pairs)} → {sum(b['success'] < 0.85 for _, b in pairs)}.",
+        ]
     return "\n".join(lines) + "\n"
 
 

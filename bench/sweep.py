@@ -1,7 +1,7 @@
 """How many local workers `riddle sweep` should use: the same grid (puzzles/134.rdl, 6 seeds, 30
 restarts, 100 steps) with 1, 2, … workers, each solve given cores / workers threads.
 
-    python bench/sweep.py [--workers 1 2] [--seeds 6]
+    python -m bench.sweep [--workers 1 2] [--seeds 6]
 
 Writes docs/bench/sweep.json and the "Sweep" section of docs/BENCHMARKS.md.
 """
@@ -10,17 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle import sweep  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench.common import ROOT, machine, write_section
+from riddle import sweep
 
 
 def main():
@@ -41,7 +35,7 @@ def main():
                      "mean_solve": sum(r["seconds"] for r in done) / len(done)})
         print(rows[-1], flush=True)
     (ROOT / "docs" / "bench" / "sweep.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
-    lines = ["## Sweep", "", f"Measured by `python bench/sweep.py` on {machine()}: the same {len(tasks)} solves "
+    lines = ["## Sweep", "", f"Measured by `python -m bench.sweep` on {machine()}: the same {len(tasks)} solves "
              "(puzzles/134.rdl, 30 restarts, 100 steps, one per seed) by `riddle sweep` with each number of local "
              "workers, every solve given cores / workers threads; wall time of the whole sweep, worker start-up "
              "included.", "", "| workers | threads per solve | wall time | per solve (its own clock) | right |",

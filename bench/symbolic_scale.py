@@ -1,6 +1,6 @@
 """Scale of the factor-graph builder and the symbolic oracle (issue: graph).
 
-    python bench/symbolic_scale.py
+    python -m bench.symbolic_scale
 
 Each case runs in a fresh subprocess so its peak resident memory (ru_maxrss) is its own; the time
 covers parse + check + build + oracle. Writes docs/bench/symbolic.json and the "Symbolic oracle"
@@ -9,12 +9,11 @@ section of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, machine, write_section
+
 CASES = [
     ("SEND + MORE = MONEY (8 unknowns, dense 10^8)", "puzzles/send-more-money.rdl", 5.0, 200),
     ("sum of 12 digits = 100 (dense 10^12)", "tests/ok/twelve-digit-sum.rdl", 1.0, None),
@@ -42,19 +41,6 @@ print(json.dumps({"build_s": t_build, "total_s": t_total, "parser_s": t_parser, 
 """
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def main() -> None:
     rows = []
     for name, path, bar_s, bar_mb in CASES:
@@ -80,23 +66,10 @@ def main() -> None:
         table.append(f"| {r['case']} | {r['build_s'] * 1000:.1f} ms | {r['total_s'] * 1000:.1f} ms | "
                      f"{r['peak_rss_mb']:.0f} MB | {r['rss_before_mb']:.0f} MB | {', '.join(bar) or '—'} |")
     section = ("## Symbolic oracle\n\n"
-               f"Measured by `python bench/symbolic_scale.py` on {out['machine']} (best of 3 fresh processes; "
+               f"Measured by `python -m bench.symbolic_scale` on {out['machine']} (best of 3 fresh processes; "
                "times exclude process start and the one-time construction of the parser; "
                "peak RSS is the whole process, interpreter and libraries included).\n\n" + "\n".join(table) + "\n")
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Symbolic oracle", section)
-
-
-def write_section(path: Path, heading: str, section: str) -> None:
-    """Replace one `## ` section of a markdown file in place (or append it), leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here comes from a script in `bench/`.\n"
-    parts = text.split("\n## ")
-    head, sections = parts[0], ["## " + p for p in parts[1:]]
-    same = [i for i, s in enumerate(sections) if s.split("\n", 1)[0].strip() == heading]
-    if same:
-        sections = [section if i == same[0] else s for i, s in enumerate(sections) if i == same[0] or i not in same]
-    else:
-        sections.append(section)
-    path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections))
 
 
 if __name__ == "__main__":

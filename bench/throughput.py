@@ -1,30 +1,26 @@
 """Throughput of the compiled objective against batch size: images per second, forward + backward.
 
-    python bench/throughput.py [--device cpu|cuda] [--riddle 134] [--precision float32 bfloat16]
+    python -m bench.throughput [--device cpu|cuda] [--riddle 134] [--precision float32 bfloat16]
 
 One step of the solver at R restarts × 2 samples × n unknowns images: the energy of riddle 134
 (generator, label classifier, closed circle, logic tensors) and its gradient with respect to the
-latents, as advi.run computes it, in each precision. Writes docs/bench/throughput-{device}-{precision}.json, a PNG plot beside it
+latents, as advi.run computes it, in each precision. Writes docs/bench/throughput-{device}-{precision}.json, a PNG
+plot beside it
 and the "Throughput" section of docs/BENCHMARKS.md (one line per device measured).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build  # noqa: E402
-from riddle.infer.objective import Networks, Objective  # noqa: E402
-from riddle.lang import load  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench.common import ROOT, machine, write_section
+from riddle.graph import build
+from riddle.infer.objective import Networks, Objective
+from riddle.lang import load
 
 RESTARTS = [1, 2, 4, 8, 16, 32, 64, 100, 200, 400, 800]
 
@@ -96,7 +92,7 @@ def plot(folder: Path) -> None:
 
 def section(folder: Path) -> str:
     lines = ["## Throughput", "",
-             "Measured by `python bench/throughput.py [--device cuda]`: one solver step of riddle 134 (energy and its "
+             "Measured by `python -m bench.throughput [--device cuda]`: one solver step of riddle 134 (energy and its "
              "gradient) at R restarts × 2 samples × 3 unknowns images. Plot: docs/bench/throughput.png.", ""]
     for path in sorted(folder.glob("throughput-*.json")):
         data = json.loads(path.read_text())

@@ -1,8 +1,9 @@
 """Watch a solve's population: which statements its restarts satisfy as α rises.
 
-    python bench/trace.py [--puzzle send-more-money] [--seed 1] [--every 25] [--defaults] [--json FILE]
+    python -m bench.trace [--puzzle send-more-money] [--seed 1] [--every 25] [--defaults] [--json FILE]
 
-Runs one ADVI run of the solver (the puzzle's own `solve with` settings applied, unless `--defaults`) and, every `--every` steps, reads each
+Runs one ADVI run of the solver (the puzzle's own `solve with` settings applied, unless `--defaults`) and, every
+`--every` steps, reads each
 restart's first sample of that step as the label classifier reads it (free: the step already ran
 the classifier) and counts the restarts whose labels satisfy each statement, all of them, and the
 puzzle's known answer (its `# answer:` header). A diagnostic for search failures: it shows when a
@@ -22,16 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.graph import build, satisfies  # noqa: E402
-from riddle.infer import advi  # noqa: E402
-from riddle.infer.objective import Networks, Objective, pick_precision  # noqa: E402
-from riddle.infer.solve import DEFAULTS, with_settings  # noqa: E402
-from riddle.lang import load  # noqa: E402
-from solve import known_answer  # noqa: E402
+from bench.common import ROOT, known_answer
+from riddle.graph import build, satisfies
+from riddle.infer import advi
+from riddle.infer.objective import Networks, Objective, pick_precision
+from riddle.infer.solve import DEFAULTS, with_settings
+from riddle.lang import load
 
 
 def main() -> None:
@@ -48,7 +45,7 @@ def main() -> None:
     if len({u.domain.name for u in graph.unknowns}) != 1:
         sys.exit("trace reads the shared label classifier: riddles over one domain only")
     cfg = replace(with_settings(DEFAULTS, {} if args.defaults else riddle.settings), seed=args.seed)
-    objective = Objective(graph, Networks.load(graph), pick_precision(cfg.precision, "cpu"))
+    objective = Objective(graph, Networks.load(graph), pick_precision(cfg.precision, "cpu"), cfg.logic)
     labels_of = np.asarray(graph.unknowns[0].domain.labels)
     statements = list(dict.fromkeys(f.statement for f in graph.factors))
     truth = np.asarray(known_answer(riddle))

@@ -1,6 +1,6 @@
 """How long training takes: the whole zoo (`riddle train`) and one predicate (`riddle train-predicate`).
 
-    python bench/train.py [--skip-zoo] [--out /tmp/riddle-train-bench]
+    python -m bench.train [--skip-zoo] [--out /tmp/riddle-train-bench]
 
 Trains into a scratch folder (never over the shipped weights), times each stage and writes
 docs/bench/train.json and the "Training" section of docs/BENCHMARKS.md. The zoo takes about a
@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from riddle.models.train import TrainConfig, train_all, train_predicate  # noqa: E402
-from symbolic_scale import machine, write_section  # noqa: E402
+from bench.common import ROOT, machine, write_section
+from riddle.models.train import TrainConfig, train_all, train_predicate
 
 
 def main() -> None:
@@ -49,7 +44,7 @@ def main() -> None:
 
 
 def section(out: dict) -> str:
-    lines = ["## Training", "", f"Measured by `python bench/train.py` on {out['machine']} (scratch output folder; "
+    lines = ["## Training", "", f"Measured by `python -m bench.train` on {out['machine']} (scratch output folder; "
              "the shipped weights are untouched).", ""]
     if "zoo" in out:
         z = out["zoo"]
@@ -62,10 +57,12 @@ def section(out: dict) -> str:
                      "CPU training is not bit-exact across thread schedules).")
     p = out["predicate"]
     m = p["metrics"]
-    lines.append(f"- `riddle train-predicate prime --true-labels 2,3,5,7` (default 30 epochs): {p['wall_seconds']:.0f} s "
-                 f"wall, {p['training_seconds']:.0f} s in the loop; held-out accuracy {m['test_accuracy']:.1%} on "
-                 f"{m['test_size']} real test digits, {m['generated_accuracy']:.1%} on {m['generated_size']} "
-                 "generated digits.")
+    lines.append(
+        f"- `riddle train-predicate prime --true-labels 2,3,5,7` (default 30 epochs): {p['wall_seconds']:.0f} s "
+        f"wall, {p['training_seconds']:.0f} s in the loop; held-out accuracy {m['test_accuracy']:.1%} on "
+        f"{m['test_size']} real test digits, {m['generated_accuracy']:.1%} on {m['generated_size']} "
+        "generated digits."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -14,6 +14,25 @@ from .models.registry import Domain, PluginError, Predicate, Registry, RegistryE
 from .plugins import load_plugins, predicate, register_domain, register_predicate
 
 __version__ = "0.1.0"
-__all__ = ["CheckResult", "ProgressEvent", "Result", "check", "solve", "CheckedRiddle", "Diagnostic", "Domain", "PluginError", "Predicate", "Registry", "RegistryError",
-           "RiddleError", "default_registry", "load", "load_plugins", "load_text", "predicate", "register_domain",
-           "register_predicate"]
+__all__ = [
+    "CheckResult",
+    "ProgressEvent",
+    "Result",
+    "check",
+    "solve",
+    "CheckedRiddle",
+    "Diagnostic",
+    "Domain",
+    "PluginError",
+    "Predicate",
+    "Registry",
+    "RegistryError",
+    "RiddleError",
+    "default_registry",
+    "load",
+    "load_plugins",
+    "load_text",
+    "predicate",
+    "register_domain",
+    "register_predicate",
+]

@@ -340,7 +340,8 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     the result has no answer and `unsatisfiable` is True. `name` names a riddle given as text (its
     diagnostics' file; `looks like` paths are relative to its folder)."""
     # the solver's layers load here, not at `import riddle`: checking a riddle needs no torch
-    from .infer.base import RunConfig, method as find_method
+    from .infer.base import RunConfig
+    from .infer.base import method as find_method
     from .infer.solve import solve as run_solve
     from .infer.solve import with_settings
     unknown = set(settings) - set(SETTING_ARGS)
@@ -403,7 +404,9 @@ class _progress_bar:
     def __init__(self, cfg, method):
         from .models.progress import Progress
         self.accepted = method.progress == "accepted"
-        total = cfg.restarts if self.accepted else cfg.steps * (cfg.restarts if method.progress == "restart-steps" else 1)
+        total = (
+            cfg.restarts if self.accepted else cfg.steps * (cfg.restarts if method.progress == "restart-steps" else 1)
+        )
         self.bar = None if method.choose else Progress(total, "sampling (accepted)" if self.accepted else "solving")
 
     def __call__(self, e: ProgressEvent) -> None:

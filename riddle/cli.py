@@ -9,19 +9,18 @@ import json
 import os
 import sys
 import traceback
-
-from . import __version__
 from pathlib import Path
 
-from .api import check, check_json, check_text, setting_problem, writable_folder
+from . import __version__
+from .api import check, check_text, setting_problem, writable_folder
 from .graph import FactorGraph
 from .graph.build import LogicFactor
 from .graph.joint import LogicProgram
 from .graph.logic import LinearChain
 from .lang import CheckedRiddle
 from .lang.check import ConnectiveStatement
-from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS
 from .lang.errors import Diagnostic, render
+from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
 
@@ -137,12 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(run=cmd_train)
 
     m = sub.add_parser("models", help="list the models and their cards")
-    m.add_argument("--weights", metavar="DIR", help="a directory of weights (default: $RIDDLE_WEIGHTS or the bundled ones)")
+    m.add_argument(
+        "--weights", metavar="DIR", help="a directory of weights (default: $RIDDLE_WEIGHTS or the bundled ones)"
+    )
     m.add_argument("--json", action="store_true")
     m.set_defaults(run=cmd_models)
 
-    sa = sub.add_parser("sample", help="draw digits from the generator's prior",
-                        description="Draw N prior samples G(ξ), ξ ~ N(0, I): a PNG grid, or an .npz with `images` [N, 28, 28].")
+    sa = sub.add_parser(
+        "sample",
+        help="draw digits from the generator's prior",
+        description="Draw N prior samples G(ξ), ξ ~ N(0, I): a PNG grid, or an .npz with `images` [N, 28, 28].",
+    )
     sa.add_argument("--n", type=int, default=64)
     sa.add_argument("--seed", type=int, default=0)
     sa.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npz")
@@ -261,7 +265,9 @@ def cmd_solve(args) -> int:
         return EXIT_BAD_RIDDLE
     if args.out and (problem := writable_folder(args.out)):          # before the solve, not after it
         return _fail(f"--out: {problem}")
-    settings = {k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "search", "precision", "logic")}
+    settings = {
+        k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "search", "precision", "logic")
+    }
     try:
         result = solve(checked, restarts=args.restarts, steps=args.steps, method=args.method, seed=args.seed,
                        device=args.device, max_seconds=args.max_seconds,
@@ -372,9 +378,9 @@ def cmd_sample(args) -> int:
     import numpy as np
     import torch
 
-    from .report.images import grid, write_png
     from .models import store
     from .models.registry import weights_dir
+    from .report.images import grid, write_png
     if not 1 <= args.n <= 100_000:
         return _fail("--n must be between 1 and 100000")
     out = args.out
@@ -426,8 +432,15 @@ def cmd_train_predicate(args) -> int:
     if not 1 <= args.epochs <= 1000:
         return _fail("--epochs must be between 1 and 1000")
     try:
-        card = train_predicate(name, labels, args.out, args.data, epochs=args.epochs, seed=args.seed,
-                               limit=int(os.environ["RIDDLE_TRAIN_LIMIT"]) if os.environ.get("RIDDLE_TRAIN_LIMIT") else None)
+        card = train_predicate(
+            name,
+            labels,
+            args.out,
+            args.data,
+            epochs=args.epochs,
+            seed=args.seed,
+            limit=int(os.environ["RIDDLE_TRAIN_LIMIT"]) if os.environ.get("RIDDLE_TRAIN_LIMIT") else None,
+        )
     except (DataError, ModelError) as e:
         return _fail(str(e), EXIT_FAILURE)
     m = card["metrics"]
@@ -462,8 +475,11 @@ def cmd_predicates(args) -> int:
         return EXIT_OK
     out = []
     for d in domains:
-        labels = f"{min(d.labels)}..{max(d.labels)}" if list(d.labels) == list(range(min(d.labels), max(d.labels) + 1)) \
+        labels = (
+            f"{min(d.labels)}..{max(d.labels)}"
+            if list(d.labels) == list(range(min(d.labels), max(d.labels) + 1))
             else " ".join(map(str, d.labels))
+        )
         shape = " x ".join(map(str, d.image_shape))
         out.append(f"domain {d.name} (plural {d.plural}) · labels {labels} · images {shape} · {d.origin}")
         if d.description:

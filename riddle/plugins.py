@@ -30,8 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .models.registry import (Domain, PluginError, Predicate, RegistryError, canonical, default_registry,
-                              plugin_frame)
+from .models.registry import Domain, PluginError, Predicate, RegistryError, canonical, default_registry, plugin_frame
 
 RETURNS = ("probability", "logit")
 ENTRY_POINT_GROUP = "riddle.plugins"

@@ -238,9 +238,15 @@ def run_task(task: Task, threads: int | None = None, save: str | Path | None = N
         # by its text when read at the start (named by its absolute path, so diagnostics point at the
         # file and `looks like` finds images beside it on this machine), else from the file
         riddle = task.text if task.text is not None else Path(task.riddle)
-        result = api.solve(riddle, name=str(Path(task.riddle).absolute()), seed=task.seed, method=task.method, device=device,
-                           max_seconds=max_seconds, **{k: list(v) if isinstance(v, tuple) else v
-                                                       for k, v in settings.items()})
+        result = api.solve(
+            riddle,
+            name=str(Path(task.riddle).absolute()),
+            seed=task.seed,
+            method=task.method,
+            device=device,
+            max_seconds=max_seconds,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        )
         seconds = time.perf_counter() - began
         row.update(solve_row(result), seconds=round(seconds, 3), error=None)
         if save is not None:
@@ -275,7 +281,7 @@ def solve_row(result: "api.Result") -> dict:
             "solve_seconds": round(s.solve_seconds, 3), "images_per_second": round(s.images_per_second, 1),
             "device": s.device, "precision": s.precision,
             "logic": None if s.logic is None else [[g.plan, int(g.size)] for g in s.logic.groups],
-            "variety": (s.diversity or {}).get("ratio"), "rejection": s.rejection,
+            "variety": (s.diversity or {}).get("ratio"),
             "diagnostics": s.diagnostics}
 
 

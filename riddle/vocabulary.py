@@ -50,19 +50,36 @@ SETTINGS: dict[str, SettingSpec] = {
     "steps": SettingSpec("int", 1, 1_000_000, help="optimisation steps, e.g. `400 steps`"),
     "anneal": SettingSpec("floats", 1e-6, 1e6, most=32, help="the strength schedule, e.g. `anneal 0.5 1 3 10`"),
     "method": SettingSpec("choice", choices=tuple(METHODS), help="the inference method"),
-    "seed": SettingSpec("int", 0, 2 ** 63 - 1, help="the random seed, e.g. `seed 7`"),
+    "seed": SettingSpec("int", 0, 2**63 - 1, help="the random seed, e.g. `seed 7`"),
     "lr": SettingSpec("float", 1e-9, 1e3, help="the learning rate, e.g. `lr 0.05`"),
-    "clone": SettingSpec("float", 0, 0.5, help="share of restarts replaced by copies of the best at each cloning "
-                                                "point, e.g. `clone 0.25` (`clone 0`: independent restarts)"),
-    "rounds": SettingSpec("int", 1, 1_000, help="at most this many runs of all restarts, a new one while no answer "
-                                                "satisfies the riddle, e.g. `rounds 3`"),
-    "search": SettingSpec("int", 0, 100, help="coordinate sweeps over each restart's own prior draws when choosing "
-                                               "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)"),
+    "clone": SettingSpec(
+        "float",
+        0,
+        0.5,
+        help="share of restarts replaced by copies of the best at each cloning "
+        "point, e.g. `clone 0.25` (`clone 0`: independent restarts)",
+    ),
+    "rounds": SettingSpec(
+        "int",
+        1,
+        1_000,
+        help="at most this many runs of all restarts, a new one while no answer satisfies the riddle, e.g. `rounds 3`",
+    ),
+    "search": SettingSpec(
+        "int",
+        0,
+        100,
+        help="coordinate sweeps over each restart's own prior draws when choosing "
+        "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)",
+    ),
     "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
     "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
-    "logic": SettingSpec("choice", choices=LOGIC_MODES,
-                         help="how statements that read labels enter the objective: `logic joint` (one exact "
-                              "weighted model count, the default) or `logic factored` (one factor per statement)"),
+    "logic": SettingSpec(
+        "choice",
+        choices=LOGIC_MODES,
+        help="how statements that read labels enter the objective: `logic joint` (one exact "
+        "weighted model count, the default) or `logic factored` (one factor per statement)",
+    ),
 }
 # A limit the faces take beside the riddle's settings (no `solve with` word): a solve's time budget,
 # honoured by the sampling methods (rejection, and auto's rejection).

@@ -118,7 +118,7 @@ def test_bad_settings_and_bad_riddles_raise_clear_errors():
         riddle.solve(LOOP, restarts=0)
     with pytest.raises(ValueError, match="whole number"):
         riddle.solve(LOOP, steps=10.5)
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="`method` must be one of"):
         riddle.solve(LOOP, method="magic")
     with pytest.raises(TypeError, match="unexpected settings: stepz"):
         riddle.solve(LOOP, stepz=3)

@@ -11,7 +11,9 @@ from riddle.lang.parser import MAX_FILE_BYTES, decode_source
 
 from .conftest import ROOT
 
-SEEDS = [p.read_bytes() for p in sorted((ROOT / "puzzles").glob("*.rdl")) + sorted((ROOT / "tests" / "ok").glob("*.rdl"))]
+SEEDS = [
+    p.read_bytes() for p in sorted((ROOT / "puzzles").glob("*.rdl")) + sorted((ROOT / "tests" / "ok").glob("*.rdl"))
+]
 
 
 def run_check(tmp_path, data: bytes, capsys):

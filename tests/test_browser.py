@@ -115,7 +115,9 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             expect(diagnostic).to_contain_text("closed circel", timeout=30_000)
             expect(diagnostic).to_contain_text("did you mean `closed circle`?")
             expect(page.locator("#check-status")).to_contain_text("1 error")
-            expect(page.locator("#backdrop mark.error")).to_have_text("a closed circel")   # the span `riddle check` marks
+            expect(page.locator("#backdrop mark.error")).to_have_text(
+                "a closed circel"
+            )  # the span `riddle check` marks
             expect(page.locator("#solve")).to_be_disabled()
 
             editor.fill(riddle)                           # fixed

@@ -12,8 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riddle.graph import build, solve_symbolic
-from riddle.graph import joint
+from riddle.graph import build, joint, solve_symbolic
 from riddle.graph.joint import LogicGroup
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import ast, load_text
@@ -54,7 +53,8 @@ def test_if_then_takes_a_disjunction_on_each_side():
 
 
 def test_counting_lists_run_over_lines_and_nest():
-    text = "exactly two of {\n  a is odd   # a comment inside\n  b = 3; c > a\n  at most 1 of { a = 1; b = 1 }\n}\nc != 9\n"
+    text = ("exactly two of {\n  a is odd   # a comment inside\n  b = 3; c > a\n  at most 1 of { a = 1; b = 1 }\n"
+            "}\nc != 9\n")
     facts = statements(text)
     s = facts[0]
     assert s.op == "exactly" and s.count.text == "two" and len(s.parts) == 4 and s.parts[3].op == "at most"
@@ -129,8 +129,10 @@ def brute_solutions(riddle):
 
 
 ORACLE_RIDDLES = [
-    "digits a, b, c\na is odd or b is odd and c = 3\nif a > 5 then b < 2\nexactly 1 of { a has a closed circle; b = 4; c is not odd }\na + b + c = 12\n",
-    "digits a, b, c\n(a < b or b < c) and all different a, b, c\nat most one of { a is odd; b is odd; c is odd }\nc > 6\n",
+    "digits a, b, c\na is odd or b is odd and c = 3\nif a > 5 then b < 2\nexactly 1 of "
+    "{ a has a closed circle; b = 4; c is not odd }\na + b + c = 12\n",
+    "digits a, b, c\n(a < b or b < c) and all different a, b, c\nat most one of "
+    "{ a is odd; b is odd; c is odd }\nc > 6\n",
     "digits x, y\nat least two of { x + y = 9; x is even\n if x is odd then y is odd }\nx * y > 10\n",
     "digits p, q, r\nexactly 2 of { p = q; q = r; p = r + 1; all different p, q, r }\np + q + r = 7\n",
 ]
@@ -206,7 +208,8 @@ def test_random_nested_connectives_oracle_equals_brute_force(body):
 # ── the joint weighted model count with predicate switches ───────────────────
 
 WMC_RIDDLES = [
-    "digits a, b, c\na is odd or b is odd and c = 3\nif a > 5 then b < 2\nexactly 1 of { a has a closed circle; b = 4; c is not odd }\n",
+    "digits a, b, c\na is odd or b is odd and c = 3\nif a > 5 then b < 2\nexactly 1 of "
+    "{ a has a closed circle; b = 4; c is not odd }\n",
     # `pretty` has no truth table: its switch is free, weighed by its network alone
     "digits a, b\nat least 2 of { a + b = 9; a is pretty; b > a\n if a is odd then b is not pretty }\n",
     "digits a, b, c\n(a < b or b < c) and all different a, b, c\nat most one of { a is odd; b is odd; c is odd }\n",
@@ -238,8 +241,8 @@ def brute_log_wmc(riddle, p, logits):
             if not all(py_formula(s, env, reading) for s in riddle.statements):
                 continue
             w = torch.ones(p.shape[0], dtype=torch.float64)
-            for i, l in enumerate(labels):
-                w = w * p[:, i, l]
+            for i, label in enumerate(labels):
+                w = w * p[:, i, label]
             for (pred, u), b in reading.items():
                 prob = torch.sigmoid(logits[pred][:, names.index(u)])
                 w = w * (prob if b else 1 - prob)
@@ -291,7 +294,6 @@ def test_a_predicate_without_truth_table_inside_a_connective_is_left_to_the_netw
 # ── every mistake of a malformed file ────────────────────────────────────────
 
 def test_three_mistakes_in_one_file_are_all_reported_with_positions():
-    from riddle.lang import load
     from riddle.lang.errors import render_all
     text = ("digits a, b, c\n"
             "a is odd or\n"                         # dangling `or`

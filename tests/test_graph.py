@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riddle.cli import main
-from riddle.graph import build, satisfies, solve_symbolic
-from riddle.graph import symbolic
+from riddle.graph import build, satisfies, solve_symbolic, symbolic
 from riddle.graph.logic import LinearChain, dense_relation, linear_chain
 from riddle.lang import ast, load, load_text
 from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement

@@ -77,7 +77,11 @@ def test_factored_log_probs_match_a_direct_computation():
     names = [u.name for u in riddle.unknowns]
     with torch.no_grad():
         images = gen(xi.reshape(-1, D)).reshape(2, 3, 7, 28, 28)
-        p = torch.softmax(cls(images.reshape(-1, 28, 28)) / objective.label_temperature, -1).reshape(2, 3, 7, 10).double()
+        p = (
+            torch.softmax(cls(images.reshape(-1, 28, 28)) / objective.label_temperature, -1)
+            .reshape(2, 3, 7, 10)
+            .double()
+        )
         p_odd = torch.sigmoid(odd(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
         p_circle = torch.sigmoid(circle(images.reshape(-1, 28, 28))).reshape(2, 3, 7).double()
     for k, f in enumerate(graph.factors):
@@ -108,7 +112,10 @@ def test_factored_log_probs_match_a_direct_computation():
                         holds = py_holds(s, full)
                     if holds:
                         expected += math.prod(float(p[r, si, names.index(n), v]) for n, v in env.items())
-            assert math.isclose(float(got[r, si, k].exp()), float(expected), rel_tol=2e-4, abs_tol=1e-9), (f.id, s.text())
+            assert math.isclose(float(got[r, si, k].exp()), float(expected), rel_tol=2e-4, abs_tol=1e-9), (
+                f.id,
+                s.text(),
+            )
 
 
 def test_readouts_share_one_classifier_call_per_step():
@@ -154,8 +161,8 @@ def test_readings_of_tuples_mixed_from_two_batches_equal_their_log_probs():
     graph = build(load_text(RIDDLE, registry=registry))
     objective = Objective(graph, Networks.load(graph))
     g = torch.Generator().manual_seed(4)
-    xi = torch.randn(5, 7, D, generator=g)                                       # 5 tuples of 7 latents
-    index = torch.randint(5, (6, 7), generator=g)                                # [6, 7]: tuple j takes image index[j, u] for u
+    xi = torch.randn(5, 7, D, generator=g)  # 5 tuples of 7 latents
+    index = torch.randint(5, (6, 7), generator=g)  # [6, 7]: tuple j takes image index[j, u] for u
     with torch.no_grad():
         readings = objective.read(objective.images(xi))
         got = objective.terms_of(readings.take(index))                           # [6, K]

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from riddle.graph import build
-from riddle.graph import joint
+from riddle.graph import build, joint
 from riddle.graph.joint import LogicGroup, compile_logic
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load, load_text
@@ -134,7 +133,8 @@ def test_joint_logic_is_nan_free_at_alpha_100(force, monkeypatch):
     with torch.no_grad():                              # make the networks extremely confident
         cls.lin.weight.mul_(200)
         odd.lin.weight.mul_(200)
-    text = "digits a, b, c, d, e, f, g\na is odd\nnum(a, b) + num(c, d) = num(e, f, g)\nall different a, b, c, d, e, f, g\n"
+    text = ("digits a, b, c, d, e, f, g\na is odd\nnum(a, b) + num(c, d) = num(e, f, g)\n"
+            "all different a, b, c, d, e, f, g\n")
     _, graph, objective = objective_and_probs(text, registry)
     assert {g.plan for g in objective.program.groups} == {force}
     xi = (5 * torch.randn(4, 2, 7, D)).requires_grad_(True)

@@ -134,11 +134,23 @@ def test_check_json(in_repo, capsys):
     assert main(["check", "--json", "puzzles/134.rdl", "tests/errors/unknown-name.rdl"]) == 2
     good, bad = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert good["ok"] and good["unknowns"] == ["first", "second", "third"]
-    assert good["statements"][0] == {"line": 5, "kind": "neural predicate", "text": "odd(first)", "unknowns": ["first"],
-                                     "strength": 1.0, "source": "first is odd                       # I.   the first number is odd"}
+    assert good["statements"][0] == {
+        "line": 5,
+        "kind": "neural predicate",
+        "text": "odd(first)",
+        "unknowns": ["first"],
+        "strength": 1.0,
+        "source": "first is odd                       # I.   the first number is odd",
+    }
     assert good["diagnostics"] == []
     d = bad["diagnostics"][0]
-    assert (d["severity"], d["code"], d["line"], d["column"], d["end"]) == ("error", "R010", 2, 1, {"line": 2, "column": 6})
+    assert (d["severity"], d["code"], d["line"], d["column"], d["end"]) == (
+        "error",
+        "R010",
+        2,
+        1,
+        {"line": 2, "column": 6},
+    )
     assert d["help"] == "did you mean `first`?"
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import riddle
-from riddle.infer import advi, base, flow, fullrank, hmc, mgvi
+from riddle.infer import advi, flow, fullrank, hmc, mgvi
 from riddle.infer.base import RunConfig
 
 

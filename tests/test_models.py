@@ -136,7 +136,10 @@ def test_rewritten_single_channel_layers_compute_the_layers_they_replace(cin, co
     values and every gradient (input and parameters), so training through them fits the same layers."""
     g = torch.Generator().manual_seed(0)
     conv, deconv = torch.nn.Conv2d(cin, cout, 5, 2, 2), torch.nn.ConvTranspose2d(cout, cin, 4, 2, 1)
-    for layer, fast, shape in [(conv, zoo.strided_conv, (4, cin, 28, 28)), (deconv, zoo.transposed_conv, (4, cout, 14, 14))]:
+    for layer, fast, shape in [
+        (conv, zoo.strided_conv, (4, cin, 28, 28)),
+        (deconv, zoo.transposed_conv, (4, cout, 14, 14)),
+    ]:
         x = torch.randn(*shape, generator=g, requires_grad=True)
         y_fast, y_ref = fast(x, layer), layer(x)
         assert y_fast.shape == y_ref.shape and torch.allclose(y_fast, y_ref, atol=1e-5)

@@ -12,13 +12,13 @@ from riddle.cli import main
 from riddle.graph import build, solve_symbolic
 from riddle.graph.build import ObservationFactor
 from riddle.graph.joint import compile_logic
-from riddle.lang.observe import MAX_IMAGE_BYTES, ObservationError, read_observation
-from riddle.report.images import write_png
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load, load_text
 from riddle.lang.check import DEFAULT_NOISE, MATCH_SIGMAS, ObservationStatement
 from riddle.lang.errors import Source
+from riddle.lang.observe import MAX_IMAGE_BYTES, ObservationError, read_observation
 from riddle.lang.parser import parse, split_statements
+from riddle.report.images import write_png
 
 from .test_infer import D, fake_registry
 from .test_models import needs_weights
@@ -130,7 +130,9 @@ def test_paths_are_relative_to_the_riddle_file(tmp_path):
 
 def test_observation_mistakes_exit_2_with_positions(tmp_path, capsys):
     (tmp_path / "junk.png").write_text("garbage")
-    (tmp_path / "r.rdl").write_text('digits x\nx looks like "junk.png"\nx looks like "nope.png"\nx is odd with noise 1\n')
+    (tmp_path / "r.rdl").write_text(
+        'digits x\nx looks like "junk.png"\nx looks like "nope.png"\nx is odd with noise 1\n'
+    )
     assert main(["check", str(tmp_path / "r.rdl")]) == 2
     err = capsys.readouterr().err
     assert "r.rdl:2:14" in err and "not an image" in err

@@ -36,8 +36,17 @@ import networkx as nx
 import numpy as np
 
 from ..lang import ast
-from ..lang.check import (CheckedRiddle, ConnectiveStatement, DistinctStatement, LabelStatement,
-                          ObservationStatement, PredicateStatement, RelationStatement, Statement, Unknown)
+from ..lang.check import (
+    CheckedRiddle,
+    ConnectiveStatement,
+    DistinctStatement,
+    LabelStatement,
+    ObservationStatement,
+    PredicateStatement,
+    RelationStatement,
+    Statement,
+    Unknown,
+)
 from ..lang.errors import ERROR, Diagnostic, RiddleError
 from ..models.registry import Predicate
 from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, dense_relation, distinct_pair, relation_factor

@@ -42,7 +42,7 @@ import opt_einsum as oe
 
 from ..lang.check import Statement
 from ..vocabulary import LOGIC_MODES
-from .build import Factor, FactorGraph, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
+from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
 
@@ -68,8 +68,8 @@ class LogicGroup:
                                               # image tuple; chain: entries of its step maps
     strength: float
     exact: bool = True                        # False: one part of a split component
-    rows: np.ndarray | None = None            # enumerate: int64 [m, k], label positions per scope unknown
-    masks: tuple[np.ndarray, ...] = ()        # contract: bool [|D_v|] per scope unknown, what its unary statements allow
+    rows: np.ndarray | None = None  # enumerate: int64 [m, k], label positions per scope unknown
+    masks: tuple[np.ndarray, ...] = ()  # contract: bool [|D_v|] per scope unknown, what its unary statements allow
     operands: tuple[tuple[np.ndarray, tuple[int, ...]], ...] = ()   # contract: logic tensors and their index ids
     path: tuple = ()                          # contract: opt_einsum's path over (unknown operands, then `operands`)
     equation: str = ""                        # contract: the einsum over batch, unknowns and partial sums

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lang import ast
 from ..lang.evaluate import compare, holds, linear_form
 
 DENSE_LIMIT = 10 ** 6             # entries; the checker uses the same bound to decide what is split

@@ -18,11 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
-from ..lang.check import (ConnectiveStatement, DistinctStatement, LabelStatement, PredicateStatement,
-                          RelationStatement, Statement)
+from ..lang.check import (
+    ConnectiveStatement,
+    DistinctStatement,
+    LabelStatement,
+    PredicateStatement,
+    RelationStatement,
+    Statement,
+)
 from ..lang.errors import ERROR, NOTE, Diagnostic
 from ..lang.evaluate import compare, holds
-from .build import FactorGraph, Factor, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)

@@ -32,16 +32,16 @@ class RunConfig:
     steps: int = 200
     anneal: tuple[float, ...] = (0.5, 1.0, 3.0, 10.0)
     lr: float = 0.05
-    init_sigma: float = 0.1            # a small starting σ: the start is already a good draw (docs/BENCHMARKS.md, "Starts")
-    init_candidates: int = 64          # prior draws per restart, the best (by energy at the first α) starts
-    search: int = 1                    # coordinate sweeps over those draws, unknown by unknown (best_start); 0: the best whole draw
+    init_sigma: float = 0.1  # a small starting σ: the start is already a good draw (docs/BENCHMARKS.md, "Starts")
+    init_candidates: int = 64  # prior draws per restart, the best (by energy at the first α) starts
+    search: int = 1  # coordinate sweeps over those draws, unknown by unknown (best_start); 0: the best whole draw
     clone: float = 0.0                 # share of restarts replaced by copies of the best at each cloning point;
                                        # 0 since joint logic: independent restarts do as well (docs/BENCHMARKS.md)
     clone_window: float = 0.25         # the share of a stage's last steps whose mean ELBO ranks restarts
-    clone_per_stage: int = 2           # cloning points per stage, evenly spaced (none at the run's end)
-    rounds: int = 3                    # at most this many runs of all restarts, until one reaches a verified answer (solve.py)
-    precision: str = "auto"            # the networks' arithmetic: auto, float32 or bfloat16 (objective.pick_precision)
-    logic: str = "joint"               # joint: one exact weighted model count per component; factored: one term per statement
+    clone_per_stage: int = 2  # cloning points per stage, evenly spaced (none at the run's end)
+    rounds: int = 3  # at most this many runs of all restarts, until one reaches a verified answer (solve.py)
+    precision: str = "auto"  # the networks' arithmetic: auto, float32 or bfloat16 (objective.pick_precision)
+    logic: str = "joint"  # joint: one exact weighted model count per component; factored: one term per statement
     seed: int = 0
     max_seconds: float | None = None   # a time budget, for the methods that sample until they have enough (rejection)
 

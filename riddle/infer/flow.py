@@ -69,7 +69,10 @@ class PlanarFamily(Family):
         self.lr_scale = flow.lr_scale
 
     def param_groups(self, lr):
-        return [{"params": [self.mu, self.log_sigma]}, {"params": list(self.flows.parameters()), "lr": lr * self.lr_scale}]
+        return [
+            {"params": [self.mu, self.log_sigma]},
+            {"params": list(self.flows.parameters()), "lr": lr * self.lr_scale},
+        ]
 
     def sample(self, eps):                                                     # eps [R, P, n, d]
         eps = eps.reshape(*eps.shape[:2], -1)

@@ -35,9 +35,9 @@ class FullRank(Family):
         return [{"params": [self.mu, self.log_diag]}, {"params": [self.off], "lr": lr * self.off_lr}]
 
     def scale_tril(self) -> torch.Tensor:
-        return self.off * self.mask + torch.diag_embed(self.log_diag.exp())               # [R, D, D]
+        return self.off * self.mask + torch.diag_embed(self.log_diag.exp())  # [R, D, D]
 
-    def _shift(self, eps):                                                                # eps [R, P, n, d] → L ε [R, P, D]
+    def _shift(self, eps):  # eps [R, P, n, d] → L ε [R, P, D]
         return torch.einsum("rij,rpj->rpi", self.scale_tril(), eps.reshape(*eps.shape[:2], -1))
 
     def sample(self, eps):

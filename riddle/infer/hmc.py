@@ -6,7 +6,8 @@ with Trained Neural Networks*, Sec. 5.1: 8 chains, 10 leapfrog steps, a diagonal
 and ESS), each iteration draws a momentum p ~ N(0, M), takes L leapfrog steps of size ε_r and
 accepts by Metropolis on the total energy; every chain r has its own ε_r and M_r.
 
-Warm-up (`steps` iterations, as many as a variational method's optimisation steps): α follows the anneal schedule (tempering, so
+Warm-up (`steps` iterations, as many as a variational method's optimisation steps): α follows the anneal schedule
+(tempering, so
 chains first move where the networks' answers are soft); ε_r is adapted by dual averaging towards
 an acceptance of `target_accept` (Hoffman & Gelman 2014, Alg. 5); the inverse mass matrix is set
 once, from the regularised variance of each chain's draws in the middle of warm-up (Stan's scheme),
@@ -80,7 +81,8 @@ class DualAveraging:
 def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None,
         hmc: HMCConfig = HMCConfig()) -> Run:
     """cfg.steps warm-up iterations, then cfg.steps × hmc.sampling sampling ones, for cfg.restarts
-    chains (progress and inspect count in warm-up steps, so a bar made for cfg.steps fits). → Run with mu = each chain's last
+    chains (progress and inspect count in warm-up steps, so a bar made for cfg.steps fits). → Run with mu = each
+    chain's last
     draw, sigma = the spread of its kept draws, `draws` [R, M, n, d], and in extra: `energy` [R, M]
     (the potential at the final α), `accept_rate` [R] and `step_size` [R] in sampling."""
     n, d = len(objective.names), objective.d
@@ -183,9 +185,17 @@ def diagnostics(energy: np.ndarray, label_probs: np.ndarray, accept_rate: np.nda
     def worst(xs, f):
         xs = [x for x in xs if np.isfinite(x)]
         return f(xs) if xs else None
-    return {"rhat_max": worst(rhat, max), "ess_bulk_min": worst(bulk, min), "ess_tail_min": worst(tail, min),
-            "accept_rate": float(np.mean(accept_rate)), "step_size": float(np.median(step_size)),
-            "chains": int(energy.shape[0]), "draws_per_chain": int(energy.shape[1]), "variables": len(rhat), "label_variables": labels}
+    return {
+        "rhat_max": worst(rhat, max),
+        "ess_bulk_min": worst(bulk, min),
+        "ess_tail_min": worst(tail, min),
+        "accept_rate": float(np.mean(accept_rate)),
+        "step_size": float(np.median(step_size)),
+        "chains": int(energy.shape[0]),
+        "draws_per_chain": int(energy.shape[1]),
+        "variables": len(rhat),
+        "label_variables": labels,
+    }
 
 
 @torch.no_grad()

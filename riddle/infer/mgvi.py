@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp, vjp
 
-from .base import Method, Run, RunConfig, starts
 from ..graph.build import ObservationFactor
+from .base import Method, Run, RunConfig, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -88,7 +88,7 @@ def sample(objective: Objective, mu: torch.Tensor, alpha: float, pairs: int, gen
     rr = dot(r, r)
     target = cfg.cg_tol ** 2 * dot(rhs, rhs)
     steps = 0
-    for steps in range(1, cfg.cg_steps + 1):
+    for steps in range(1, cfg.cg_steps + 1):  # noqa: B007 (steps is read after the loop: the CG iterations taken)
         ap = metric_product(objective, mu, weights, p)
         step = rr / dot(p, ap).clamp_min(1e-30)
         x = x + step[..., None, None] * p
@@ -107,7 +107,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
     """cfg.steps Adam steps on μ in `mgvi.iterations` approximations, max(cfg.pairs, mgvi.min_pairs)
     antithetic sample pairs each. → Run with mu [R, n, d], sigma the spread of the last samples, `draws`
     [R, 2·max(pairs, draws/2), n, d] (the last approximation's samples μ ± δ), and the CG figures in extra."""
-    n, d = len(objective.names), objective.d
+    n = len(objective.names)
     started = time.perf_counter()
     mu0, _ = starts(objective, cfg, device)
     R = mu0.shape[0]

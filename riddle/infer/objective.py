@@ -13,7 +13,8 @@ by its network, σ(±logit), a part's truth switch unweighed (its factor fixes i
 Per call, each network runs once on the whole batch: the generator on all R·S·n latents, the label
 classifier once, each predicate network once on the unknowns it judges. Those per-image outputs are
 the `Readings` (`read`); every term is computed from them (`terms_of`), so a tuple of images from
-different batches can be scored without running a network again (the start search: advi.best_start). Every term is computed
+different batches can be scored without running a network again (the start search: advi.best_start). Every term is
+computed
 exactly, in log space or rescaled:
 
   predicate      log σ(±logit)
@@ -34,9 +35,9 @@ import opt_einsum as oe
 import torch
 from torch import nn
 
+from .. import vocabulary
 from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup, LogicProgram, compile_logic
-from .. import vocabulary
 from ..models.zoo import Generator, Negated, Readout, outputs_of
 
 
@@ -134,7 +135,9 @@ class Readings:
         if isinstance(first.logp, torch.Tensor):
             logp = torch.cat([p.logp for p in parts])
         else:
-            logp = None if first.logp is None else [torch.cat([p.logp[i] for p in parts]) for i in range(len(first.logp))]
+            logp = (
+                None if first.logp is None else [torch.cat([p.logp[i] for p in parts]) for i in range(len(first.logp))]
+            )
         predicates = {name: {c: torch.cat([p.predicates[name][c] for p in parts]) for c in cols}
                       for name, cols in first.predicates.items()}
         fits = {k: (i, torch.cat([p.fits[k][1] for p in parts])) for k, (i, _) in first.fits.items()}

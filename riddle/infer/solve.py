@@ -23,7 +23,8 @@ from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symboli
 from ..graph.joint import LogicProgram
 from ..lang.check import CheckedRiddle
 from . import advi
-from .base import Run, RunConfig, method as find_method
+from .base import Run, RunConfig
+from .base import method as find_method
 from .judge import Judge, accepts, observation_report, observations, observed
 from .objective import Networks, Objective, pick_precision
 from .stats import AnswerRow, answer_table, pairwise_rms, reported_answer, wilson
@@ -64,8 +65,10 @@ class Solution:
     logic: LogicProgram | None = None          # the logic terms the objective computed (graph/joint.py)
     diversity: dict | None = None              # how different the right restarts' drawings are (solve.diversity)
     observations: list[dict] = field(default_factory=list)   # per `looks like`: how the restarts kept the pixels
-    kept: np.ndarray | None = None             # [R, m] bool: each restart's image keeps each observation's pixels
-    diagnostics: dict | None = None            # the method's own figures (Method.finish): hmc R-hat, ESS; mgvi CG; rejection acceptance
+    kept: np.ndarray | None = None  # [R, m] bool: each restart's image keeps each observation's pixels
+    diagnostics: dict | None = (
+        None  # the method's own figures (Method.finish): hmc R-hat, ESS; mgvi CG; rejection acceptance
+    )
 
     @property
     def unsatisfiable(self) -> bool:

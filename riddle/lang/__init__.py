@@ -26,5 +26,7 @@ def _load(source, diagnostics, file, registry, files=None) -> CheckedRiddle:
         return CheckedRiddle(file, source, (), (), {}, tuple(diagnostics))
     riddle, syntax = parse(source)
     checked = check(riddle, registry, source, broken_statements=riddle.unread, files=files)
-    all_diags = sorted([*syntax, *checked.diagnostics], key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+    all_diags = sorted(
+        [*syntax, *checked.diagnostics], key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0)
+    )
     return CheckedRiddle(checked.file, source, checked.unknowns, checked.statements, checked.settings, tuple(all_diags))

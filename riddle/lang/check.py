@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ast
-from .evaluate import INT_LIMIT, bounds, holds, linear_form
-from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
-from .observe import ObservationError, read_observation
 from ..models.registry import Domain, Predicate, Registry, canonical, default_registry
 from ..vocabulary import SETTINGS, SettingSpec, setting_problem
+from . import ast
+from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
+from .evaluate import INT_LIMIT, bounds, holds, linear_form
+from .observe import ObservationError, read_observation
 
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
 MAX_LITERAL = 10 ** 12
@@ -171,7 +171,9 @@ class ConnectiveStatement(Statement):
         """The predicate statements inside, at any depth."""
         out = []
         for p in self.parts:
-            out += p.predicates if isinstance(p, ConnectiveStatement) else [p] if isinstance(p, PredicateStatement) else []
+            out += (
+                p.predicates if isinstance(p, ConnectiveStatement) else [p] if isinstance(p, PredicateStatement) else []
+            )
         return tuple(out)
 
     def text(self):
@@ -215,7 +217,7 @@ def _nnf(s: Statement, positive: bool) -> str:
     if s.op in ("or", "and"):
         op = s.op if positive else ("and" if s.op == "or" else "or")
         return f" {op} ".join(wrap(_nnf(p, positive), op) for p in s.parts)
-    k, n = len(s.parts), s.count
+    n = s.count
     inner = "; ".join(_nnf(p, True) for p in s.parts)
     if positive:
         return f"{s.op} {n} of {{{inner}}}"
@@ -563,23 +565,39 @@ class _Checker:
             return self.resolve(e.name) is not None
         if isinstance(e, ast.Literal):
             if not e.number.is_integer:
-                self.error("R014", f"relations are over whole numbers, not {e.number.text}", e.span, "not a whole number")
+                self.error(
+                    "R014", f"relations are over whole numbers, not {e.number.text}", e.span, "not a whole number"
+                )
                 return False
             if int(e.number.text) > MAX_LITERAL:
-                self.error("R014", f"the number {e.number.text[:20]}{'…' if len(e.number.text) > 20 else ''} is too large "
-                           f"(at most {MAX_LITERAL:.0e})", e.span, "too large")
+                self.error(
+                    "R014",
+                    f"the number {e.number.text[:20]}{'…' if len(e.number.text) > 20 else ''} is too large "
+                    f"(at most {MAX_LITERAL:.0e})",
+                    e.span,
+                    "too large",
+                )
                 return False
             return True
         if isinstance(e, ast.Numeral):
             ok = all([self.resolve(d) is not None for d in e.digits])
             if len(e.digits) > MAX_NUMERAL_DIGITS:
-                self.error("R019", f"a numeral has at most {MAX_NUMERAL_DIGITS} digits, not {len(e.digits)}", e.span, "too long")
+                self.error(
+                    "R019",
+                    f"a numeral has at most {MAX_NUMERAL_DIGITS} digits, not {len(e.digits)}",
+                    e.span,
+                    "too long",
+                )
                 return False
             if ok:
                 wrong = [d for d in e.digits if self.unknowns[d.text].domain.labels != tuple(range(10))]
                 if wrong:
-                    self.error("R019", f"`{wrong[0].text}` is not a digit: `num(…)` reads decimal digits", wrong[0].span,
-                               f"a {self.unknowns[wrong[0].text].domain.name}")
+                    self.error(
+                        "R019",
+                        f"`{wrong[0].text}` is not a digit: `num(…)` reads decimal digits",
+                        wrong[0].span,
+                        f"a {self.unknowns[wrong[0].text].domain.name}",
+                    )
                     return False
             return ok
         if isinstance(e, ast.BinOp):

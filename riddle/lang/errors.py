@@ -128,8 +128,16 @@ def render(diag: Diagnostic, source: Source | None, color: bool = False) -> str:
     for span, label, mark in spans:
         by_line.setdefault(span.line, []).append((span, label, mark))
     for line in sorted(by_line):
-        out.extend(_draw_line(source.line_text(line) if source else "", line, sorted(by_line[line], key=lambda t: t[0].column),
-                              width, diag.severity, c))
+        out.extend(
+            _draw_line(
+                source.line_text(line) if source else "",
+                line,
+                sorted(by_line[line], key=lambda t: t[0].column),
+                width,
+                diag.severity,
+                c,
+            )
+        )
     if diag.help:
         out.append(f"{pad} {c(_BLUE, '|')}")
         out.append(f"{pad} {c(_BLUE, '=')} help: {diag.help}")

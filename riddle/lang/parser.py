@@ -82,8 +82,13 @@ def read_source(path: str | Path) -> tuple[Source | None, list[Diagnostic]]:
     except OSError as e:
         return None, [_file_error("R005", f"cannot read `{name}`: {e.strerror or e}")]
     if len(data) > MAX_FILE_BYTES:
-        return None, [_file_error("R006", f"`{name}` is larger than {MAX_FILE_BYTES >> 20} MiB; a riddle is a short text",
-                                  "is this the right file?")]
+        return None, [
+            _file_error(
+                "R006",
+                f"`{name}` is larger than {MAX_FILE_BYTES >> 20} MiB; a riddle is a short text",
+                "is this the right file?",
+            )
+        ]
     return decode_source(data, name)
 
 
@@ -196,9 +201,16 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
     out = []
     for number, line in enumerate(source.text.split("\n"), start=1):
         if len(line) > MAX_LINE_CHARS:
-            out.append(Diagnostic(ERROR, "R006", f"line {number} is {len(line)} characters long; riddle reads at most {MAX_LINE_CHARS}",
-                                  Span(source.file, number, MAX_LINE_CHARS + 1, number, MAX_LINE_CHARS + 2), "line too long",
-                                  help="put one statement on each line"))
+            out.append(
+                Diagnostic(
+                    ERROR,
+                    "R006",
+                    f"line {number} is {len(line)} characters long; riddle reads at most {MAX_LINE_CHARS}",
+                    Span(source.file, number, MAX_LINE_CHARS + 1, number, MAX_LINE_CHARS + 2),
+                    "line too long",
+                    help="put one statement on each line",
+                )
+            )
             continue
         code = _without_comment(line)
         for column, piece in _pieces(code):
@@ -322,7 +334,9 @@ class _ToAst(Transformer):
 
     def _predicate(self, meta, children, verb, negated):
         subject, words = children
-        return ast.PredicateFact(subject=self._name(subject), verb=verb, negated=negated, words=words, span=self._span(meta))
+        return ast.PredicateFact(
+            subject=self._name(subject), verb=verb, negated=negated, words=words, span=self._span(meta)
+        )
 
     def is_predicate(self, meta, c): return self._predicate(meta, c, "is", False)
     def is_not_predicate(self, meta, c): return self._predicate(meta, c, "is", True)
@@ -570,7 +584,8 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
     if "RPAR" in expected and (tok.type in ("$END", "_SEP", "COMPARISON")):
         return "close the parenthesis with `)`"
     if tok.type == "NAME" and expected & _OPERATORS:
-        return "write an operator between two terms, for example `a + b`; a statement ends at the end of the line or at `;`"
+        return ("write an operator between two terms, for example `a + b`; a statement ends at the end of the line "
+                "or at `;`")
     return None
 
 
@@ -591,12 +606,16 @@ def _bad_character(text: str, pos: int, file: str, line: int) -> Diagnostic:
         if spelled:
             return Diagnostic(ERROR, "R003", f"`{ch}` is not an operator of riddle", span, f"write `{spelled}`",
                               help=f"riddle's operators are ASCII: replace `{ch}` with `{spelled}`")
-        helps = {"/": "riddle has no division: multiply the other side instead (`a = 2 * b`), or use `%` for remainders",
-                 "÷": "riddle has no division: multiply the other side instead (`a = 2 * b`)",
-                 "&": "write `and`: `a is odd and b is even` (or put each fact on its own line: every statement must hold)",
-                 "|": "write `or`: `a is odd or b is even`",
-                 "^": "riddle has no powers: write `a * a`"}
-        return Diagnostic(ERROR, "R003", f"`{ch}` is not an operator of riddle", span, "not understood", help=helps.get(ch))
+        helps = {
+            "/": "riddle has no division: multiply the other side instead (`a = 2 * b`), or use `%` for remainders",
+            "÷": "riddle has no division: multiply the other side instead (`a = 2 * b`)",
+            "&": "write `and`: `a is odd and b is even` (or put each fact on its own line: every statement must hold)",
+            "|": "write `or`: `a is odd or b is even`",
+            "^": "riddle has no powers: write `a * a`",
+        }
+        return Diagnostic(
+            ERROR, "R003", f"`{ch}` is not an operator of riddle", span, "not understood", help=helps.get(ch)
+        )
     if ch == '"' and '"' not in text[pos + 1:]:
         return Diagnostic(ERROR, "R001", "this string is never closed", Span(file, line, pos + 1, line, len(text) + 1),
                           "no closing `\"`", help='close the path on the same line: `x looks like "seen.png"`')

@@ -84,7 +84,9 @@ def load_idx(directory: str | Path) -> Digits:
         parts.append((images, labels))
     images = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
     labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    return Digits(torch.from_numpy(images), torch.from_numpy(labels), f"MNIST IDX files in {directory} ({len(labels)} digits)")
+    return Digits(
+        torch.from_numpy(images), torch.from_numpy(labels), f"MNIST IDX files in {directory} ({len(labels)} digits)"
+    )
 
 
 def load(data_dir: str | Path | None = None) -> Digits:

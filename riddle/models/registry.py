@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-
 # The language's keywords (grammar/riddle.lark); a predicate's name cannot contain them.
 RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve",
                   "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "looks", "like", "noise")
@@ -146,6 +145,7 @@ def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | No
 def weights_dir():
     """Where riddle's own models are read from: $RIDDLE_WEIGHTS, else the weights inside the package."""
     import os
+
     from . import store
     return os.environ.get("RIDDLE_WEIGHTS") or store.bundled_dir()
 
@@ -159,11 +159,24 @@ def _builtin() -> Registry:
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=odd)))
-    r.register_predicate(Predicate("even", "digit", frozenset(even), "the digit is even (read off the label classifier)",
-                                   load_network=bundled_model("classifier", readout=even)))
-    r.register_predicate(Predicate("closed circle", "digit", frozenset({0, 6, 8, 9}),
-                                   "the drawn digit encloses a hole (a closed loop of ink; a head of the label classifier)",
-                                   load_network=bundled_model("classifier", head="closed circle")))
+    r.register_predicate(
+        Predicate(
+            "even",
+            "digit",
+            frozenset(even),
+            "the digit is even (read off the label classifier)",
+            load_network=bundled_model("classifier", readout=even),
+        )
+    )
+    r.register_predicate(
+        Predicate(
+            "closed circle",
+            "digit",
+            frozenset({0, 6, 8, 9}),
+            "the drawn digit encloses a hole (a closed loop of ink; a head of the label classifier)",
+            load_network=bundled_model("classifier", head="closed circle"),
+        )
+    )
     return r
 
 

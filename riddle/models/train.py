@@ -316,14 +316,25 @@ def train_predicate(name: str, true_labels: tuple[int, ...], out_dir: str | Path
     gen_acc = (accuracy(net, x_fake[n_fit:], torch.isin(y_fake[n_fit:], table).long(), binary=True)
                if len(x_fake) > n_fit else None)
     base_rate = float(torch.isin(y_test, table).float().mean())
-    card = {"role": f"neural predicate `{name}` of `digit` (trained by riddle train-predicate)",
-            "truth_table": sorted(true_labels), "training_seconds": round(seconds, 1),
-            "data": {"source": digits.source, "split_seed": seed, "trained_on": "train_a" + (f"[:{limit}]" if limit else ""),
-                     "generated": f"{n_fit} prior samples the bundled classifier reads with confidence > 0.9, "
-                                  "labelled by it"},
-            "train_config": {"epochs": epochs, "seed": seed, "generated": generated, "limit": limit},
-            "metrics": {"test_accuracy": test_acc, "test_size": len(y_test), "test_base_rate": base_rate,
-                        "generated_accuracy": gen_acc, "generated_size": len(x_fake) - n_fit}}
+    card = {
+        "role": f"neural predicate `{name}` of `digit` (trained by riddle train-predicate)",
+        "truth_table": sorted(true_labels),
+        "training_seconds": round(seconds, 1),
+        "data": {
+            "source": digits.source,
+            "split_seed": seed,
+            "trained_on": "train_a" + (f"[:{limit}]" if limit else ""),
+            "generated": f"{n_fit} prior samples the bundled classifier reads with confidence > 0.9, labelled by it",
+        },
+        "train_config": {"epochs": epochs, "seed": seed, "generated": generated, "limit": limit},
+        "metrics": {
+            "test_accuracy": test_acc,
+            "test_size": len(y_test),
+            "test_base_rate": base_rate,
+            "generated_accuracy": gen_acc,
+            "generated_size": len(x_fake) - n_fit,
+        },
+    }
     out = Path(out_dir)
     weights = store.save(net, name, card, out)
     stem = store.file_stem(name).replace("-", "_")

@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 # Single-channel layers, rewritten. oneDNN runs a convolution with one input or one output channel
 # at a fraction of its speed elsewhere: with ONEDNN_VERBOSE, the decoder's last transposed
 # convolution and the backward pass of the classifier's first strided one took 17 of ~45 ms of
@@ -39,8 +38,12 @@ def strided_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """conv(x) for a Conv2d with kernel 5, stride 2, padding 2 on an even-sized image, computed as a
     3 x 3 stride-1 convolution of pixel_unshuffle(x, 2): tap k of the kernel reads input 2j + p - 2,
     i.e. phase p = k mod 2 at offset j = k // 2."""
-    if (conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups) != ((5, 5), (2, 2), (2, 2), (1, 1), 1) \
-            or conv.padding_mode != "zeros" or x.shape[-1] % 2 or x.shape[-2] % 2:
+    if (
+        (conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups) != ((5, 5), (2, 2), (2, 2), (1, 1), 1)
+        or conv.padding_mode != "zeros"
+        or x.shape[-1] % 2
+        or x.shape[-2] % 2
+    ):
         return conv(x)
     u = _taps(5, 3, flip=False).to(conv.weight)                                     # [2, 3, 5]
     w = torch.einsum("ayk,bxl,oikl->oiabyx", u, u, conv.weight)                       # [out, in, 2, 2, 3, 3]

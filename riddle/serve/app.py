@@ -2,7 +2,8 @@
 
     GET    /                           the playground (static/index.html)
     POST   /api/check                  body: the riddle's text, or JSON {"text", "files"} → `riddle check --json`
-    POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is full
+    POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is
+    full
     GET    /api/solve/{id}             its state (queued with its place in the line, running, done, failed, cancelled)
     GET    /api/solve/{id}/events      server-sent events: queued, started, progress…, then result | error | cancelled
     DELETE /api/solve/{id}             cancel it
@@ -90,7 +91,13 @@ def _decode_files(files) -> dict[str, bytes]:
         raise HTTPException(422, "`files` maps file names to their base64 bytes")
     out = {}
     for name, data in files.items():
-        if not isinstance(name, str) or "/" in name or "\\" in name or name in ("", ".", "..") or not isinstance(data, str):
+        if (
+            not isinstance(name, str)
+            or "/" in name
+            or "\\" in name
+            or name in ("", ".", "..")
+            or not isinstance(data, str)
+        ):
             raise HTTPException(422, f"`files`: {name!r} is not a plain file name with base64 bytes")
         try:
             out[name] = base64.b64decode(data, validate=True)
@@ -160,7 +167,9 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
         text, settings, files = await _riddle_body(request)
         unknown = set(settings) - set(SETTING_KEYS)
         if unknown:
-            raise HTTPException(422, f"unknown settings: {', '.join(sorted(unknown))}; known: {', '.join(SETTING_KEYS)}")
+            raise HTTPException(
+                422, f"unknown settings: {', '.join(sorted(unknown))}; known: {', '.join(SETTING_KEYS)}"
+            )
         problem = api.setting_problem(settings)
         if problem:
             raise HTTPException(422, problem)

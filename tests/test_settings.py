@@ -1,0 +1,115 @@
+"""One vocabulary, one validator: the checker (`solve with …`), the CLI's flags, `riddle.solve` and the
+playground's JSON API accept and refuse exactly the same settings (riddle/vocabulary.py)."""
+from __future__ import annotations
+
+import pytest
+
+import riddle
+from riddle import vocabulary
+from riddle.cli import main
+
+from .conftest import ROOT
+
+FILE = str(ROOT / "puzzles" / "134.rdl")
+TEXT = "digits a, b\na + b = 9\na is odd\n"
+ANNEAL_32 = [1.0] * 32
+ANNEAL_33 = [1.0] * 33
+
+# (key, value, accepted)
+CASES = [
+    ("restarts", 0, False), ("restarts", 1, True), ("restarts", 100_000, True), ("restarts", 100_001, False),
+    ("restarts", 2.5, False),
+    ("steps", 0, False), ("steps", 40, True),
+    ("pairs", 1_000, True), ("pairs", 1_001, False),
+    ("anneal", [0.5, 1.0, 3.0, 10.0], True), ("anneal", ANNEAL_32, True), ("anneal", ANNEAL_33, False),
+    ("anneal", [2e6], False), ("anneal", [0.0], False),
+    ("lr", 0.05, True), ("lr", 0.0, False), ("lr", 5e3, False),
+    ("clone", 0.25, True), ("clone", 0.6, False),
+    ("rounds", 0, False), ("rounds", 3, True),
+    ("search", 0, True), ("search", 101, False),
+    ("seed", 7, True), ("seed", -1, False),
+    ("method", "hmc", True), ("method", "magic", False),
+    ("precision", "bfloat16", True), ("precision", "float64", False),
+    ("logic", "factored", True), ("logic", "exact", False),
+    ("device", "cpu", True), ("device", "tpu", False),
+]
+IDS = [f"{k}={v if not isinstance(v, list) else len(v)}-{'ok' if ok else 'refused'}" for k, v, ok in CASES]
+
+
+class Reached(BaseException):                 # not an Exception: the CLI reports those itself
+    """The settings got past every check: the solver was called."""
+
+
+@pytest.fixture
+def no_solver(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise Reached
+    monkeypatch.setattr("riddle.infer.solve.solve", refuse)
+    monkeypatch.setattr("riddle.api.solve", lambda *a, **k: refuse())   # the CLI's way in
+    return refuse
+
+
+def words(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@pytest.mark.parametrize("key, value, accepted", CASES, ids=IDS)
+def test_the_validator_and_the_checker_agree(key, value, accepted):
+    assert (vocabulary.setting_problem(key, value) is None) == accepted
+    checked = riddle.load_text(TEXT + f"solve with {key} {words(value)}\n")
+    assert checked.ok == accepted, [d.message for d in checked.diagnostics]
+    if not accepted:
+        assert any(d.code in ("R021", "R001", "R002") for d in checked.diagnostics)
+
+
+@pytest.mark.parametrize("key, value, accepted", CASES, ids=IDS)
+def test_the_python_api_agrees(key, value, accepted, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise Reached
+    monkeypatch.setattr("riddle.infer.solve.solve", refuse)
+    if accepted:
+        with pytest.raises(Reached):
+            riddle.solve(TEXT, **{key: value})
+    else:
+        with pytest.raises(ValueError):
+            riddle.solve(TEXT, **{key: value})
+
+
+@pytest.mark.parametrize("key, value, accepted", CASES, ids=IDS)
+def test_the_command_line_agrees(key, value, accepted, no_solver, capsys):
+    flag = ["--" + key] + (list(map(str, value)) if isinstance(value, list) else [str(value)])
+    if accepted:
+        with pytest.raises(Reached):
+            main(["solve", FILE, "--quiet", *flag])
+        return
+    try:
+        status = main(["solve", FILE, "--quiet", *flag])
+    except SystemExit as e:                     # argparse refuses a choice or a malformed number itself
+        status = e.code
+    assert status == 2
+    assert capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, value, accepted", CASES, ids=IDS)
+def test_the_playground_agrees(key, value, accepted, monkeypatch):
+    pytest.importorskip("fastapi", reason="the `serve` extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from riddle.serve.app import create_app
+    from riddle.serve.jobs import Solver
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("accepted: the solver was reached")     # the job fails; the request was accepted
+    with TestClient(create_app(Solver(max_queue=4, solve=refuse))) as client:
+        r = client.post("/api/solve", json={"text": TEXT, "settings": {key: value}})
+        assert r.status_code == (202 if accepted else 422), r.text
+        if not accepted:
+            assert key in r.json()["detail"]
+
+
+def test_max_seconds_is_a_limit_of_the_faces_not_a_word_of_the_language():
+    assert vocabulary.setting_problem("max_seconds", 60) is None
+    assert vocabulary.setting_problem("max_seconds", 0) is not None
+    assert not riddle.load_text(TEXT + "solve with max_seconds 60\n").ok
+    with pytest.raises(ValueError, match="max_seconds"):
+        riddle.solve(TEXT, max_seconds=-1)
