@@ -2,8 +2,9 @@
 
     python -m bench.puzzles [--seeds 3] [--only send-more-money ...] [--set lr=0.15 --set anneal=1,3,3,10]
 
-Each puzzle is solved once per seed (0, 1, ...), since one seed can be lucky: with cloning the
-restarts of one solve descend from a few lineages, so success is not independent across restarts.
+Each puzzle is solved once per seed (0, 1, ...), since one seed can be lucky: a solve's rounds
+stop at the first verified answer, and with cloning (`--set clone=0.25`) the restarts of one solve
+descend from a few lineages, so success is not independent across restarts.
 Writes docs/bench/puzzles.json and the "Puzzles" section of docs/BENCHMARKS.md: for each puzzle
 the reported answers, on how many seeds the reported answer is the known one (from the puzzle's
 header), per-restart success (mean, min–max) and time per solve. `--set` overrides a solver

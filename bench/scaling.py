@@ -158,7 +158,8 @@ def plot(rows, path: Path, machine_name: str) -> None:
 def methods_section(rows, args, machine_name: str) -> str:
     lines = ["## Baselines", "",
              f"Measured by `python -m bench.scaling` on {machine_name} ({args.device}), seed {args.seed}: the papers' "
-             f"riddles by each method — advi (the default: {DEFAULTS.restarts} restarts batched, with cloning), "
+             f"riddles by each method — advi (the default: {DEFAULTS.restarts} restarts batched, "
+             f"{'with cloning' if DEFAULTS.clone else 'independent'}), "
              f"sequential (the same VI one restart at a time, {args.sequential_restarts} independent restarts) and "
              f"rejection (prior samples the networks accept; at most {args.rejection_seconds:g} s or "
              f"{DEFAULTS.restarts} accepted). Success: restarts (accepted samples) whose judged answer solves the "

@@ -23,7 +23,7 @@ CASES = [
 CHILD = r"""
 import json, resource, sys, time
 from riddle.lang import load
-from riddle.lang.parser import lark_parser
+from riddle.lang.grammar import lark_parser
 from riddle.graph import build, solve_symbolic
 t0 = time.perf_counter()
 lark_parser()                                     # once per process; not part of a riddle's cost

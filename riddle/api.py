@@ -28,7 +28,7 @@ from .graph import FactorGraph, build, solve_symbolic
 from .graph.joint import LogicProgram, compile_logic
 from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load, load_text
-from .lang.check import ConnectiveStatement
+from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
 from .vocabulary import ALL_KEYS, DEFAULT_METHOD, RUN_SETTINGS, settings_problem
 

@@ -18,7 +18,7 @@ from .graph.build import LogicFactor
 from .graph.joint import LogicProgram
 from .graph.logic import LinearChain
 from .lang import CheckedRiddle
-from .lang.check import ConnectiveStatement
+from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, render
 from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS
 
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.set_defaults(run=cmd_solve)
 
     sv = sub.add_parser("serve", help="a web playground on this machine: edit, check and solve riddles in a browser",
-                        description="Serve the playground page and its JSON API (docs/PLAYGROUND.md): an editor with "
+                        description="Serve the playground page and its JSON API (docs/API.md): an editor with "
                                     "live diagnostics, solves with live progress, downloads. Loopback only unless "
                                     "--host says otherwise. Needs the `serve` extra: pip install -e '.[serve]'.")
     sv.add_argument("--port", type=int, default=8000)

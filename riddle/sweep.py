@@ -366,9 +366,9 @@ class Progress:
 
 
 def default_workers(cores: int | None = None) -> int:
-    """Local workers: one per core, each solve on one thread. Measured on two cores (docs/BENCHMARKS.md,
-    "Sweep"): six solves of 134 took 38 s with two single-thread workers, 47 s with one two-thread
-    worker — a solve's batched tensors do not keep two threads fully busy."""
+    """Local workers: one per core, each solve on one thread: a solve's batched tensors do not keep
+    two threads fully busy, so two one-thread workers finish sooner than one two-thread worker
+    (docs/BENCHMARKS.md, "Sweep")."""
     return max(1, cores or os.cpu_count() or 1)
 
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riddle.cli import main
-from riddle.lang.parser import MAX_FILE_BYTES, decode_source
+from riddle.lang.source import MAX_FILE_BYTES, decode_source
 
 from .conftest import ROOT
 

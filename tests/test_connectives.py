@@ -16,7 +16,7 @@ from riddle.graph import build, joint, solve_symbolic
 from riddle.graph.joint import LogicGroup
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import ast, load_text
-from riddle.lang.check import ConnectiveStatement, PredicateStatement
+from riddle.lang.checked import ConnectiveStatement, PredicateStatement
 from riddle.lang.errors import Source
 from riddle.lang.parser import parse
 from riddle.models.registry import Predicate

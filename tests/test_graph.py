@@ -11,7 +11,7 @@ from riddle.cli import main
 from riddle.graph import build, satisfies, solve_symbolic, symbolic
 from riddle.graph.logic import LinearChain, dense_relation, linear_chain
 from riddle.lang import ast, load, load_text
-from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement
+from riddle.lang.checked import DistinctStatement, LabelStatement, PredicateStatement
 
 from .conftest import ROOT
 

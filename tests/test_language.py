@@ -8,9 +8,9 @@ from lark import Lark
 
 from riddle.cli import main
 from riddle.lang import ast, load, load_text
-from riddle.lang.check import DistinctStatement, LabelStatement, PredicateStatement, RelationStatement
+from riddle.lang.checked import DistinctStatement, LabelStatement, PredicateStatement, RelationStatement
 from riddle.lang.errors import Span
-from riddle.lang.parser import grammar_text, lark_parser
+from riddle.lang.grammar import grammar_text, lark_parser
 from riddle.models.registry import RESERVED_WORDS
 
 from .conftest import ROOT
@@ -26,7 +26,7 @@ def test_grammar_builds_in_strict_mode():
 
 
 def test_grammar_has_one_source_at_the_top_level():
-    from riddle.lang.parser import grammar_path
+    from riddle.lang.grammar import grammar_path
     assert (ROOT / "grammar" / "riddle.lark").is_file()
     assert not (ROOT / "riddle" / "grammar").exists()                # no second copy in the package's folder
     assert Path(str(grammar_path())).read_text() == (ROOT / "grammar" / "riddle.lark").read_text()
@@ -42,7 +42,7 @@ def test_grammar_loads_from_an_installed_wheel(tmp_path):
     (wheel,) = wheels.glob("riddle-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    code = ("import riddle, riddle.lang.parser as p; from riddle.lang import load_text; "
+    code = ("import riddle, riddle.lang.grammar as p; from riddle.lang import load_text; "
             "print(riddle.__file__); print(p.grammar_path()); "
             "print(load_text('digits a, b\\nexactly 1 of { a is odd; b = 2 }\\n').ok)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": ""},

@@ -14,7 +14,7 @@ from riddle.graph.build import ObservationFactor
 from riddle.graph.joint import compile_logic
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load, load_text
-from riddle.lang.check import DEFAULT_NOISE, MATCH_SIGMAS, ObservationStatement
+from riddle.lang.checked import DEFAULT_NOISE, MATCH_SIGMAS, ObservationStatement
 from riddle.lang.errors import Source
 from riddle.lang.observe import MAX_IMAGE_BYTES, ObservationError, read_observation
 from riddle.lang.parser import parse, split_statements

@@ -113,3 +113,22 @@ def test_max_seconds_is_a_limit_of_the_faces_not_a_word_of_the_language():
     assert not riddle.load_text(TEXT + "solve with max_seconds 60\n").ok
     with pytest.raises(ValueError, match="max_seconds"):
         riddle.solve(TEXT, max_seconds=-1)
+
+
+def test_every_face_lists_the_vocabularys_methods(capsys):
+    """The method list is written once: the CLI's choices and the playground's select come from it,
+    and each name finds its module (riddle/infer/NAME.py's METHOD)."""
+    from riddle.infer.base import method
+    for name in vocabulary.METHODS:
+        assert method(name).name == name
+    with pytest.raises(SystemExit):
+        main(["solve", FILE, "--method", "nonsense"])
+    err = capsys.readouterr().err
+    assert all(name in err for name in vocabulary.METHODS)
+    pytest.importorskip("fastapi", reason="the `serve` extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from riddle.serve.app import create_app
+    with TestClient(create_app()) as client:
+        page = client.get("/").text
+    assert all(f'<option value="{name}"' in page for name in vocabulary.METHODS)

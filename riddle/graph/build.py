@@ -36,7 +36,7 @@ import networkx as nx
 import numpy as np
 
 from ..lang import ast
-from ..lang.check import (
+from ..lang.checked import (
     CheckedRiddle,
     ConnectiveStatement,
     DistinctStatement,

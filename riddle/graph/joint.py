@@ -40,16 +40,15 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
-from ..lang.check import Statement
+from ..lang.checked import Statement
 from ..vocabulary import LOGIC_MODES
 from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
 
 MODES = LOGIC_MODES
-# Measured (bench/logic.py, 200 image tuples, forward and backward): enumerating 40,000 row entries
-# costs about 100 ms a step, a contraction whose largest intermediate holds 20,000 entries per
-# tuple about 90 ms — about one step of the networks on a three-digit riddle. Past that, splitting.
+# Chosen so that a logic term at the bound costs about one step of the networks on a three-digit
+# riddle (docs/BENCHMARKS.md, "Logic plans", from bench/logic.py). Past them, splitting.
 ENUMERATE_LIMIT = 40_000           # satisfying rows × unknowns of one enumerated group
 CONTRACT_LIMIT = 20_000            # entries of any tensor or intermediate, per image tuple
 JOIN_ROW_LIMIT = 1_000_000         # partial assignments the join may hold while it enumerates a component

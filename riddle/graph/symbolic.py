@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
-from ..lang.check import (
+from ..lang.checked import (
     ConnectiveStatement,
     DistinctStatement,
     LabelStatement,

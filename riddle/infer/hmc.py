@@ -35,8 +35,8 @@ from .schedule import alpha_at
 class HMCConfig:
     leapfrog: int = 10             # the paper's 10 leapfrog steps
     sampling: float = 0.5          # sampling iterations after the warm-up, as a share of the warm-up's
-    # lower than the usual 0.8: longer steps cross between the networks' basins (134, 20 chains:
-    # 0.8 → 65 %, 0.65 → 80 % of chains right at 200 + 50 iterations; 200 + 100: 95 %)
+    # lower than the usual 0.8: longer steps cross between the networks' basins (docs/BENCHMARKS.md,
+    # "Method settings")
     target_accept: float = 0.65
     init_step: float = 0.05
     thin: int = 1

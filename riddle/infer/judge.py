@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..graph import FactorGraph, SymbolicResult, satisfies
-from ..lang.check import MATCH_SIGMAS, ObservationStatement
+from ..lang.checked import MATCH_SIGMAS, ObservationStatement
 from ..models.zoo import for_inference
 
 

@@ -37,7 +37,8 @@ from .schedule import alpha_at
 @dataclass(frozen=True)
 class MGVIConfig:
     iterations: int = 20           # Gaussian approximations, the steps shared among them (the full paper: 20)
-    min_pairs: int = 3             # antithetic sample pairs at least (the paper: 5); 134: 1 pair 65 %, 3 pairs 100 %
+    min_pairs: int = 3             # antithetic sample pairs at least (the paper: 5)
+                                   # (docs/BENCHMARKS.md, "Method settings")
     cg_steps: int = 20             # conjugate-gradient iterations per sample
     cg_tol: float = 1e-4           # stop early when every residual is this small, relative to the right side
     max_odds: float = 1e6          # P/(1−P) is capped here: a term already certain adds no more than this

@@ -103,8 +103,8 @@ CONTRACT_FLOOR = 650.0
 
 # The label classifier's logits are divided by this before the softmax that feeds the logic. A softer
 # reading gives a drawing high probability only where it is clearly its digit, so the solver stops at
-# drawings the independent judge reads the same way. Measured (bench/joint.py, docs/BENCHMARKS.md
-# "Label temperature"): the five riddles under 85 % at 1 went from 83/84/83/74/74 % to 97/98/96/85/77 %.
+# drawings the independent judge reads the same way (docs/BENCHMARKS.md, "Label temperature", from
+# bench/joint.py).
 LABEL_TEMPERATURE = 2.0
 
 
@@ -241,7 +241,7 @@ class Objective(nn.Module):
 
     def _generate(self, gen: nn.Module, xi: torch.Tensor) -> torch.Tensor:
         """ξ [N, d] → images. A bundled generator's flow stays in float32: its small matrix products
-        gain nothing from bf16 and pay the casts (measured: 5.8 vs 2.2 ms a step for one restart)."""
+        gain nothing from bf16 and pay the casts (docs/ARCHITECTURE.md, "One batched program per step")."""
         if isinstance(gen, Generator) and self.precision != "float32":
             return self._run(gen.decode, gen.flow(xi))
         return self._run(gen, xi)

@@ -21,7 +21,7 @@ import torch
 from .. import vocabulary
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
 from ..graph.joint import LogicProgram
-from ..lang.check import CheckedRiddle
+from ..lang.checked import CheckedRiddle
 from . import advi
 from .base import Run, RunConfig
 from .base import method as find_method

@@ -1,8 +1,11 @@
-"""Text → checked riddle: the parser (`parser`), the syntax tree (`ast`), the checker (`check`)
-and the diagnostics they report (`errors`)."""
-from .check import CheckedRiddle, check
+"""Text → checked riddle: reading bytes (`source`), the parser (`parser`) and its syntax errors in the
+language's words (`syntax`), the syntax tree (`ast`), the checker (`check`) and what it makes (`checked`),
+observed images (`observe`), and the diagnostics they all report (`errors`)."""
+from .check import check
+from .checked import CheckedRiddle
 from .errors import Diagnostic, RiddleError, Source, Span
-from .parser import decode_source, parse, read_source
+from .parser import parse
+from .source import decode_source, read_source
 
 __all__ = ["CheckedRiddle", "Diagnostic", "RiddleError", "Source", "Span", "check", "decode_source", "load",
            "load_text", "parse", "read_source"]

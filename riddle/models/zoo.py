@@ -14,13 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 # Single-channel layers, rewritten. oneDNN runs a convolution with one input or one output channel
-# at a fraction of its speed elsewhere: with ONEDNN_VERBOSE, the decoder's last transposed
-# convolution and the backward pass of the classifier's first strided one took 17 of ~45 ms of
-# oneDNN time in a 100-restart step. The same arithmetic as a stride-1 convolution on a
+# at a fraction of its speed elsewhere (the decoder's last transposed convolution and the backward
+# pass of the classifier's first strided one). The same arithmetic as a stride-1 convolution on a
 # space-to-depth (pixel-unshuffled) image, or as a stride-1 convolution whose channels are the
-# output's 2 x 2 phases (pixel-shuffled back), runs 1.4-2x faster per layer; a whole 100-restart
-# step 6-9 % faster (docs/BENCHMARKS.md, "Layer rewrite"). The layers keep their parameters;
-# only the call changes.
+# output's 2 x 2 phases (pixel-shuffled back), is faster per layer and per solver step
+# (docs/BENCHMARKS.md, "Layer rewrite"). The layers keep their parameters; only the call changes.
 
 @functools.lru_cache(maxsize=None)
 def _taps(kernel: int, offsets: int, flip: bool) -> torch.Tensor:
@@ -68,8 +66,8 @@ class LabelNet(nn.Module):
 
     `heads` names extra binary outputs on the same features: predicates that are not functions of
     the label (`closed circle`) but share the classifier's trunk, so that one network call per
-    solver step serves the labels and every head (a separate predicate network measured ~20 % of
-    a step: docs/MODELS.md). `forward` returns the label logits only, `outputs` everything."""
+    solver step serves the labels and every head (a separate predicate network cost a fifth of a
+    step: docs/MODELS.md). `forward` returns the label logits only, `outputs` everything."""
 
     def __init__(self, classes: int = 10, width: int = 24, heads: tuple[str, ...] | list[str] = ()):
         super().__init__()
@@ -196,8 +194,8 @@ def for_inference(module: nn.Module) -> nn.Module:
     """An evaluation-only copy of a network that computes the same function faster: every Conv2d
     followed by a BatchNorm2d (inside an nn.Sequential) gets the normalisation folded into its
     weights, and the parameters are stored channels-last, the layout oneDNN's convolutions prefer.
-    Measured on the judge, 2,400 images: 4.3 s → 2.1 s in float32, outputs equal to 1e-5
-    (docs/ARCHITECTURE.md). The original is left as it is (it may be shared, saved or trained)."""
+    It halves the judge's time with outputs equal to 1e-5 (docs/ARCHITECTURE.md, "Decisions"). The
+    original is left as it is (it may be shared, saved or trained)."""
     fast = copy.deepcopy(module).eval()
     for seq in [m for m in fast.modules() if isinstance(m, nn.Sequential)]:
         for i in range(len(seq) - 1):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import html
 import json
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -25,7 +26,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from .. import __version__, api
-from ..vocabulary import ALL_KEYS
+from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, METHODS
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
@@ -140,9 +141,15 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     page = resources.files("riddle.serve").joinpath("static", "index.html")
 
+    # the method list comes from the vocabulary, so a new method needs no edit of the page
+    options = "\n".join(f'          <option value="{name}"{" selected" if name == DEFAULT_METHOD else ""} '
+                         f'title="{html.escape(what)}">{name}</option>' for name, what in METHODS.items())
+    index_html = page.read_text(encoding="utf-8").replace(
+        "          <!-- the methods: filled in by the server from riddle/vocabulary.py -->", options)
+
     @app.get("/", response_class=HTMLResponse)
     def index():
-        return page.read_text(encoding="utf-8")
+        return index_html
 
     @app.get("/static/{name}")
     def static(name: str):
