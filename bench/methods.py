@@ -51,12 +51,11 @@ def exact_answers(text: str, accepted: int, seed: int = 0, batch: int = 4096) ->
     """Judged answers of `accepted` exact draws of the α = 1 posterior, by rejection: ξ ~ N(0, I) kept
     with probability Π_k P_k(ξ)^{s_k} (each P_k ≤ 1)."""
     from riddle.graph import build
+    from riddle.infer.judge import Judge
     from riddle.infer.objective import Networks, Objective
-    from riddle.infer.solve import _judge
-    from riddle.models.zoo import for_inference
     graph = build(riddle.check(text).riddle)
     objective = Objective(graph, Networks.load(graph), "float32")
-    judges = {u.domain.name: for_inference(u.domain.load_judge()) for u in graph.unknowns}
+    judge = Judge(graph, "cpu")
     g = torch.Generator().manual_seed(seed)
     n, d = len(objective.names), objective.d
     answers, drawn, started = Counter(), 0, time.perf_counter()
@@ -66,7 +65,7 @@ def exact_answers(text: str, accepted: int, seed: int = 0, batch: int = 4096) ->
         keep = torch.rand(batch, generator=g).log() < log_p
         drawn += batch
         if keep.any():
-            labels, _ = _judge(judges, graph, objective.images(xi[keep])[:, 0])
+            labels, _ = judge.read(objective.images(xi[keep])[:, 0])
             answers.update(tuple(int(v) for v in row) for row in labels)
     return answers, {"drawn": drawn, "accepted": sum(answers.values()), "seconds": time.perf_counter() - started}
 

@@ -340,10 +340,8 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     the result has no answer and `unsatisfiable` is True. `name` names a riddle given as text (its
     diagnostics' file; `looks like` paths are relative to its folder)."""
     # the solver's layers load here, not at `import riddle`: checking a riddle needs no torch
-    from .infer.base import RunConfig
     from .infer.base import method as find_method
     from .infer.solve import solve as run_solve
-    from .infer.solve import with_settings
     unknown = set(settings) - set(SETTING_ARGS)
     if unknown:
         raise TypeError(f"solve() got unexpected settings: {', '.join(sorted(unknown))}; "
@@ -356,9 +354,9 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
                                                                      logic=settings.get("logic"))
     checked.raise_for_errors()
     r = checked.riddle
-    cfg = with_settings(with_settings(RunConfig(), r.settings), {**settings, "max_seconds": max_seconds})
     device = device or r.settings.get("device", "auto")
     chosen = find_method(method or r.settings.get("method", DEFAULT_METHOD))
+    cfg = chosen.config(r.settings, {**settings, "max_seconds": max_seconds})
     report = _progress_bar(cfg, chosen) if progress is True else progress or None
     step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
     sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,

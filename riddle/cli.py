@@ -255,6 +255,7 @@ def _check_flags(args) -> str | None:
 
 def cmd_solve(args) -> int:
     from .api import solve
+    from .infer.base import MethodError
     from .models.store import ModelError
     problem = _check_flags(args)
     if problem:
@@ -274,6 +275,8 @@ def cmd_solve(args) -> int:
                        progress=not args.quiet and not args.json, **settings)
     except ModelError as e:
         return _fail(str(e), EXIT_FAILURE)
+    except MethodError as e:                                        # this riddle and this method do not go together
+        return _fail(str(e))
     except RuntimeError as e:
         if "CUDA" in str(e) or "cuda" in str(e):
             return _fail(str(e), EXIT_FAILURE)

@@ -282,6 +282,8 @@ def solve_row(result: "api.Result") -> dict:
             "device": s.device, "precision": s.precision,
             "logic": None if s.logic is None else [[g.plan, int(g.size)] for g in s.logic.groups],
             "variety": (s.diversity or {}).get("ratio"),
+            # the lowest, over the unknowns, of the right drawings' spread over real handwriting's
+            "variety_real": (s.diversity or {}).get("real_ratio_min"),
             "diagnostics": s.diagnostics}
 
 

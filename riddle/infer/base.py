@@ -16,13 +16,17 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
 from .. import vocabulary
 from .objective import Objective, Readings
 from .schedule import alpha_at, stage_starts
+
+
+class MethodError(ValueError):
+    """A riddle the chosen method cannot solve as it promises (the message says which method can)."""
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,17 @@ class Method:
                                             # a method whose answer is not its run's mu (hmc)
     report: Callable[[dict], list[str]] | None = None   # diagnostics → the report's lines about them
     choose: Callable | None = None          # (objective, cfg, device) → (method name, figures): a chooser (auto)
+    defaults: dict = field(default_factory=dict)   # run settings of its own, under the riddle's and the caller's
+
+    def config(self, *given: dict) -> RunConfig:
+        """The run's settings: RunConfig's defaults, then the method's own, then each of `given` in turn
+        (the riddle's `solve with` line, then the caller's flags or keywords; None means not given)."""
+        cfg = RunConfig()
+        for settings in (self.defaults, *given):
+            chosen = {k: (tuple(v) if k == "anneal" else v) for k, v in settings.items()
+                      if k in vocabulary.RUN_SETTINGS + ("max_seconds",) and v is not None}
+            cfg = replace(cfg, **chosen)
+        return cfg
 
     def solved_line(self, sol) -> str:
         return (self.solved or _solved_line(self.title))(sol)

@@ -306,6 +306,32 @@ class Objective(nn.Module):
                 fits[t.id] = (i, -0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2)
         return Readings(B, logp, pred_logits, fits)
 
+    def read_unknown(self, imgs: torch.Tensor, i: int) -> tuple[torch.Tensor, dict, dict]:
+        """Images [P, H, W] drawn for unknown i alone → what its own factors read of each: the label
+        log-probabilities [P, L] at the logic's temperature, each predicate network that reads i
+        {name: logit [P]}, each observation of i {term id: log-likelihood [P]} — one network call per
+        network, for the collapsed sampler (amortised.py), which scores draws one unknown at a time."""
+        dom = self.domain_of[i]
+        L = len(self.graph.unknowns[i].domain.labels)
+        classifier = self.nets.classifiers[dom]
+        out = self._run(lambda x: outputs_of(classifier, x), imgs)                     # [P, L + heads]
+        logp = torch.log_softmax(out[:, :L] / self.label_temperature, -1)
+        preds = {}
+        for name, cols in self._pred_unknowns.items():
+            if i not in cols:
+                continue
+            if name in self._readout:
+                readout, sign = self._readout[name]
+                preds[name] = sign * readout.from_outputs(out)
+            else:
+                preds[name] = self._run(self.nets.predicates[name], imgs).reshape(-1)
+        fits = {}
+        for t in self.terms:
+            if isinstance(t, ObservationFactor) and self.index[t.scope[0]] == i:
+                pixels, seen = (getattr(self, b) for b in self._observed[t.id])
+                fits[t.id] = -0.5 * (((imgs.float() - pixels) * seen) ** 2).sum((-1, -2)) / t.noise ** 2
+        return logp, preds, fits
+
     def terms_of(self, readings: "Readings") -> torch.Tensor:
         """Readings of B image tuples → log P_k [B, K]."""
         logp, pred_logits = readings.logp, readings.predicates

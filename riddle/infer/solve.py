@@ -215,8 +215,10 @@ def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarr
               answer: tuple, device, seed: int, kept: np.ndarray | None = None) -> dict:
     """How different the drawings of the restarts that reached the reported answer are: per unknown,
     the mean pairwise RMS pixel distance of their images, against the same figure for the prior's
-    own drawings of that label (PRIOR_DRAWS draws of G(ξ), ξ ~ N(0, I), read by the judge). A ratio
-    near 1: the answers are as varied as the generator's digits; near 0: one picture, copied. With
+    own drawings of that label (PRIOR_DRAWS draws of G(ξ), ξ ~ N(0, I), read by the judge), and against
+    real images of that label where the domain has them (`Domain.load_examples`: the bundled digits no
+    network trained on). A ratio near 1: the answers are as varied as the generator's digits (or as
+    real handwriting); near 0: one picture, copied. With
     observations (kept [R, m]), only the restarts that also keep every seen pixel count: the answer's
     own row of the table."""
     hit = (labels == np.asarray(answer)[None, :]).all(axis=1)                  # [R]
@@ -225,20 +227,27 @@ def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarr
     g = torch.Generator().manual_seed(seed + 7)
     xi = torch.randn(PRIOR_DRAWS, 1, objective.d, generator=g).to(device)
     prior_cache: dict = {}
-    per, prior = {}, {}
+    per, prior, real = {}, {}, {}
     for i, u in enumerate(graph.unknowns):
         dom = u.domain.name
         if dom not in prior_cache:
             gen = objective.nets.generators[dom]
             imgs = objective._generate(gen, xi[:, 0]).float()                   # [P, H, W]
             read = judges[dom](imgs).argmax(-1).cpu().numpy()
-            prior_cache[dom] = (imgs.cpu().numpy(), np.asarray(u.domain.labels)[read])
-        prior_images, prior_labels = prior_cache[dom]
+            examples = u.domain.load_examples() if u.domain.load_examples else None
+            prior_cache[dom] = (imgs.cpu().numpy(), np.asarray(u.domain.labels)[read], examples)
+        prior_images, prior_labels, examples = prior_cache[dom]
         per[u.name] = pairwise_rms(images[hit, i])
         prior[u.name] = pairwise_rms(prior_images[prior_labels == answer[i]][:256])
+        if examples is not None:
+            real[u.name] = pairwise_rms(np.asarray(examples[0])[np.asarray(examples[1]) == answer[i]][:256])
     ratios = [per[n] / prior[n] for n in per if per[n] is not None and prior[n]]
+    real_ratios = {n: per[n] / real[n] for n in real if per[n] is not None and real[n]}
     return {"restarts": int(hit.sum()), "per_unknown": per, "prior": prior,
-            "ratio": float(np.mean(ratios)) if ratios else None}
+            "ratio": float(np.mean(ratios)) if ratios else None,
+            # against real handwriting of the same labels (the domain's held-out examples), per unknown
+            "real": real, "real_ratio": real_ratios,
+            "real_ratio_min": min(real_ratios.values()) if real_ratios else None}
 
 
 def round_seed(seed: int, k: int) -> int:

@@ -34,6 +34,9 @@ class Domain:
     load_classifier: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     load_judge: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     has_judge: bool = True             # False: the classifier doubles as the judge (a plugin gave none)
+    # real images of the domain with their labels (images [N, H, W] in [0, 1], labels [N]): what a
+    # solve's drawings are compared with for variety; None where the domain has none
+    load_examples: Callable[[], tuple[object, object]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -150,12 +153,20 @@ def weights_dir():
     return os.environ.get("RIDDLE_WEIGHTS") or store.bundled_dir()
 
 
+def held_out_digits():
+    """The bundled MNIST digits no bundled network trained on (the test split), as numpy arrays."""
+    from . import data
+    digits = data.load_bundled()
+    test = data.make_splits(digits.labels).test
+    return digits.images[test].numpy(), digits.labels[test].numpy()
+
+
 def _builtin() -> Registry:
     r = Registry()
     r.register_domain(Domain("digit", "digits", tuple(range(10)),
                              description="handwritten MNIST digits 0..9, 28 x 28, white on black",
                              load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
-                             load_judge=bundled_model("judge")))
+                             load_judge=bundled_model("judge"), load_examples=held_out_digits))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=odd)))

@@ -82,9 +82,13 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     lines += method.report_lines(sol.diagnostics)
     dv = sol.diversity
     if dv and dv["ratio"] is not None:
+        real = ""
+        if dv.get("real_ratio"):
+            real = (f"; real handwriting of those digits: ratio {np.mean(list(dv['real_ratio'].values())):.2f}, "
+                    f"lowest {dv['real_ratio_min']:.2f}")
         lines.append(f"variety  the {dv['restarts']} drawings of answer {answer} differ by "
                      f"{_mean(dv['per_unknown']):.3f} RMS per pixel (the prior's own drawings of those digits: "
-                     f"{_mean(dv['prior']):.3f}; ratio {dv['ratio']:.2f})")
+                     f"{_mean(dv['prior']):.3f}; ratio {dv['ratio']:.2f}{real})")
     if sol.lineages < sol.restarts:
         lines.append(f"cloning: the {sol.restarts} restarts descend from {sol.lineages} of the initial ones "
                      f"({sol.successful_lineages} of them reached a solution); the interval treats restarts as "
