@@ -25,6 +25,7 @@ METHODS: dict[str, str] = {
     "mgvi": "metric Gaussian VI: CG samples of the inverse Fisher metric",
     "fullrank": "full-rank Gaussian VI (a Cholesky factor per restart)",
     "flow": "planar normalizing-flow VI",
+    "amortised": "independent posterior samples: labels exactly from the logic, digits by rejection per unknown",
 }
 DEFAULT_METHOD = "advi"
 DEVICES = ("auto", "cpu", "cuda")
