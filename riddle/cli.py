@@ -20,7 +20,7 @@ from .graph.logic import LinearChain
 from .lang import CheckedRiddle
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, render
-from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS
+from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS, RUN_SETTINGS, SETTINGS, STARTS
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
 
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--logic", choices=LOGIC_MODES,
                     help="joint (default): the statements that read labels enter as one exact weighted model count "
                          "per connected group; factored: one factor per statement, as in the papers")
+    so.add_argument("--start", choices=STARTS, help=SETTINGS["start"].help)
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -266,9 +267,7 @@ def cmd_solve(args) -> int:
         return EXIT_BAD_RIDDLE
     if args.out and (problem := writable_folder(args.out)):          # before the solve, not after it
         return _fail(f"--out: {problem}")
-    settings = {
-        k: getattr(args, k) for k in ("pairs", "anneal", "lr", "clone", "rounds", "search", "precision", "logic")
-    }
+    settings = {k: getattr(args, k) for k in RUN_SETTINGS if k not in ("restarts", "steps", "seed")}
     try:
         result = solve(checked, restarts=args.restarts, steps=args.steps, method=args.method, seed=args.seed,
                        device=args.device, max_seconds=args.max_seconds,

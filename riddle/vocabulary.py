@@ -31,6 +31,7 @@ DEFAULT_METHOD = "advi"
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it pays (infer.objective.pick_precision)
 LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each
+STARTS = ("prior", "amortised")                       # where a restart starts (infer.base.starts)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ SETTINGS: dict[str, SettingSpec] = {
         help="how statements that read labels enter the objective: `logic joint` (one exact "
         "weighted model count, the default) or `logic factored` (one factor per statement)",
     ),
+    "start": SettingSpec("choice", choices=STARTS,
+                         help="where each restart starts: `start prior` (the best of its own prior draws, the "
+                              "default) or `start amortised` (an independent posterior sample: infer/collapsed.py)"),
 }
 # A limit the faces take beside the riddle's settings (no `solve with` word): a solve's time budget,
 # honoured by the sampling methods (rejection, and auto's rejection).

@@ -1,4 +1,4 @@
-"""The collapsed sampler (riddle/infer/amortised.py): label tuples drawn exactly from the logic's
+"""The collapsed sampler (riddle/infer/collapsed.py, `--method amortised`): label tuples drawn exactly from the logic's
 weights under every plan, against brute force; per-unknown evidence as an acceptance; each prior
 draw serving one sample; a real riddle solved end to end; what it refuses."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from riddle.graph import build, joint
-from riddle.infer import amortised
+from riddle.infer import amortised, collapsed
 from riddle.infer.base import MethodError, RunConfig
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load_text
@@ -59,7 +59,7 @@ def test_label_tuples_follow_the_exact_weights(text, plan, monkeypatch):
     n = len(riddle.unknowns)
     g = torch.Generator().manual_seed(7)
     log_z = [torch.randn(10, generator=g) * 1.5 for _ in range(n)]
-    draws = amortised.sample_labels(objective, log_z, 20_000, torch.Generator().manual_seed(1)).numpy()
+    draws = collapsed.sample_labels(objective, log_z, 20_000, torch.Generator().manual_seed(1)).numpy()
     solutions = np.array(brute_solutions(riddle))                                   # [C, n]
     weights = np.exp(sum(log_z[i].double().numpy()[solutions[:, i]] for i in range(n)))
     exact = weights / weights.sum()
@@ -80,7 +80,7 @@ def test_the_evidence_is_an_acceptance_and_reads_what_the_objective_reads():
     imgs = objective.images(xi)[:, 0]                                                  # [64, 2, H, W]
     readings = objective.read(imgs)
     for i in range(2):
-        got = amortised.log_evidence(objective, imgs[:, i], i, alpha=3.0)              # [64, 10]
+        got = collapsed.log_evidence(objective, imgs[:, i], i, alpha=3.0)              # [64, 10]
         want = 3.0 * readings.logp[:, i]
         if i == 0:                                                  # the predicate's network, negated, strength 2
             want = want + 3.0 * 2 * torch.nn.functional.logsigmoid(-readings.predicates["closed circle"][0])[:, None]
@@ -89,14 +89,14 @@ def test_the_evidence_is_an_acceptance_and_reads_what_the_objective_reads():
 
 
 def test_every_prior_draw_serves_one_sample_at_most():
-    kinds = [amortised.Kind([0, 1], "digit", 3)]
+    kinds = [collapsed.Kind([0, 1], "digit", 3)]
     xi = torch.arange(12, dtype=torch.float32)[:, None].repeat(1, 2)                  # draw j: latent (j, j)
     accepted = torch.zeros(12, 3, dtype=torch.bool)
     accepted[:, 0] = True                                                            # every draw fits label 0
     accepted[::2, 1] = True                                                          # even draws fit label 1 too
     pools = [[(xi, torch.zeros(12, 3), accepted)]]
     labels = torch.tensor([[0, 1], [1, 0], [1, 1], [0, 0], [2, 0]])                  # label 2: never accepted
-    out, complete = amortised.assign(kinds, {0: 0, 1: 0}, pools, labels, 2, 2)
+    out, complete = collapsed.assign(kinds, {0: 0, 1: 0}, pools, labels, 2, 2)
     assert complete.tolist() == [True, True, True, True, False]
     used = out[complete][:, :, 0].flatten().tolist()
     assert len(used) == len(set(used))                                               # no draw twice
@@ -110,7 +110,7 @@ def test_a_seen_image_or_a_table_less_predicate_in_a_connective_is_refused(tmp_p
     registry.register_predicate(Predicate("pretty", "digit", None, load_network=lambda: odd))
     graph = build(load_text("digits a, b\na is pretty or b = 2\n", registry=registry))
     objective = Objective(graph, Networks.load(graph))
-    assert "truth table" in amortised.unsupported(objective)
+    assert "truth table" in collapsed.unsupported(objective)
     with pytest.raises(MethodError, match="pretty"):
         amortised.run(objective, RunConfig(restarts=4, anneal=(1.0,)))
     from riddle.cli import main
@@ -123,11 +123,11 @@ def test_samples_are_independent_and_every_one_satisfies_the_logic_under_fake_ne
     graph = build(riddle)
     objective = Objective(graph, Networks.load(graph))
     run = amortised.run(objective, RunConfig(restarts=40, anneal=(2.0,), seed=5),
-                        amortised=amortised.AmortisedConfig(pool=512))
+                        config=collapsed.CollapsedConfig(pool=512))
     assert run.mu.shape == (40, 3, objective.d) and run.extra["samples"] == 40
     assert len({tuple(x) for x in run.mu.reshape(40, -1).tolist()}) == 40                # no latent reused
     again = amortised.run(objective, RunConfig(restarts=40, anneal=(2.0,), seed=5),
-                          amortised=amortised.AmortisedConfig(pool=512))
+                          config=collapsed.CollapsedConfig(pool=512))
     assert torch.equal(run.mu, again.mu)                                                # seeded
 
 
@@ -156,3 +156,25 @@ def test_brute_force_here_is_brute_force():
     combos = [c for c in itertools.product(range(10), repeat=3)
               if c[0] % 2 == 1 and c[0] + c[1] == c[2] and c[2] != 7 and len(set(c)) == 3 and c[1] % 3 == 1]
     assert sorted(map(tuple, brute_solutions(riddle))) == combos
+
+
+def test_start_amortised_starts_each_restart_from_its_own_posterior_sample(monkeypatch):
+    from riddle.infer import base
+    monkeypatch.setattr(collapsed, "DEFAULT_ALPHA", 2.0)           # the fake networks are unsure of everything
+    registry, _ = fake_registry()
+    graph = build(load_text("digits a, b, c\na + b = c\nc is odd\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    cfg = RunConfig(restarts=6, steps=3, start="amortised", seed=2)
+    mu0, noise = base.starts(objective, cfg, "cpu")
+    samples = collapsed.sample(objective, 6, collapsed.DEFAULT_ALPHA, cfg.seed + 17)
+    assert torch.equal(mu0, samples.xi) and noise.shape == (3, 6, 1, 3, objective.d)
+    prior, _ = base.starts(objective, RunConfig(restarts=6, steps=3, seed=2), "cpu")
+    assert not torch.equal(mu0, prior)
+
+
+def test_a_label_the_prior_almost_never_yields_is_given_up_at_once():
+    registry, _ = fake_registry()
+    graph = build(load_text("digits a, b\na + b = 9\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    s = collapsed.sample(objective, 5, alpha=500.0, config=collapsed.CollapsedConfig(pool=256, max_draws=4096))
+    assert len(s.xi) < 5 and s.seconds < 10 and s.info["prior_draws"] <= 2 * 4096

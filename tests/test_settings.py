@@ -32,6 +32,7 @@ CASES = [
     ("precision", "bfloat16", True), ("precision", "float64", False),
     ("logic", "factored", True), ("logic", "exact", False),
     ("device", "cpu", True), ("device", "tpu", False),
+    ("start", "amortised", True), ("start", "posterior", False),
 ]
 IDS = [f"{k}={v if not isinstance(v, list) else len(v)}-{'ok' if ok else 'refused'}" for k, v, ok in CASES]
 

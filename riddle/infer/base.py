@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from .. import vocabulary
+from . import collapsed
 from .objective import Objective, Readings
 from .schedule import alpha_at, stage_starts
 
@@ -48,6 +49,7 @@ class RunConfig:
     logic: str = "joint"  # joint: one exact weighted model count per component; factored: one term per statement
     seed: int = 0
     max_seconds: float | None = None   # a time budget, for the methods that sample until they have enough (rejection)
+    start: str = "prior"               # prior: the best of each restart's prior draws; amortised: a posterior sample
 
 
 @dataclass
@@ -114,8 +116,27 @@ def starts(objective: Objective, cfg: RunConfig, device, noise=None) -> tuple[to
     the sequential baseline gives each restart its slice of the batched run's."""
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, len(objective.names), objective.d,
                                                                          device, objective)
+    if cfg.start == "amortised":
+        return amortised_start(objective, cfg, candidates, device), step_noise
     mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if cfg.init_candidates > 1 else candidates[:, 0]
     return mu0, step_noise
+
+
+def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:
+    """`start amortised`: each restart starts from its own independent posterior sample (collapsed.py,
+    at the sampler's α), so the run refines drawings that already solve the riddle rather than searching
+    for one. Restarts the time budget left without a sample start as `start prior` would."""
+    joint = objective if objective.program.mode == "joint" else \
+        Objective(objective.graph, objective.nets, objective.precision, "joint").to(device)
+    problem = collapsed.unsupported(joint)
+    if problem:
+        raise MethodError(problem.replace("method amortised", "start amortised"))
+    s = collapsed.sample(joint, cfg.restarts, collapsed.DEFAULT_ALPHA, cfg.seed + 17, device, budget=cfg.max_seconds)
+    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if len(s.xi) < cfg.restarts else \
+        candidates[:, 0]
+    mu0 = mu0.clone()
+    mu0[:len(s.xi)] = s.xi.to(mu0.device)
+    return mu0
 
 
 @torch.no_grad()

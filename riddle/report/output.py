@@ -119,6 +119,7 @@ def solution_json(sol: Solution) -> dict:
             "search": c.search,
             "clone": c.clone,
             "clone_per_stage": c.clone_per_stage,
+            "start": c.start,
             "rounds": c.rounds,
             "logic": c.logic,
         },
