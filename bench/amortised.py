@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections import Counter
-
-import torch
 
 import riddle
 from bench import runs
-from bench.common import ROOT, generate, machine, write_section
+from bench.common import ROOT, generate, judged_rejection, machine, tvd, write_section
 from riddle import sweep
 
 OUT = ROOT / "docs" / "bench" / "amortised.json"
@@ -62,37 +59,16 @@ def riddles() -> list[dict]:
     return rows
 
 
-@torch.no_grad()
-def exact_answers(text: str, accepted: int, alpha: float, seed: int = 0, batch: int = 4096) -> tuple[Counter, dict]:
+def exact_answers(text: str, accepted: int, alpha: float, seed: int = 0) -> tuple[Counter, dict]:
     """Judged answers of `accepted` exact draws of the posterior the amortised method samples: a prior
     tuple ξ kept with probability Σ_{l ⊨ logic} Π_v E_v(l_v, ξ_v) (≤ 1), computed by the objective's
     own logic terms from each unknown's log evidence."""
-    from riddle.graph import build
     from riddle.infer.collapsed import log_evidence
-    from riddle.infer.judge import Judge
-    from riddle.infer.objective import Networks, Objective
-    graph = build(riddle.check(text).riddle)
-    objective = Objective(graph, Networks.load(graph), "float32")
-    judge = Judge(graph, "cpu")
-    g = torch.Generator().manual_seed(seed)
-    n, d = len(objective.names), objective.d
-    answers, drawn, started = Counter(), 0, time.perf_counter()
-    while sum(answers.values()) < accepted:
-        xi = torch.randn(batch, n, d, generator=g)
-        imgs = objective.images(xi)                                                        # [B, n, H, W]
-        log_e = [log_evidence(objective, imgs[:, i], i, alpha) for i in range(n)]
-        log_w = sum(objective.logic_term(grp, log_e) for grp in objective.program.groups)   # [B]
-        keep = torch.rand(batch, generator=g).log() < log_w
-        drawn += batch
-        if keep.any():
-            labels, _ = judge.read(imgs[keep])
-            answers.update(tuple(int(v) for v in row) for row in labels)
-    return answers, {"drawn": drawn, "accepted": sum(answers.values()), "seconds": time.perf_counter() - started}
 
-
-def tvd(a: Counter, b: Counter) -> float:
-    na, nb = sum(a.values()), sum(b.values())
-    return 0.5 * sum(abs(a[k] / na - b[k] / nb) for k in set(a) | set(b))
+    def log_weight(objective, xi, images):
+        log_e = [log_evidence(objective, images[:, i], i, alpha) for i in range(len(objective.names))]
+        return sum(objective.logic_term(grp, log_e) for grp in objective.program.groups)   # [B]
+    return judged_rejection(text, accepted, log_weight, seed)
 
 
 def measure(args) -> dict:

@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import platform
 import random
+import time
+from collections import Counter
 from pathlib import Path
+
+import torch
 
 from riddle.graph import build, solve_symbolic
 from riddle.lang import load_text
@@ -88,3 +92,34 @@ def generate(n: int, seed: int) -> str:
             result = solve_symbolic(build(load_text(text)))
             if result.count == 1:
                 return text
+
+
+@torch.no_grad()
+def judged_rejection(text: str, accepted: int, log_weight, seed: int = 0, batch: int = 4096) -> tuple[Counter, dict]:
+    """Judged answers of `accepted` exact posterior draws by rejection: a prior tuple ξ [B, n, d] kept with
+    probability exp(log_weight(objective, xi, images)) ≤ 1, its drawings read by the riddle's judge. The
+    exact reference the samplers' answer distributions are compared with (bench/methods.py, bench/amortised.py)."""
+    from riddle.api import check
+    from riddle.infer.judge import Judge
+    from riddle.infer.objective import Networks, Objective
+    graph = build(check(text).riddle)
+    objective = Objective(graph, Networks.load(graph), "float32")
+    judge = Judge(graph, "cpu")
+    g = torch.Generator().manual_seed(seed)
+    n, d = len(objective.names), objective.d
+    answers, drawn, started = Counter(), 0, time.perf_counter()
+    while sum(answers.values()) < accepted:
+        xi = torch.randn(batch, n, d, generator=g)
+        images = objective.images(xi)                                                      # [B, n, H, W]
+        keep = torch.rand(batch, generator=g).log() < log_weight(objective, xi, images)
+        drawn += batch
+        if keep.any():
+            labels, _ = judge.read(images[keep])
+            answers.update(tuple(int(v) for v in row) for row in labels)
+    return answers, {"drawn": drawn, "accepted": sum(answers.values()), "seconds": time.perf_counter() - started}
+
+
+def tvd(a: Counter, b: Counter) -> float:
+    """The total variation distance between two distributions given as counts."""
+    na, nb = sum(a.values()), sum(b.values())
+    return 0.5 * sum(abs(a[k] / na - b[k] / nb) for k in set(a) | set(b))

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections import Counter
 
-import torch
-
-import riddle
 from bench import runs
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, judged_rejection, machine, tvd, write_section
 from riddle import sweep
 
 METHODS = ("advi", "hmc", "mgvi", "fullrank", "flow")
@@ -46,33 +42,12 @@ def plan(small: int, full: int) -> list[dict]:
     return rows
 
 
-@torch.no_grad()
-def exact_answers(text: str, accepted: int, seed: int = 0, batch: int = 4096) -> tuple[Counter, dict]:
+def exact_answers(text: str, accepted: int, seed: int = 0) -> tuple[Counter, dict]:
     """Judged answers of `accepted` exact draws of the α = 1 posterior, by rejection: ξ ~ N(0, I) kept
     with probability Π_k P_k(ξ)^{s_k} (each P_k ≤ 1)."""
-    from riddle.graph import build
-    from riddle.infer.judge import Judge
-    from riddle.infer.objective import Networks, Objective
-    graph = build(riddle.check(text).riddle)
-    objective = Objective(graph, Networks.load(graph), "float32")
-    judge = Judge(graph, "cpu")
-    g = torch.Generator().manual_seed(seed)
-    n, d = len(objective.names), objective.d
-    answers, drawn, started = Counter(), 0, time.perf_counter()
-    while sum(answers.values()) < accepted:
-        xi = torch.randn(batch, 1, n, d, generator=g)
-        log_p = (objective.log_probs(xi)[:, 0] * objective.strength).sum(-1)             # [B]
-        keep = torch.rand(batch, generator=g).log() < log_p
-        drawn += batch
-        if keep.any():
-            labels, _ = judge.read(objective.images(xi[keep])[:, 0])
-            answers.update(tuple(int(v) for v in row) for row in labels)
-    return answers, {"drawn": drawn, "accepted": sum(answers.values()), "seconds": time.perf_counter() - started}
-
-
-def tvd(a: Counter, b: Counter) -> float:
-    na, nb = sum(a.values()), sum(b.values())
-    return 0.5 * sum(abs(a[k] / na - b[k] / nb) for k in set(a) | set(b))
+    def log_weight(objective, xi, images):
+        return (objective.terms_of(objective.read(images)) * objective.strength).sum(-1)   # [B]
+    return judged_rejection(text, accepted, log_weight, seed)
 
 
 def task(item: dict, method: str, seed: int) -> sweep.Task:
