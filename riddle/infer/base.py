@@ -52,6 +52,14 @@ class RunConfig:
     start: str = "prior"               # prior: the best of each restart's prior draws; amortised: a posterior sample
 
 
+def with_settings(cfg: RunConfig, settings: dict) -> RunConfig:
+    """Settings (a riddle's `solve with` line, or flags, as a dict; None: not given) applied over cfg;
+    `method` and `device` are not run settings and are left to the caller."""
+    given = {k: (tuple(v) if k == "anneal" else v) for k, v in settings.items()
+             if k in vocabulary.RUN_SETTINGS + ("max_seconds",) and v is not None}
+    return replace(cfg, **given)
+
+
 @dataclass
 class Run:
     mu: torch.Tensor                   # [R, n, d] each restart's representative point (the answer is G(mu) judged)
@@ -354,9 +362,7 @@ class Method:
         (the riddle's `solve with` line, then the caller's flags or keywords; None means not given)."""
         cfg = RunConfig()
         for settings in (self.defaults, *given):
-            chosen = {k: (tuple(v) if k == "anneal" else v) for k, v in settings.items()
-                      if k in vocabulary.RUN_SETTINGS + ("max_seconds",) and v is not None}
-            cfg = replace(cfg, **chosen)
+            cfg = with_settings(cfg, settings)
         return cfg
 
     def solved_line(self, sol) -> str:

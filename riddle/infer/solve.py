@@ -23,7 +23,7 @@ from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symboli
 from ..graph.joint import LogicProgram
 from ..lang.checked import CheckedRiddle
 from . import advi
-from .base import Run, RunConfig
+from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: bench/trace.py)
 from .base import method as find_method
 from .judge import Judge, accepts, observation_report, observations, observed
 from .objective import Networks, Objective, pick_precision
@@ -92,14 +92,6 @@ class Solution:
     @property
     def interval(self) -> tuple[float, float]:
         return wilson(self.successes, self.restarts)
-
-
-def with_settings(cfg: RunConfig, settings: dict) -> RunConfig:
-    """A riddle's `solve with` settings (or flags, as a dict) applied over cfg; `method` and
-    `device` are not run settings and are left to the caller."""
-    given = {k: (tuple(v) if k == "anneal" else v) for k, v in settings.items()
-             if k in vocabulary.RUN_SETTINGS + ("max_seconds",) and v is not None}
-    return replace(cfg, **given)
 
 
 def pick_device(name: str) -> str:
