@@ -113,7 +113,7 @@ def main() -> None:
             rows.append({**head, "conflict_lines": [s.span.line for s in oracle.conflict]})
             continue
         jobs += [(len(rows), head, path, mode) for mode in args.modes]
-    solved = runs.run([sweep.task(path, args.seed, logic=mode) for _, _, path, mode in jobs], args)
+    solved = runs.run([sweep.task(path, args.seed, "advi", logic=mode) for _, _, path, mode in jobs], args)
     for (at, head, path, mode), row in reversed(list(zip(jobs, solved))):     # back to front: positions hold
         if row["error"]:
             raise SystemExit(f"{path.name} ({mode}) failed: {row['error']}")

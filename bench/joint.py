@@ -108,7 +108,7 @@ def main() -> None:
     jobs = [(name, kind, path, mode) for k, (name, kind, path) in enumerate(riddles)
             if not args.only or name in args.only for mode in args.modes
             if not (mode == "factored" and kind != "reference" and (k - 1) % args.factored_every)]
-    tasks = [sweep.task(path, args.seed, clone=0.0, rounds=1, logic=mode) for _, _, path, mode in jobs]
+    tasks = [sweep.task(path, args.seed, "advi", clone=0.0, rounds=1, logic=mode) for _, _, path, mode in jobs]
     rows = []
     for (name, kind, path, mode), row in zip(jobs, runs.run(tasks, args)):
         riddle = load(path)

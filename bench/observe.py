@@ -93,7 +93,7 @@ def main() -> None:
                 write_png(tmp / f"{k}-{part}.png", images[k], seen)
                 text = f'digits x\nx looks like "{k}-{part}.png"\n'
                 cases.append((int(k), label, part, seen, text))
-                tasks.append(sweep.task(tmp / f"complete-{k}-{part}.rdl", args.seed, text=text, restarts=50))
+                tasks.append(sweep.task(tmp / f"complete-{k}-{part}.rdl", args.seed, "advi", text=text, restarts=50))
     completion, pictures = [], []
     for (k, label, part, seen, text), row in zip(cases, runs.run(tasks, args, save=True)):
         drawn, judged = saved_samples(row)
@@ -108,7 +108,7 @@ def main() -> None:
     for sigma in args.noise:
         for j, case in enumerate(riddle_cases(images, labels, rng, tmp, sigma)):
             cases.append((sigma, *case))
-            tasks.append(sweep.task(tmp / f"riddle-{sigma:g}-{j}.rdl", args.seed, text=case[1]))
+            tasks.append(sweep.task(tmp / f"riddle-{sigma:g}-{j}.rdl", args.seed, "advi", text=case[1]))
     riddles = []
     for (sigma, name, text, truth, checks), row in zip(cases, runs.run(tasks, args, save=True)):
         riddle = load_text(text, file=str(tmp / "r.rdl"))

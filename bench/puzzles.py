@@ -37,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(2)
     paths = [p for p in sorted((ROOT / "puzzles").glob("*.rdl")) if not args.only or p.stem in args.only]
     # every puzzle on every seed, the puzzle's `solve with` line under the defaults, the overrides on top
-    tasks = [sweep.task(path, seed, **overrides) for path in paths for seed in range(args.seeds)]
+    tasks = [sweep.task(path, seed, "advi", **overrides) for path in paths for seed in range(args.seeds)]
     solved = runs.run(tasks, args)
     rows = []
     for path in paths:

@@ -43,11 +43,12 @@ def main() -> None:
                                                                 for c in (0.0, 0.25)]))
     plan = [(name, seed, logic, clone) for logic, clone in variants for name in args.riddles
             for seed in range(args.seeds if (logic, clone) == variants[0] else args.variant_seeds)]
-    solved = runs.run([sweep.task(ROOT / "puzzles" / f"{name}.rdl", seed, restarts=cfg.restarts, steps=cfg.steps,
-                                  clone=clone, logic=logic, device=args.device) for name, seed, logic, clone in plan]
+    solved = runs.run([sweep.task(ROOT / "puzzles" / f"{name}.rdl", seed, "advi", restarts=cfg.restarts,
+                                  steps=cfg.steps, clone=clone, logic=logic, device=args.device)
+                       for name, seed, logic, clone in plan]
                       # batching: 1 restart vs R restarts, same steps; one run each (rounds=1): a lone restart
                       # that misses would otherwise run again, and its extra runs would flatter the ratio
-                      + [sweep.task(ROOT / "puzzles" / "134.rdl", 0, restarts=r, steps=cfg.steps, rounds=1,
+                      + [sweep.task(ROOT / "puzzles" / "134.rdl", 0, "advi", restarts=r, steps=cfg.steps, rounds=1,
                                     device=args.device) for r in (1, cfg.restarts)], args)
     for (name, seed, logic, clone), row in zip(plan, solved):
         if row["error"]:

@@ -53,7 +53,7 @@ def main() -> None:
     torch.set_num_threads(2)
     paths = args.riddles or default_riddles()
     jobs = [(path, search) for path in paths for search in args.searches]
-    solved = runs.run([sweep.task(path, args.seed, clone=0.0, rounds=1, search=s) for path, s in jobs], args)
+    solved = runs.run([sweep.task(path, args.seed, "advi", clone=0.0, rounds=1, search=s) for path, s in jobs], args)
     rows = []
     for (path, search), row in zip(jobs, solved):
         if row["error"]:

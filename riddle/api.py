@@ -355,12 +355,19 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     checked.raise_for_errors()
     r = checked.riddle
     device = device or r.settings.get("device", "auto")
-    chosen = find_method(method or r.settings.get("method", DEFAULT_METHOD))
+    name, graph, auto = method or r.settings.get("method", DEFAULT_METHOD), None, None
+    if name == "auto":                     # amortised where it samples exactly: asked before its settings apply
+        from .graph import build
+        from .infer.auto import prefer
+        graph = build(r)
+        auto = prefer(graph)
+        name = auto["choice"] if auto else name
+    chosen = find_method(name)
     cfg = chosen.config(r.settings, {**settings, "max_seconds": max_seconds})
     report = _progress_bar(cfg, chosen) if progress is True else progress or None
     step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
     sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,
-                    preview_restarts=PREVIEW_RESTARTS)
+                    preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto)
     if progress is True and hasattr(report, "close"):
         report.close()
     return Result(sol, checked)

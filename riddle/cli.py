@@ -20,7 +20,18 @@ from .graph.logic import LinearChain
 from .lang import CheckedRiddle
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, render
-from .vocabulary import ALL_KEYS, DEVICES, LOGIC_MODES, METHODS, PRECISIONS, RUN_SETTINGS, SETTINGS, STARTS
+from .vocabulary import (
+    ALL_KEYS,
+    DEFAULT_METHOD,
+    DEVICES,
+    LOGIC_MODES,
+    METHODS,
+    PRECISIONS,
+    PROPOSALS,
+    RUN_SETTINGS,
+    SETTINGS,
+    STARTS,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
 
@@ -90,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="joint (default): the statements that read labels enter as one exact weighted model count "
                          "per connected group; factored: one factor per statement, as in the papers")
     so.add_argument("--start", choices=STARTS, help=SETTINGS["start"].help)
+    so.add_argument("--proposal", choices=PROPOSALS, help=SETTINGS["proposal"].help)
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "Give riddle files, or one STUDY.toml with the grid (docs/SWEEP.md).")
     sw.add_argument("riddles", nargs="+", metavar="RIDDLE", help="riddle files (or globs), or one study .toml")
     sw.add_argument("--seeds", metavar="LIST", help="e.g. 0-9 or 1,4,7 (default 0)")
-    sw.add_argument("--method", metavar="LIST", help="methods, comma-separated (default advi)")
+    sw.add_argument("--method", metavar="LIST", help=f"methods, comma-separated (default {DEFAULT_METHOD})")
     sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                     help="a setting and its values, repeatable (restarts=50,100; anneal=0.5:1:3:10,1:10)")
     sw.add_argument("--out", metavar="DIR", help="where results.jsonl and summary.md go (default ./sweep)")
@@ -134,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "bundled digits)")
     t.add_argument("--out", metavar="DIR", default="weights", help="where to write the weights (default: ./weights)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--only", choices=("sampler",),
+                   help="sampler: retrain only the learned per-label sampler, for the generator and classifier "
+                        "already in --models (default: the bundled ones), in about 10 minutes")
+    t.add_argument("--models", metavar="DIR", help="with --only sampler: where the generator and classifier are")
     t.set_defaults(run=cmd_train)
 
     m = sub.add_parser("models", help="list the models and their cards")
@@ -321,8 +337,8 @@ def cmd_sweep(args) -> int:
         if len(args.riddles) == 1 and args.riddles[0].endswith(".toml"):
             spec = sweep.load_toml(args.riddles[0])
         else:
-            spec = {"riddles": sweep.expand_riddles(args.riddles), "seeds": [0], "methods": ["advi"], "sets": {},
-                    "out": None, "workers": None, "ray": None, "save": False}
+            spec = {"riddles": sweep.expand_riddles(args.riddles), "seeds": [0], "methods": [DEFAULT_METHOD],
+                    "sets": {}, "out": None, "workers": None, "ray": None, "save": False}
         if args.seeds is not None:
             spec["seeds"] = sweep.parse_seeds(args.seeds)
         if args.method:
@@ -348,9 +364,18 @@ def cmd_sweep(args) -> int:
 
 def cmd_train(args) -> int:
     from .models.data import DataError
-    from .models.train import TrainConfig, train_all
+    from .models.store import ModelError
+    from .models.train import TrainConfig, train_all, train_sampler
     try:
+        if args.only == "sampler":
+            card = train_sampler(args.out, args.models, TrainConfig(seed=args.seed))
+            m = card["metrics"]
+            print(f"trained the label sampler in {card['training_seconds']:.0f} s → {args.out} · judge agreement "
+                  f"{min(m['judge_agreement']):.1%}+ · variety over real {min(m['variety_real']):.2f}+")
+            return EXIT_OK
         train_all(args.out, args.data, TrainConfig(seed=args.seed))
+    except ModelError as e:
+        return _fail(str(e), EXIT_FAILURE)
     except DataError as e:
         return _fail(str(e))
     return EXIT_OK

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import api
-from .vocabulary import ALL_KEYS, METHODS
+from .vocabulary import ALL_KEYS, DEFAULT_METHOD, METHODS
 
 SETTING_KEYS = tuple(k for k in ALL_KEYS if k != "method")     # methods are their own axis
 
@@ -66,7 +66,8 @@ class Task:
         return " ".join(f"{k}={_show(v)}" for k, v in self.settings) or "defaults"
 
 
-def task(riddle: str | Path, seed: int = 0, method: str = "advi", text: str | None = None, **settings) -> Task:
+def task(riddle: str | Path, seed: int = 0, method: str = DEFAULT_METHOD, text: str | None = None, **settings
+         ) -> Task:
     """One task from Python (the bench scripts build their grids this way): `riddle` a file's path,
     or with `text` the name a riddle written in code goes by (its `looks like` paths are relative to
     that name's folder); settings as `api.solve` takes them."""
@@ -212,7 +213,8 @@ def load_toml(path: str | Path) -> dict:
     riddles = spec.get("riddles", [])
     return {"riddles": expand_riddles(riddles if isinstance(riddles, list) else [riddles], path.parent),
             "seeds": parse_seeds(spec.get("seeds", 0)),
-            "methods": [spec["methods"]] if isinstance(spec.get("methods"), str) else spec.get("methods", ["advi"]),
+            "methods": ([spec["methods"]] if isinstance(spec.get("methods"), str)
+                        else spec.get("methods", [DEFAULT_METHOD])),
             "sets": sets,
             "out": str(path.parent / spec["out"]) if "out" in spec else None,
             "workers": spec.get("workers"), "ray": spec.get("ray"), "save": bool(spec.get("save", False))}

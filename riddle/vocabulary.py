@@ -17,21 +17,23 @@ from dataclasses import dataclass
 
 # name → one line of help; the registration of every inference method (riddle/infer/NAME.py)
 METHODS: dict[str, str] = {
-    "advi": "mean-field Gaussian VI, all restarts batched (the default)",
+    "advi": "mean-field Gaussian VI, all restarts batched",
     "sequential": "the same VI one restart at a time (the papers' way; a baseline)",
     "rejection": "prior draws that every network accepts (a baseline)",
-    "auto": "rejection where a pilot batch projects it faster, else advi",
+    "auto": "amortised where the riddle can be sampled exactly, else rejection where a pilot projects it faster, "
+            "else advi (the default)",
     "hmc": "Hamiltonian Monte Carlo chains, batched",
     "mgvi": "metric Gaussian VI: CG samples of the inverse Fisher metric",
     "fullrank": "full-rank Gaussian VI (a Cholesky factor per restart)",
     "flow": "planar normalizing-flow VI",
     "amortised": "independent posterior samples: labels exactly from the logic, digits by rejection per unknown",
 }
-DEFAULT_METHOD = "advi"
+DEFAULT_METHOD = "auto"
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it pays (infer.objective.pick_precision)
 LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each
 STARTS = ("prior", "amortised")                       # where a restart starts (infer.base.starts)
+PROPOSALS = ("prior", "learned")                      # what method amortised draws digits from (infer/collapsed.py)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ SETTINGS: dict[str, SettingSpec] = {
     "start": SettingSpec("choice", choices=STARTS,
                          help="where each restart starts: `start prior` (the best of its own prior draws, the "
                               "default) or `start amortised` (an independent posterior sample: infer/collapsed.py)"),
+    "proposal": SettingSpec("choice", choices=PROPOSALS,
+                            help="what method amortised draws each digit from: `proposal prior` (the generator's "
+                                 "prior, the default) or `proposal learned` (the zoo's per-label sampler, its draws "
+                                 "weighed by the networks)"),
 }
 # A limit the faces take beside the riddle's settings (no `solve with` word): a solve's time budget,
 # honoured by the sampling methods (rejection, and auto's rejection).

@@ -19,7 +19,7 @@ SMALL = {"restarts": 12, "steps": 50, "seed": 0}
 @pytest.fixture(scope="module")
 def loop_result():
     events = []
-    result = riddle.solve(LOOP, progress=events.append, **SMALL)
+    result = riddle.solve(LOOP, progress=events.append, method="advi", **SMALL)
     return result, events
 
 
@@ -110,7 +110,7 @@ def test_progress_may_stop_a_solve():
         if e.step == 3:
             raise Stop()
     with pytest.raises(Stop):
-        riddle.solve(LOOP, restarts=2, steps=100, progress=progress)
+        riddle.solve(LOOP, restarts=2, steps=100, method="advi", progress=progress)
 
 
 def test_bad_settings_and_bad_riddles_raise_clear_errors():

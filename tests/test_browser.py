@@ -125,6 +125,7 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             expect(page.locator("#diagnostics li")).to_have_count(0)
             expect(page.locator("#solve")).to_be_enabled()
 
+            page.locator("#method").select_option("advi")          # annealed restarts: drawings that form
             page.locator("#restarts").fill("20")
             page.locator("#steps").fill("80")
             # record every drawing the progress shows: they must change as the restarts anneal

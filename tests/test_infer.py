@@ -363,8 +363,20 @@ def test_sequential_equals_batched_without_cloning_and_rejection_keeps_accepted_
     assert starved.restarts == len(starved.answers) and starved.success_rate <= 1
 
 
-def test_auto_picks_rejection_when_nearly_everything_is_accepted():
+def test_auto_picks_amortised_where_it_samples_exactly_and_says_why():
     from riddle.infer.solve import solve
+    from riddle.report.output import solution_text
+    registry, _ = fake_registry()
+    easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)
+    sol = solve(easy, base.RunConfig(restarts=4, steps=50, seed=0), device="cpu", method="auto")
+    assert sol.method == sol.auto["choice"] == "amortised" and "exactly" in sol.auto["reason"]
+    assert "method   auto → amortised" in solution_text(sol)
+
+
+def test_auto_picks_rejection_when_nearly_everything_is_accepted(monkeypatch):
+    from riddle.infer import auto
+    from riddle.infer.solve import solve
+    monkeypatch.setattr(auto, "prefer", lambda graph: None)          # as for a riddle amortised cannot sample
     registry, _ = fake_registry()
     easy = load_text("digits a, b\na is odd\nb has a closed circle\n", registry=registry)   # fake nets accept ~all
     sol = solve(easy, base.RunConfig(restarts=4, steps=50, seed=0, logic="factored"), device="cpu", method="auto")
@@ -395,7 +407,7 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
     for seed in range(6):
         # whole draws as starts: the fake judge is unrelated to the fake networks the start search
         # follows, so the search would only change which seeds the judge happens to accept
-        sol = solve(easy, replace(cfg, seed=seed, search=0), device="cpu")
+        sol = solve(easy, replace(cfg, seed=seed, search=0), device="cpu", method="advi")
         assert sol.restarts == sol.rounds * R == len(sol.answers) == len(sol.elbo) == sol.elbo_trace.shape[1]
         assert not sol.correct[:-R].any()                           # earlier rounds found nothing verified
         assert sol.rounds == 3 or sol.correct[-R:].any()            # it stopped because the last one did

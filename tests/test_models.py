@@ -208,7 +208,7 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     cfg = TrainConfig(judge_epochs=1, generator_epochs=1, classifier_epochs=1, reconstructions=1,
                       limit=128, latent=4, generator_width=4, classifier_width=4)
     cards = train_all(tmp_path, cfg=cfg, progress=False)
-    assert set(cards) == {"judge", "generator", "classifier"}
+    assert set(cards) == {"judge", "generator", "classifier", "sampler"}
     assert cards["classifier"]["config"]["heads"] == ["closed circle"]
     for name in cards:
         assert (tmp_path / f"{store.file_stem(name)}.safetensors").exists()
@@ -218,3 +218,5 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     images = gen(torch.randn(2, 4))
     assert images.shape == (2, 28, 28)
     assert HeadReadout(store.load("classifier", tmp_path), "closed circle")(images).shape == (2,)
+    xi, _ = store.load("sampler", tmp_path).sample(torch.tensor([3, 7]), torch.randn(2, 4))   # for that generator
+    assert xi.shape == (2, 4)

@@ -145,7 +145,8 @@ def test_looks_like_reads_uploads_only(real):
 
 
 def test_a_solve_streams_progress_with_drawings_then_the_result_and_downloads(real):
-    r = real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 8, "steps": 30, "seed": 1}})
+    r = real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 8, "steps": 30, "seed": 1,
+                                                                  "method": "advi"}})
     assert r.status_code == 202
     job = r.json()
     stream = events(real, job["id"])

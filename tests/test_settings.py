@@ -33,6 +33,7 @@ CASES = [
     ("logic", "factored", True), ("logic", "exact", False),
     ("device", "cpu", True), ("device", "tpu", False),
     ("start", "amortised", True), ("start", "posterior", False),
+    ("proposal", "learned", True), ("proposal", "flow", False),
 ]
 IDS = [f"{k}={v if not isinstance(v, list) else len(v)}-{'ok' if ok else 'refused'}" for k, v, ok in CASES]
 

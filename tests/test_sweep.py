@@ -137,7 +137,7 @@ def test_the_cli_runs_a_sweep_and_says_what_failed(riddles, tmp_path, capsys):
     status = main(["sweep", str(riddles / "seven.rdl"), str(riddles / "broken.rdl"), "--seeds", "0",
                    "--set", "restarts=2", "--set", "steps=8", "--out", str(out), "--workers", "1", "--save"])
     captured = capsys.readouterr()
-    assert status == 1 and "| seven.rdl | advi | restarts=2 steps=8 | 1/1 |" in captured.out
+    assert status == 1 and "| seven.rdl | auto | restarts=2 steps=8 | 1/1 |" in captured.out   # riddle solve's default
     assert len(list((out / "solves").glob("*/samples.npz"))) == 1          # the solve that ran, not the failure
     assert "2 solves · 1 failed" in captured.err
     assert main(["sweep", str(riddles / "seven.rdl"), "--set", "stepz=3"]) == 2

@@ -23,7 +23,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
     problem = collapsed.unsupported(objective)
     if problem:
         raise MethodError(problem)
-    config = config or collapsed.CollapsedConfig()
+    config = config or collapsed.CollapsedConfig(proposal=cfg.proposal)
     s = collapsed.sample(objective, cfg.restarts, cfg.anneal[-1], cfg.seed, device, config, cfg.max_seconds, progress)
     mu = s.xi.to(device)
     N = len(mu)
@@ -38,10 +38,26 @@ def finish(objective: Objective, judge, run: Run) -> tuple[torch.Tensor, dict]:
 def solved(sol) -> str:
     dg = sol.diagnostics
     acc = ", ".join(f"{k} {v:.1%}" for k, v in dg["acceptance"].items())
-    short = f" (of {dg['requested']} asked: the time budget ran out)" if dg["samples"] < dg["requested"] else ""
-    return (f"sampled  {dg['samples']} independent posterior samples{short} at α {dg['alpha']:g} · labels "
-            f"exactly from the {'' if dg['exact_logic'] else 'split (approximate) '}logic, digits by "
-            f"rejection from {dg['prior_draws']:,} prior draws (acceptance {acc}) · {sol.solve_seconds:.1f} s")
+    given_up = dg.get("given_up", 0)
+    short = "" if dg["samples"] >= dg["requested"] else (
+        f" (of {dg['requested']} asked: {given_up} wanted labels whose digits the networks accept too rarely to "
+        f"draw{'' if dg['samples'] + given_up >= dg['requested'] else ', and the time budget ran out'})"
+        if given_up else f" (of {dg['requested']} asked: the time budget ran out)")
+    learned = [k for k, v in dg["proposal"].items() if v == "learned"]
+    source = ("the learned per-label sampler, weighed by the networks" if len(learned) == len(dg["proposal"]) else
+              "the prior" if not learned else f"the learned sampler ({', '.join(learned)}) and the prior")
+    ess = (" · weights' effective sample size per draw " +
+           ", ".join(f"{k} {v:.1%}" for k, v in dg["ess_per_draw"].items()) if dg.get("ess_per_draw") else "")
+    seen = dg.get("seen") or {}
+    refined = [k for k, v in seen.items() if v == "refined"]
+    weighed = [k for k, v in seen.items() if v == "weighed"]
+    looks = ((f" · seen images: {', '.join(weighed)} weighed (exact)" if weighed else "")
+             + (f" · seen images: {', '.join(refined)} too sharp to weigh, refined from the weighted draws by "
+                f"{dg.get('refine_steps', 0)} Adam steps (not exact samples)" if refined else ""))
+    return (f"sampled  {dg['samples']} {'' if refined else 'independent '}posterior samples{short} at α "
+            f"{dg['alpha']:g} · labels exactly from the {'' if dg['exact_logic'] else 'split (approximate) '}logic, "
+            f"digits by rejection from {dg['draws']:,} draws of {source} (acceptance {acc}){ess}{looks} · "
+            f"{sol.solve_seconds:.1f} s")
 
 
 # its own α, 80 unless `anneal` is given: where the label classifier and the independent judge agree

@@ -1,6 +1,12 @@
-"""`--method auto`: rejection when it is projected to be faster, else advi.
+"""`--method auto` (the default): amortised wherever the riddle can be sampled exactly, else
+rejection when it is projected to be faster, else advi.
 
-One batch of `pilot` prior draws gives rejection's acceptance and time per draw; two timed steps of
+Amortised first: where every statement weighs labels or reads one image (all riddles but those with
+`looks like` or a table-less predicate inside a connective), its samples are independent draws of the
+posterior, right as often as advi's restarts and as varied as real handwriting, in a few seconds
+(docs/BENCHMARKS.md, "Amortised"). The faces ask `prefer` before they load anything, so the progress
+bar and the method's own settings are amortised's. Otherwise one batch of `pilot` prior draws gives
+rejection's acceptance and time per draw; two timed steps of
 the batched objective give advi's time per step. Rejection wins on small riddles whose acceptance is
 high (two unknowns: docs/BENCHMARKS.md, "Scaling"), advi everywhere else.
 """
@@ -10,13 +16,29 @@ import time
 
 import torch
 
-from . import rejection
+from ..graph.build import FactorGraph, ObservationFactor
+from . import collapsed, rejection
 from .base import Method, RunConfig
 from .objective import Objective
 
+EXACT = "every statement weighs labels or reads one image, so the posterior is sampled exactly"
+
+
+def prefer(graph: FactorGraph) -> dict | None:
+    """auto's first question, from the graph alone: amortised, with the reason, or None to ask the pilot.
+    A seen image (`looks like`) is left to the pilot: amortised refines its unknown rather than
+    sampling it exactly (infer/collapsed.refine)."""
+    if collapsed.unsupported_graph(graph) or any(isinstance(f, ObservationFactor) for f in graph.factors):
+        return None
+    return {"choice": "amortised", "reason": EXACT}
+
 
 def choose(objective: Objective, cfg: RunConfig, device, pilot: int = 4096) -> tuple[str, dict]:
-    """→ (the method to run, the pilot's figures for the report)."""
+    """→ (the method to run, the figures for the report). A caller that has not asked `prefer` yet gets
+    its answer here, under the settings it gave (amortised's α is then cfg.anneal[-1])."""
+    first = prefer(objective.graph)
+    if first:
+        return first["choice"], first
     res = rejection.sample(objective, rejection.RejectionConfig(accepted=pilot, batch=pilot, max_samples=pilot,
                                                                 seed=cfg.seed + 3), device)
     n, d = len(objective.names), objective.d

@@ -50,6 +50,7 @@ class RunConfig:
     seed: int = 0
     max_seconds: float | None = None   # a time budget, for the methods that sample until they have enough (rejection)
     start: str = "prior"               # prior: the best of each restart's prior draws; amortised: a posterior sample
+    proposal: str = "prior"            # the collapsed sampler's: prior, or learned (the domain's LabelSampler)
 
 
 def with_settings(cfg: RunConfig, settings: dict) -> RunConfig:
@@ -139,7 +140,8 @@ def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tens
     problem = collapsed.unsupported(joint)
     if problem:
         raise MethodError(problem.replace("method amortised", "start amortised"))
-    s = collapsed.sample(joint, cfg.restarts, collapsed.DEFAULT_ALPHA, cfg.seed + 17, device, budget=cfg.max_seconds)
+    s = collapsed.sample(joint, cfg.restarts, collapsed.DEFAULT_ALPHA, cfg.seed + 17, device,
+                         collapsed.CollapsedConfig(proposal=cfg.proposal), budget=cfg.max_seconds)
     mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if len(s.xi) < cfg.restarts else \
         candidates[:, 0]
     mu0 = mu0.clone()

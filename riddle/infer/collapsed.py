@@ -18,25 +18,26 @@ So a solve is three steps, none of them an optimisation:
 2. N label tuples drawn exactly from p(l), through the same logic program the objective computes
    (`Objective.logic_term`: enumerate, chain or contract plans, connectives' switches): unknown by
    unknown, each label drawn from its conditional given the ones before, the rest summed out.
-3. For each tuple, each unknown's latent by rejection from the prior: a draw is accepted for label k
-   with probability E_v(k, ξ) ≤ 1, so accepted draws are exact samples of v's conditional. Every draw
-   serves one sample at most.
+3. For each tuple, each unknown's latent by rejection (`Pool`): a draw of the proposal — the prior,
+   or the domain's learned per-label sampler, its draws weighed by p(ξ) E / q — is accepted for label
+   k when u · M_k < w_k, M_k the largest weight seen. Every draw serves one sample at most.
 
 The samples are independent draws of the posterior (so the success interval is honest) and vary as
 the generator's own digits do. A predicate inside a connective enters through its truth table: its
-reading weighs the labels by σ(±logit) within E_v (the switch is tied to the label). Where that is
-impossible — a predicate without a truth table inside a connective, or a seen image (`looks like`),
-whose weights degenerate at α — the method says so instead of sampling something else.
+reading weighs the labels by σ(±logit) within E_v (the switch is tied to the label); one without a
+truth table there is refused (`unsupported`). A seen image (`looks like`) is one more weight in E_v;
+where it is too sharp to sample by rejection its unknown is refined (`refine`), and the info says so.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from ..graph.build import ObservationFactor, PredicateFactor
+from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup
 from .objective import Objective
 
@@ -44,11 +45,23 @@ NEG = -1e4                       # log 0 for a label that is ruled out (exp unde
 DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/BENCHMARKS.md, "Amortised: α")
 
 
+PROPOSALS = ("learned", "prior")
+
+
 @dataclass(frozen=True)
 class CollapsedConfig:
-    pool: int = 4096             # prior draws per kind of unknown and round
+    pool: int = 4096             # prior draws per kind of unknown and round (and the most per label and round)
+    label_pool: int = 256        # learned draws per label and round, at least
+    proposal: str = "prior"      # prior: the generator's prior; learned: the domain's LabelSampler where it has one
+                                 # (prior: faster on the bundled models, docs/BENCHMARKS.md "Amortised: proposal")
+    defensive: float = 0.1       # share of a learned proposal's draws taken from the prior: every weight ≤ E / 0.1,
+                                 # and the part of a class the flow misses is still reached
     max_draws: int = 2_000_000   # per kind of unknown, over all rounds
     max_seconds: float = 120.0   # when the run gives no budget of its own
+    weigh_draws: int = 32_768    # a seen unknown is weighed (rejection) when its samples need at most this many
+                                 # draws at the first pool's acceptance; else refined
+    refine_steps: int = 100      # Adam steps of a refinement, from draws of the pool chosen by their weights
+    refine_lr: float = 0.05
 
 
 @dataclass
@@ -61,10 +74,11 @@ class Kind:
 
 def unsupported(objective: Objective) -> str | None:
     """Why this method cannot sample the riddle exactly, or None."""
-    graph = objective.graph
-    if any(isinstance(t, ObservationFactor) for t in objective.terms):
-        return ("method amortised does not sample riddles with `looks like` yet (a seen image's weight "
-                "degenerates at the final α); use --method advi")
+    return unsupported_graph(objective.graph)
+
+
+def unsupported_graph(graph: FactorGraph) -> str | None:
+    """The same answer from the factor graph alone (no networks loaded): what `auto` asks first."""
     for s in graph.switches:
         if s.kind == "reading" and s.predicate.truth_table is None:
             return (f"method amortised needs a truth table for `{s.predicate.name}` inside a connective (its "
@@ -82,7 +96,8 @@ def kinds(objective: Objective) -> list[Kind]:
         factors = sorted((t.predicate.name, t.negated, t.strength) for t in objective.terms
                          if isinstance(t, PredicateFactor) and t.scope[0] == u.name)
         readings = sorted(s.predicate.name for s in graph.switches if s.kind == "reading" and s.unknown == u.name)
-        signature[i] = (u.domain.name, in_logic[i], tuple(factors), tuple(readings))
+        seen = sorted(t.id for t in objective.terms if isinstance(t, ObservationFactor) and t.scope[0] == u.name)
+        signature[i] = (u.domain.name, in_logic[i], tuple(factors), tuple(readings), tuple(seen))
     out: dict[tuple, Kind] = {}
     for i, sig in signature.items():
         kind = out.setdefault(sig, Kind([], sig[0], len(graph.unknowns[i].domain.labels)))
@@ -99,10 +114,10 @@ def log_evidence(objective: Objective, imgs: torch.Tensor, i: int, alpha: float)
     """Images [P, H, W] drawn for unknown i → log E_i(k, ξ) [P, L_i]: α times the log of what i's own
     factors say — the label classifier (if the logic reads i's label), its predicate networks, and
     the readings of predicates inside connectives (σ(logit) for labels in the truth table, σ(−logit)
-    for the others)."""
+    for the others), and its observations' Gaussian log-likelihoods (strength × α, as the objective)."""
     graph = objective.graph
     u = graph.unknowns[i]
-    logp, preds, _ = objective.read_unknown(imgs, i)                                     # [P, L]
+    logp, preds, fits = objective.read_unknown(imgs, i)                                  # [P, L]
     out = alpha * logp if _in_logic(objective)[i] else torch.zeros_like(logp)
     for t in objective.terms:
         if isinstance(t, PredicateFactor) and t.scope[0] == u.name:
@@ -113,6 +128,9 @@ def log_evidence(objective: Objective, imgs: torch.Tensor, i: int, alpha: float)
             logit = preds[s.predicate.name][:, None]                                      # [P, 1]
             holds = torch.tensor([v in s.predicate.truth_table for v in u.domain.labels], device=imgs.device)
             out = out + alpha * torch.where(holds, F.logsigmoid(logit), F.logsigmoid(-logit))
+    for t in objective.terms:
+        if isinstance(t, ObservationFactor) and t.scope[0] == u.name:
+            out = out + (alpha * t.strength * fits[t.id])[:, None]
     return out.clamp_max(0.0)                                                            # E ≤ 1: an acceptance
 
 
@@ -153,16 +171,66 @@ def sample_labels(objective: Objective, log_z: list[torch.Tensor], count: int, g
     return out
 
 
-def assign(groups: list[Kind], kind_of: dict, pools, labels: torch.Tensor, n: int, d: int
+class Pool:
+    """One kind's draws and what each is worth to each label. log_w [D, L]: a prior draw's weight for
+    label l is E(l, ξ) ≤ 1; a learned draw made for label l weighs p(ξ) · E(l, ξ) / q(ξ | l) for l and
+    nothing (−∞) for the others. A draw is accepted for l when u · M_l < w_l, M_l the largest weight
+    seen for l: empirical-supremum rejection (Caffo, Booth & Davison 2002), exact as the pool grows,
+    and no draw is repeated, as importance resampling would repeat it. For prior draws M_l ≤ 1, the
+    exact bound, and below it where no draw reaches it — a label classifier less sure than the bundled
+    one would otherwise accept next to nothing at the sampler's α. Sums are kept as logs: a seen
+    image's weights lie far below what a float can hold."""
+
+    def __init__(self, labels: int, learned: bool):
+        self.learned = learned
+        self.xi: list[torch.Tensor] = []
+        self.log_w: list[torch.Tensor] = []
+        self.u: list[torch.Tensor] = []
+        self.log_sum = torch.full((labels,), -math.inf, dtype=torch.float64)    # log Σ w per label
+        self.log_sum2 = torch.full((labels,), -math.inf, dtype=torch.float64)   # log Σ w² (effective sample size)
+        self.count = torch.zeros(labels, dtype=torch.float64)                   # draws that estimate each label's Z
+        self.log_m = torch.full((labels,), -math.inf, dtype=torch.float64)
+        self.drawn = 0
+
+    def add(self, xi: torch.Tensor, log_w: torch.Tensor, u: torch.Tensor, targets: torch.Tensor) -> None:
+        self.xi.append(xi)
+        self.log_w.append(log_w)
+        self.u.append(u)
+        lw = log_w.double()
+        self.log_sum = torch.logaddexp(self.log_sum, torch.logsumexp(lw, 0))
+        self.log_sum2 = torch.logaddexp(self.log_sum2, torch.logsumexp(2 * lw, 0))
+        self.count += targets
+        self.log_m = torch.maximum(self.log_m, lw.max(0).values)
+        self.drawn += len(xi)
+
+    def log_z(self) -> torch.Tensor:                                # [L] log Z_l, Z_l = E_q[w_l]
+        return self.log_sum - self.count.clamp_min(1).log()
+
+    def acceptance(self) -> torch.Tensor:                           # [L] expected accepted share of l's draws
+        return torch.where(self.log_m > -math.inf, (self.log_z() - self.log_m).exp(), 0.0)
+
+    def ess(self) -> torch.Tensor:                                  # [L] Kish's effective sample size per draw
+        return torch.where(self.log_sum2 > -math.inf, (2 * self.log_sum - self.log_sum2).exp(), 0.0) / \
+            self.count.clamp_min(1)
+
+    def accepted(self) -> torch.Tensor:                             # [D, L] bool, under today's M
+        log_w = torch.cat(self.log_w).double()
+        return (torch.cat(self.u).double().log()[:, None] + self.log_m[None] < log_w) & (log_w > -math.inf)
+
+
+def assign(groups: list[Kind], pools: list[Pool], labels: torch.Tensor, n: int, d: int, skip=()
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """Give every sample's unknown v an accepted draw of its label, each draw to one sample at most
-    (in the order drawn: draws are exchangeable). → latents [N, n, d] and which samples are complete [N]."""
+    (in the order drawn: draws are exchangeable); kinds in `skip` are left (refined later).
+    → latents [N, n, d] and which samples are complete [N]."""
     N = labels.shape[0]
     xi = torch.zeros(N, n, d)
     complete = torch.ones(N, dtype=torch.bool)
     for k, kind in enumerate(groups):
-        pool_xi = torch.cat([x for x, _, _ in pools[k]])                                   # [D, d]
-        accepted = torch.cat([a for _, _, a in pools[k]])                                 # [D, L]
+        if k in skip:
+            continue
+        pool_xi = torch.cat(pools[k].xi)                                                # [D, d]
+        accepted = pools[k].accepted()                                                  # [D, L]
         free = torch.ones(len(pool_xi), dtype=torch.bool)
         for i in kind.members:
             for label in torch.unique(labels[:, i]).tolist():
@@ -175,6 +243,53 @@ def assign(groups: list[Kind], kind_of: dict, pools, labels: torch.Tensor, n: in
     return xi, complete
 
 
+def refine(objective: Objective, pool: Pool, i: int, labels: torch.Tensor, alpha: float, g: torch.Generator,
+           device, config: CollapsedConfig) -> torch.Tensor:
+    """Unknown i's latents for samples whose labels are `labels` [N], where a seen image makes its
+    weights too sharp to sample by rejection: each sample starts from a draw of the pool chosen with
+    probability ∝ its weight for the sample's label tempered until the choice has an effective size of
+    min(N, 8) draws (the untempered weights would start every sample from the same draw), then
+    `refine_steps` Adam steps descend −log p(ξ) − log E_i(l, ξ) with α annealed geometrically from α/64
+    to α, as the variational methods anneal. Samples with different starts stay apart; they are no
+    longer exact posterior samples, and the report says so. → [N, d]."""
+    log_w = torch.cat(pool.log_w).double().T                                              # [L, D]
+    target = min(len(labels), 8)
+    pick = torch.zeros(len(labels), dtype=torch.long)
+    for label in torch.unique(labels).tolist():
+        for tau in (2.0 ** k for k in range(40)):                  # the least tempering that reaches the target
+            weights = torch.softmax(log_w[label] / tau, -1)
+            if 1 / (weights ** 2).sum() >= target:
+                break
+        rows = (labels == label).nonzero()[:, 0]
+        pick[rows] = torch.multinomial(weights, len(rows), replacement=True, generator=g)
+    start = torch.cat(pool.xi)[pick]                                                       # [N, d]
+    gen = objective.nets.generators[objective.graph.unknowns[i].domain.name]
+    xi = start.clone().to(device).requires_grad_(True)
+    opt = torch.optim.Adam([xi], lr=config.refine_lr)
+    rows = torch.arange(len(labels), device=device)
+    at = labels.to(device)
+    for t in range(config.refine_steps):
+        a = alpha * 64.0 ** (t / max(1, config.refine_steps - 1) - 1)
+        log_e = log_evidence(objective, objective._generate(gen, xi).float(), i, a)           # [N, L]
+        energy = 0.5 * (xi ** 2).sum(-1) - log_e[rows, at]
+        opt.zero_grad()
+        energy.sum().backward()
+        opt.step()
+    return xi.detach().cpu()
+
+
+def learned_sampler(objective: Objective, kind: Kind, config: CollapsedConfig, device) -> object | None:
+    """The domain's learned per-label sampler where this kind can use it — the logic reads its label
+    (else any label's draws would do, and the prior is the better proposal) — else None (the prior)."""
+    domain = objective.graph.unknowns[kind.members[0]].domain
+    if config.proposal != "learned" or domain.load_sampler is None or not _in_logic(objective)[kind.members[0]]:
+        return None
+    from ..models.store import ModelError
+    try:
+        sampler = domain.load_sampler()
+    except ModelError:                       # weights trained before the sampler existed: the prior proposes
+        return None
+    return sampler.to(device)
 
 
 @dataclass
@@ -197,60 +312,98 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     g = torch.Generator().manual_seed(seed)
     groups = kinds(objective)
     kind_of = {i: k for k, kind in enumerate(groups) for i in kind.members}
-    pools: list[list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = [[] for _ in groups]   # (ξ, log E, accepted)
-    z_sum = [torch.zeros(kind.labels, dtype=torch.float64) for kind in groups]
-    drawn = [0] * len(groups)
+    samplers = [learned_sampler(objective, kind, config, device) for kind in groups]
+    pools = [Pool(kind.labels, s is not None) for kind, s in zip(groups, samplers)]
+    log_norm = 0.5 * d * math.log(2 * math.pi)
 
-    def draw(k: int) -> None:                                  # one pool of prior draws for kind k
-        kind = groups[k]
-        xi = torch.randn(config.pool, d, generator=g)
-        u = torch.rand(config.pool, generator=g)
+    def draw(k: int, want: torch.Tensor | None = None) -> int:
+        """One batch of draws for kind k: `config.pool` prior draws, or for a learned proposal draws
+        for each label still short of `want` accepted ones (None: `label_pool` for every label)."""
+        kind, pool, sampler = groups[k], pools[k], samplers[k]
         with torch.no_grad():
-            imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
-            log_e = log_evidence(objective, imgs, kind.members[0], alpha).cpu()          # [P, L]
-        pools[k].append((xi, log_e, u.log()[:, None] < log_e))
-        z_sum[k] += log_e.double().exp().sum(0)
-        drawn[k] += config.pool
+            if sampler is None:
+                xi = torch.randn(config.pool, d, generator=g)
+                imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
+                log_w = log_evidence(objective, imgs, kind.members[0], alpha).cpu()              # [P, L]
+                pool.add(xi, log_w, torch.rand(config.pool, generator=g), torch.full((kind.labels,), config.pool))
+            else:
+                if want is None:
+                    per = torch.full((kind.labels,), config.label_pool)
+                else:                                   # enough for the shortfall at the acceptance seen so far
+                    acc = pool.acceptance().float().clamp_min(1e-3)
+                    per = torch.where(want > 0, (2 * want / acc).ceil().long().clamp(config.label_pool, config.pool),
+                                      0)
+                lab = torch.repeat_interleave(torch.arange(kind.labels), per)                      # [P]
+                P = len(lab)
+                if P == 0:
+                    return 0
+                from_prior = torch.rand(P, generator=g) < config.defensive
+                noise = torch.randn(P, d, generator=g)
+                flow_xi, _ = sampler.sample(lab.to(device), noise.to(device))
+                xi = torch.where(from_prior[:, None], torch.randn(P, d, generator=g), flow_xi.float().cpu())
+                log_q = sampler.log_prob(xi.to(device), lab.to(device)).float().cpu()
+                log_p = -0.5 * (xi ** 2).sum(-1) - log_norm
+                log_mix = torch.logaddexp(math.log1p(-config.defensive) + log_q, math.log(config.defensive) + log_p)
+                imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
+                log_e = log_evidence(objective, imgs, kind.members[0], alpha).cpu()              # [P, L]
+                log_w = torch.full((P, kind.labels), -math.inf)
+                rows = torch.arange(P)
+                log_w[rows, lab] = log_p + log_e[rows, lab] - log_mix
+                pool.add(xi, log_w, torch.rand(P, generator=g), per.double())
         if progress:
-            progress(sum(drawn), 0)
+            progress(sum(p.drawn for p in pools), 0)
+        return len(xi)
 
     for k in range(len(groups)):
         draw(k)
-    log_z = [None] * n
-    for i in range(n):
-        k = kind_of[i]
-        log_z[i] = (z_sum[k] / drawn[k]).log().float().to(device)
+    # each unknown's log Z up to its own constant (a seen image puts every label's far below float range)
+    log_z = [pools[kind_of[i]].log_z() for i in range(n)]
+    log_z = [(z - z.max()).float().clamp_min(NEG).to(device) for z in log_z]
     labels = sample_labels(objective, log_z, count, g)                            # [N, n] positions
     # each kind: how many accepted draws of each label its members' samples need
     need = [torch.zeros(kind.labels, dtype=torch.long) for kind in groups]
     for i in range(n):
         need[kind_of[i]] += torch.bincount(labels[:, i], minlength=groups[kind_of[i]].labels)
-    # a label whose acceptance is so low that its samples would need more than max_draws prior draws
-    # is given up at once (its samples are left out) instead of spending the whole budget on it
-    hopeless = [(need[k] > 0) & (need[k] * drawn[k] > config.max_draws * z_sum[k]) for k in range(len(groups))]
-    need = [torch.where(hopeless[k], 0, need[k]) for k in range(len(groups))]
-    while True:
-        short = [k for k in range(len(groups))
-                 if (torch.cat([a for _, _, a in pools[k]]).sum(0) < need[k]).any()]
-        # an accepted draw serves one label of one sample: a draw accepted for two labels is counted
-        # for each above, so the assignment below may still run short; it draws more then
-        if not short or time.perf_counter() - started > budget:
+    # a label whose acceptance is so low that its samples would need more than max_draws draws is
+    # given up at once (its samples are left out) instead of spending the whole budget on it
+    hopeless = [(need[k] > 0) & (need[k] > config.max_draws * pools[k].acceptance()) for k in range(len(groups))]
+    # a seen image's weight is sharp: where its unknown's samples would need more than weigh_draws draws,
+    # they are refined from the pool's best-weighted draws instead (below), never given up
+    seen = [any(isinstance(t, ObservationFactor) and objective.index[t.scope[0]] in kind.members
+                for t in objective.terms) for kind in groups]
+    refined = [seen[k] and bool((need[k] > config.weigh_draws * pools[k].acceptance()).any())
+               for k in range(len(groups))]
+    hopeless = [h & ~torch.tensor(refined[k]) for k, h in enumerate(hopeless)]
+    need = [torch.zeros_like(need[k]) if refined[k] else torch.where(hopeless[k], 0, need[k])
+            for k in range(len(groups))]
+
+    def shortfall(k: int) -> torch.Tensor:                                        # [L] accepted draws still missing
+        return (need[k] - pools[k].accepted().sum(0)).clamp_min(0)
+
+    def more(ks) -> bool:                                                         # drew anything?
+        return sum(draw(k, shortfall(k) if samplers[k] is not None else None)
+                   for k in ks if pools[k].drawn < config.max_draws) > 0
+
+    while time.perf_counter() - started <= budget:
+        short = [k for k in range(len(groups)) if shortfall(k).any()]
+        # an accepted prior draw serves one label of one sample: a draw accepted for two labels is
+        # counted for each above, so the assignment below may still run short; it draws more then
+        if not short or not more(short):
             break
-        for k in short:
-            if drawn[k] < config.max_draws:
-                draw(k)
-        if all(drawn[k] >= config.max_draws for k in short):
-            break
-    xi, complete = assign(groups, kind_of, pools, labels, n, d)
+    skip = {k for k in range(len(groups)) if refined[k]}
+    xi, complete = assign(groups, pools, labels, n, d, skip)
     wanted = torch.ones(len(labels), dtype=torch.bool)           # the samples not given up
     for i in range(n):
         wanted &= ~hopeless[kind_of[i]][labels[:, i]]
-    # draws assigned more than once were counted twice above: draw again while samples lack a latent
-    while not complete[wanted].all() and time.perf_counter() - started <= budget and \
-            any(drawn[kind_of[i]] < config.max_draws for i in range(n)):
-        for k in range(len(groups)):
-            draw(k)
-        xi, complete = assign(groups, kind_of, pools, labels, n, d)
+    # prior draws assigned twice were counted twice above: draw again while samples lack a latent
+    # (a learned draw serves one label only, so its kinds are never short here)
+    while not complete[wanted].all() and time.perf_counter() - started <= budget:
+        if not more([k for k in range(len(groups)) if samplers[k] is None]):
+            break
+        xi, complete = assign(groups, pools, labels, n, d, skip)
+    for k in skip:                                               # the seen unknowns too sharp to weigh
+        for i in groups[k].members:
+            xi[:, i] = refine(objective, pools[k], i, labels[:, i], alpha, g, device, config)
     xi, labels = xi[complete], labels[complete]
     N = len(xi)
     with torch.no_grad():
@@ -261,12 +414,21 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
                                            xi[:, i].to(device)).float()
                 log_e = log_evidence(objective, imgs, i, alpha).cpu()
                 log_target += log_e[torch.arange(N), labels[:, i]] - 0.5 * (xi[:, i] ** 2).sum(-1)
+    drawn = sum(p.drawn for p in pools)
     if progress:
-        progress(sum(drawn), N)
-    accept = {f"{graph.unknowns[kind.members[0]].name}" + (f" (+{len(kind.members) - 1})" if len(kind.members) > 1
-                                                            else ""): float((z_sum[k] / drawn[k])[need[k].argmax()])
-              for k, kind in enumerate(groups)}
-    info = {"requested": count, "samples": N, "alpha": alpha, "kinds": len(groups), "prior_draws": sum(drawn),
-            "acceptance": accept, "exact_logic": all(grp.exact for grp in objective.program.groups),
+        progress(drawn, N)
+
+    def name(kind: Kind) -> str:
+        return graph.unknowns[kind.members[0]].name + (f" (+{len(kind.members) - 1})" if len(kind.members) > 1 else "")
+    most = [int(need[k].argmax()) for k in range(len(groups))]                   # each kind's most needed label
+    info = {"requested": count, "samples": N, "alpha": alpha, "kinds": len(groups), "draws": drawn,
+            "given_up": int((~wanted).sum()),
+            "seen": {name(kind): "refined" if refined[k] else "weighed" for k, kind in enumerate(groups) if seen[k]},
+            "refine_steps": config.refine_steps if any(refined) else 0,
+            "proposal": {name(kind): "learned" if samplers[k] is not None else "prior"
+                         for k, kind in enumerate(groups)},
+            "acceptance": {name(kind): float(pools[k].acceptance()[most[k]]) for k, kind in enumerate(groups)},
+            "ess_per_draw": {name(kind): float(pools[k].ess()[most[k]]) for k, kind in enumerate(groups)},
+            "exact_logic": all(grp.exact for grp in objective.program.groups),
             "distinct_label_tuples": int(torch.unique(labels, dim=0).shape[0]) if N else 0}
-    return Samples(xi, labels, log_target, time.perf_counter() - started, sum(drawn) + N * n, info)
+    return Samples(xi, labels, log_target, time.perf_counter() - started, drawn + N * n, info)

@@ -105,20 +105,24 @@ def pick_device(name: str) -> str:
 def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto", progress=None,
           networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
           method: str = vocabulary.DEFAULT_METHOD, options: dict | None = None,
-          preview=None, preview_restarts: int = 4) -> Solution:
+          preview=None, preview_restarts: int = 4, graph: FactorGraph | None = None,
+          auto: dict | None = None) -> Solution:
     """progress is called as the work advances, as the method's `Method.progress` says: per step
     progress(step, α); one restart at a time progress(step, α, restart); a sampler progress(drawn,
     accepted) once per batch. Where the method has a preview (`Method.preview`): preview(step, α,
     images) before each progress call, `images()` decoding the current means of the first
     `preview_restarts` restarts ([k, n, H, W] numpy) when the caller wants them. `options`: keyword
-    arguments for the method's run (e.g. rejection's `sampling`)."""
+    arguments for the method's run (e.g. rejection's `sampling`). `graph`: the riddle's factor graph
+    where the caller built it already; `auto`: where the caller resolved `auto` itself (auto.prefer),
+    its figures for the report."""
     chosen = find_method(method)                          # ValueError for a name the vocabulary lacks
     started = time.perf_counter()
     device = pick_device(device)
     torch.manual_seed(cfg.seed)
-    graph = build(riddle)
+    graph = graph or build(riddle)
     symbolic = solve_symbolic(graph)
     sol = Solution(riddle, graph, symbolic, cfg, device, method)
+    sol.auto = auto
     if symbolic.count == 0:
         sol.seconds = time.perf_counter() - started
         return sol

@@ -37,6 +37,9 @@ class Domain:
     # real images of the domain with their labels (images [N, H, W] in [0, 1], labels [N]): what a
     # solve's drawings are compared with for variety; None where the domain has none
     load_examples: Callable[[], tuple[object, object]] | None = field(default=None, compare=False, repr=False)
+    # the learned per-label sampler q(ξ | label) over the generator's latent (zoo.LabelSampler), the
+    # collapsed sampler's proposal; None: it proposes from the prior
+    load_sampler: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -166,7 +169,8 @@ def _builtin() -> Registry:
     r.register_domain(Domain("digit", "digits", tuple(range(10)),
                              description="handwritten MNIST digits 0..9, 28 x 28, white on black",
                              load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
-                             load_judge=bundled_model("judge"), load_examples=held_out_digits))
+                             load_judge=bundled_model("judge"), load_examples=held_out_digits,
+                             load_sampler=bundled_model("sampler")))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=odd)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,25 @@ from . import data as data_mod
 from . import store, zoo
 from .progress import Progress
 from .topology import INK_THRESHOLD, MIN_HOLE_PIXELS, has_closed_circle
+from .variety import pairwise_rms
 
 ODD = (1, 3, 5, 7, 9)
 CLOSED_CIRCLE = (0, 6, 8, 9)
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """The learned per-label sampler (zoo.LabelSampler): what it is trained on and how."""
+    draws: int = 200_000              # prior draws read by the label classifier: the training set
+    alpha: float = 80.0               # E(k, ξ) = p_T(k | G(ξ))^α: the collapsed sampler's α (infer/collapsed.py)
+    temperature: float = 2.0          # p_T: the logic's label temperature (infer/objective.py; a test ties them)
+    min_weight: float = 1e-3          # pairs (ξ, k) with E below this are left out (they weigh nothing)
+    epochs: int = 20
+    batch: int = 1024
+    lr: float = 2e-3
+    transforms: int = 3
+    hidden: int = 128
+    measure: int = 1000               # flow draws per label for the card's figures
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class TrainConfig:
     prior_samples: int = 8000         # generated images with topology labels, for `closed circle`
     batch: int = 64
     limit: int | None = None          # train on the first N training digits only (tests)
+    sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig())
 
 
 # ── augmentation and a generic fitting loop ──────────────────────────────────
@@ -82,6 +99,7 @@ def fit(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, s
     model.train()
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
+        loss = torch.zeros(())
         for i in range(0, len(x), batch):
             b = perm[i:i + batch]
             out = (model.outputs if loss_fn else model)(augment(x[b], g))
@@ -177,6 +195,117 @@ def generator_quality(gen: zoo.Generator, judge: torch.nn.Module, n: int, seed: 
             "class_shares": [round(float(s), 4) for s in shares]}
 
 
+# ── the learned per-label sampler ───────────────────────────────────────────
+
+@torch.no_grad()
+def label_evidence(gen: zoo.Generator, classifier: torch.nn.Module, xi: torch.Tensor, cfg: SamplerConfig,
+                   chunk: int = 4096) -> torch.Tensor:
+    """ξ [N, d] → log E(k, ξ) = α · log p_T(k | G(ξ)) [N, L]: how surely the label classifier, at the
+    logic's temperature, reads each prior draw as each label — the collapsed sampler's acceptance for
+    an unknown whose only evidence is its label."""
+    out = []
+    for i in range(0, len(xi), chunk):
+        logits = classifier(gen(xi[i:i + chunk]))                                      # labels only
+        out.append(cfg.alpha * torch.log_softmax(logits / cfg.temperature, -1))
+    return torch.cat(out)
+
+
+def fit_sampler(gen: zoo.Generator, classifier: torch.nn.Module, cfg: SamplerConfig, seed: int,
+                progress: bool = True) -> tuple[zoo.LabelSampler, float, dict]:
+    """Maximum likelihood of q(ξ | k) on prior draws weighted by E(k, ξ): the forward KL from each
+    label's conditional p(ξ | k) ∝ N(ξ; 0, I) · E(k, ξ) to the flow, which covers the class (a reverse
+    KL would seek its modes and lose the variety the sampler exists for). → (sampler, seconds, the
+    training set's figures)."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    xi = torch.randn(cfg.draws, gen.latent, generator=g)
+    log_e = label_evidence(gen, classifier, xi, cfg)                                      # [N, L]
+    L = log_e.shape[1]
+    keep = log_e > math.log(cfg.min_weight)
+    if keep.sum(0).min() < 10:               # a classifier never this sure of a label: its best draws, weighted
+        keep |= log_e >= log_e.topk(min(10, len(xi)), dim=0).values[-1]
+    rows, labels = keep.nonzero(as_tuple=True)
+    x, k = xi[rows], labels                                                                # pairs (ξ, k)
+    w = (log_e[rows, labels] - log_e.max(0).values[labels]).exp()     # E, per label up to its largest (≤ 1)
+    sampler = zoo.LabelSampler(gen.latent, L, cfg.transforms, cfg.hidden)
+    opt = torch.optim.Adam(sampler.parameters(), lr=cfg.lr)
+    steps = cfg.epochs * math.ceil(len(x) / cfg.batch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+    bar = Progress(cfg.epochs, "label sampler (flow)", enabled=progress)
+    sampler.train()
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), cfg.batch):
+            b = perm[i:i + cfg.batch]
+            loss = -(w[b] * sampler.log_prob(x[b], k[b])).sum() / w[b].sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        bar.update(note=f"−log q {loss.item():.2f}")
+    sampler.eval()
+    bar.close()
+    z = log_e.exp().mean(0)                                                              # Z_k under the prior
+    return sampler, time.perf_counter() - started, {
+        "prior_draws": cfg.draws, "pairs": len(x), "prior_acceptance": [round(float(v), 4) for v in z]}
+
+
+@torch.no_grad()
+def sampler_figures(sampler: zoo.LabelSampler, gen: zoo.Generator, classifier: torch.nn.Module,
+                    judge: torch.nn.Module, x_real: torch.Tensor, y_real: torch.Tensor, cfg: SamplerConfig,
+                    seed: int) -> dict:
+    """Per label, of `cfg.measure` flow draws: the judge's agreement with the label (the raw flow, and
+    the draws the importance weights accept), the weights' effective sample size per draw and the
+    acceptance of the collapsed sampler's rejection step (mean weight / largest), and the accepted
+    drawings' variety over real handwriting of the label (pairwise RMS of 100 each)."""
+    g = torch.Generator().manual_seed(seed)
+    out = {k: [] for k in ("judge_agreement_raw", "judge_agreement", "ess_per_draw", "acceptance", "variety_real")}
+    for label in range(sampler.labels):
+        lab = torch.full((cfg.measure,), label)
+        xi, log_q = sampler.sample(lab, torch.randn(cfg.measure, sampler.latent, generator=g))
+        imgs = gen(xi)
+        log_e = label_evidence(gen, classifier, xi, cfg)[:, label]
+        log_w = -0.5 * (xi ** 2).sum(-1) - 0.5 * sampler.latent * math.log(2 * math.pi) + log_e - log_q
+        w = (log_w - log_w.max()).exp()
+        keep = torch.rand(cfg.measure, generator=g) < w                                 # rejection, M = max w
+        seen = predict(judge, imgs).argmax(-1) == label
+        out["judge_agreement_raw"].append(float(seen.float().mean()))
+        out["judge_agreement"].append(float(seen[keep].float().mean()) if keep.any() else None)
+        out["ess_per_draw"].append(float(w.sum() ** 2 / (w ** 2).sum() / cfg.measure))
+        out["acceptance"].append(float(w.mean()))
+        real = x_real[y_real == label][:100].numpy()
+        drawn = imgs[keep][:100].numpy()
+        ratio = (pairwise_rms(drawn) or 0) / pairwise_rms(real) if len(drawn) > 1 and len(real) > 1 else None
+        out["variety_real"].append(ratio)
+    return {k: [None if v is None else round(v, 4) for v in vs] for k, vs in out.items()}
+
+
+SAMPLER_ROLE = ("learned per-label sampler q(ξ | label) over the generator's latent: the collapsed sampler's "
+                "proposal (infer/collapsed.py), its draws corrected by the real networks")
+
+
+def train_sampler(out_dir: str | Path, models_dir: str | Path | None = None, cfg: TrainConfig = TrainConfig(),
+                  progress: bool = True) -> dict:
+    """`riddle train --only sampler`: the sampler alone, for the generator and label classifier in
+    models_dir (default: the bundled ones), written to out_dir with its card. Returns the card."""
+    models_dir = Path(models_dir) if models_dir else store.bundled_dir()
+    gen, classifier, judge = (store.load(n, models_dir) for n in ("generator", "classifier", "judge"))
+    digits = data_mod.load_bundled()
+    test = data_mod.make_splits(digits.labels, cfg.seed).test
+    sampler, t, training_set = fit_sampler(gen, classifier, cfg.sampler, cfg.seed + 300, progress)
+    figures = sampler_figures(sampler, gen, classifier, judge, digits.images[test], digits.labels[test], cfg.sampler,
+                              cfg.seed + 310)
+    card = {"role": SAMPLER_ROLE, "data": {"source": "the generator's prior draws", "trained_on":
+                                           "prior draws of the generator, weighted by the label classifier",
+                                           "measured_on": "the shared held-out test split (variety)"},
+            "training_seconds": round(t, 1), "train_config": asdict(cfg.sampler), "metrics": figures,
+            "training_set": training_set, "models": "bundled" if models_dir == store.bundled_dir() else str(models_dir),
+            "retrain": "riddle train --only sampler [--out DIR]"}
+    store.save(sampler, "sampler", card, out_dir)
+    return store.card("sampler", out_dir)
+
+
 # ── the whole zoo ────────────────────────────────────────────────────────────
 
 def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: TrainConfig = TrainConfig(),
@@ -251,6 +380,12 @@ def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: Trai
              "definition": f"binarised at {INK_THRESHOLD}, a 4-connected background region of at least "
                            f"{MIN_HOLE_PIXELS} pixels that does not touch the border",
              "trained_on": f"topology of train_a, its reconstructions and {len(generated)} prior samples"}}})
+    # 4. the learned per-label sampler, from the generator and the label classifier just trained
+    scfg = cfg.sampler if not cfg.limit else replace(cfg.sampler, draws=2000, epochs=1, measure=50)
+    sampler, t, training_set = fit_sampler(gen, classifier, scfg, cfg.seed + 300, progress)
+    save(sampler, "sampler", SAMPLER_ROLE, "prior draws of the generator, weighted by the label classifier", t,
+         sampler_figures(sampler, gen, classifier, judge, x_test, y_test, scfg, cfg.seed + 310),
+         {"training_set": training_set})
     total = time.perf_counter() - started
     if progress:
         print(f"trained {len(cards)} models in {total:.0f} s → {out_dir}", flush=True)

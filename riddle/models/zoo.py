@@ -302,3 +302,33 @@ class Generator(nn.Module):
 
     def forward(self, xi: torch.Tensor) -> torch.Tensor:
         return self.decode(self.flow(xi))
+
+
+class LabelSampler(nn.Module):
+    """The learned per-label sampler: q(ξ | label), a conditional neural spline flow (zuko) over the
+    generator's latent ξ [N, d], its context the label one-hot. Trained by maximum likelihood on prior
+    draws weighted by how surely the label classifier reads each as the label (train.fit_sampler), so
+    it covers each class as the generator draws it; the collapsed sampler (infer/collapsed.py) draws
+    from it and corrects with the real networks (importance weights), so an answer stays a sample of
+    the riddle, not of this flow. Coupling transforms (`passes=2`): sampling and density in one pass each."""
+
+    def __init__(self, latent: int = 16, labels: int = 10, transforms: int = 4, hidden: int = 128):
+        super().__init__()
+        import zuko
+        self.config = {"latent": latent, "labels": labels, "transforms": transforms, "hidden": hidden}
+        self.latent, self.labels = latent, labels
+        self.flow = zuko.flows.NSF(latent, labels, transforms=transforms, hidden_features=(hidden, hidden), passes=2)
+
+    def _given(self, label: torch.Tensor):
+        return self.flow(F.one_hot(label, self.labels).float())
+
+    def log_prob(self, xi: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """ξ [N, d], label positions [N] → log q(ξ | label) [N]."""
+        return self._given(label).log_prob(xi)
+
+    def sample(self, label: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """label positions [N], base noise [N, d] ~ N(0, I) (the caller's generator: reproducible) →
+        (ξ [N, d], log q(ξ | label) [N]) in one pass."""
+        dist = self._given(label)
+        xi, ladj = dist.transform.inv.call_and_ladj(noise)
+        return xi, dist.base.log_prob(noise) - ladj

@@ -43,9 +43,12 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
                      + ("" if sol.logic.mode == "factored" or sol.logic.exact else " · split: approximate"))
     if sol.auto:
         a = sol.auto
-        lines.append(f"method   auto → {a['choice']}: a pilot of {a['pilot_draws']:,} prior draws accepted "
-                     f"{a['pilot_acceptance']:.3%}; projected {a['projected_rejection_s']:.3g} s by rejection, "
-                     f"{a['projected_advi_s']:.3g} s by advi")
+        if "reason" in a:
+            lines.append(f"method   auto → {a['choice']}: {a['reason']}")
+        else:
+            lines.append(f"method   auto → {a['choice']}: a pilot of {a['pilot_draws']:,} prior draws accepted "
+                         f"{a['pilot_acceptance']:.3%}; projected {a['projected_rejection_s']:.3g} s by rejection, "
+                         f"{a['projected_advi_s']:.3g} s by advi")
     method = find_method(sol.method)
     lines.append(method.solved_line(sol))
     if sol.rounds > 1:
@@ -53,7 +56,7 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         lines.append(f"rounds   no restart of {first} reached an answer that satisfies the riddle, so riddle "
                      f"ran all restarts again with a fresh seed (at most {c.rounds} runs)")
     if not sol.rows:
-        lines.append("no sample was accepted: raise --max-seconds, or use the default method (advi)")
+        lines.append("no sample was accepted: raise --max-seconds, or try --method advi")
         return "\n".join(lines)
     width = max(len(_answer(row.answer)) for row in sol.rows)
     lines.append(f"{'answer':<{max(width, 6)}}  {method.unit:>8}  share    ELBO   judged")
