@@ -66,6 +66,8 @@ def main() -> None:
     wdir = Path(args.weights or weights_dir())
     models = {n: store.load(n, wdir) for n in ("generator", "classifier", "judge")}
     cards = {n: store.card(n, wdir) for n in models}
+    if store.card("sampler", wdir):                    # its figures are measured by `riddle train` (its card)
+        cards["sampler"] = store.card("sampler", wdir)
     models["odd"] = LabelReadout(models["classifier"], (1, 3, 5, 7, 9))
     models["closed circle"] = HeadReadout(models["classifier"], "closed circle")
     digits = data.load()
@@ -133,7 +135,8 @@ def render(o: dict) -> str:
     c, r, g = o["cards"], o["real_test"], o["generated"]
     data_card = c["classifier"]["data"]
     check = lambda ok: "✓" if ok else "✗"  # noqa: E731
-    total_train = sum(card["training_seconds"] for card in c.values())
+    # the zoo's run; the sampler's card is of its own run (`riddle train --only sampler`), said below
+    total_train = sum(card["training_seconds"] for name, card in c.items() if name != "sampler")
     lines = [
         "# Models",
         "",
@@ -189,11 +192,48 @@ def render(o: dict) -> str:
     held = {"classifier": f"{pct(r['classifier'])}; odd read off it {pct(r['odd'])}; closed circle head "
                           f"{pct(r['closed circle vs topology'])} vs topology", "judge": pct(r["judge"]),
             "generator": f"{pct(g['judged_confident_share'])} confidently judged"}
+    if "sampler" in c:
+        m = c["sampler"]["metrics"]
+        held["sampler"] = (f"accepted draws read as their label by the judge {min(m['judge_agreement']):.1%}+; "
+                           f"variety over real {min(m['variety_real']):.2f}+")
     for name, card in c.items():
         lines.append(
-            f"| `{name}` | {card['role']} | {card['architecture']} {card['config']} | {card['parameters']:,} | "
+            f"| `{name}` | {card['role'].replace('|', chr(92) + '|')} | {card['architecture']} {card['config']} | "
+            f"{card['parameters']:,} | "
             f"{card['training_seconds']:.0f} s on {card['data']['trained_on']} | {held[name]} |"
         )
+    if "sampler" in c:
+        s = c["sampler"]
+        m, t = s["metrics"], s["training_set"]
+        row = lambda key, fmt: "| " + " | ".join(fmt.format(v) for v in m[key]) + " |"  # noqa: E731
+        lines += [
+            "",
+            "## The learned per-label sampler",
+            "",
+            f"`sampler` (zoo.LabelSampler, zuko NSF {s['config']}) is method amortised's `proposal learned`: "
+            f"q(ξ | label) over the generator's latent, trained by maximum likelihood on {t['prior_draws']:,} prior "
+            f"draws weighted by E(k, ξ) = p_T(k | G(ξ))^{s['train_config']['alpha']:g} ({t['pairs']:,} weighted "
+            f"pairs; `riddle train --only sampler` retrains it alone, {s['training_seconds']:.0f} s in the run that "
+            "made the shipped weights, which shared the two cores with another job; 586 s in a run beside a lighter "
+            "one). "
+            f"Per label, of {s['train_config']['measure']:,} of its draws (the card's figures, measured by "
+            "`riddle train` on the shared held-out test split): the judge's agreement with the label for the raw "
+            "flow and for the draws its importance weights accept; the weights' effective sample size per draw; "
+            "the acceptance of rejection against the largest weight (mean / max); the accepted drawings' variety "
+            "over real handwriting of the label.",
+            "",
+            "| label | " + " | ".join(str(k) for k in range(len(m["ess_per_draw"]))) + " |",
+            "| --- " * (len(m["ess_per_draw"]) + 1) + "|",
+            "| judge, raw flow |" + row("judge_agreement_raw", "{:.0%}")[1:],
+            "| judge, accepted |" + row("judge_agreement", "{:.0%}")[1:],
+            "| ESS per draw |" + row("ess_per_draw", "{:.0%}")[1:],
+            "| acceptance |" + row("acceptance", "{:.1%}")[1:],
+            "| variety over real |" + row("variety_real", "{:.2f}")[1:],
+            "",
+            "The prior accepts " + ", ".join(f"{v:.1%}" for v in t["prior_acceptance"]) + " of its draws for "
+            "labels 0–9 at the same α: no better than the flow's acceptance, at less cost per draw, which is why "
+            "`proposal prior` stays the default (docs/BENCHMARKS.md, \"Amortised: proposal\").",
+        ]
     cost = o["seconds_per_600_images_fwd_bwd"]
     lines += [
         "",
