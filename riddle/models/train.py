@@ -255,10 +255,11 @@ def fit_sampler(gen: zoo.Generator, classifier: torch.nn.Module, cfg: SamplerCon
 def sampler_figures(sampler: zoo.LabelSampler, gen: zoo.Generator, classifier: torch.nn.Module,
                     judge: torch.nn.Module, x_real: torch.Tensor, y_real: torch.Tensor, cfg: SamplerConfig,
                     seed: int) -> dict:
-    """Per label, of `cfg.measure` flow draws: the judge's agreement with the label (the raw flow, and
-    the draws the importance weights accept), the weights' effective sample size per draw and the
-    acceptance of the collapsed sampler's rejection step (mean weight / largest), and the accepted
-    drawings' variety over real handwriting of the label (pairwise RMS of 100 each)."""
+    """Per label, of `cfg.measure` draws of the flow alone (the collapsed sampler mixes in 10 % prior
+    draws, which bounds its weights): the judge's agreement with the label (the raw flow, and the draws
+    the importance weights accept), the weights' effective sample size per draw and the acceptance of
+    rejection against the largest weight (mean weight / largest), and the accepted drawings' variety
+    over real handwriting of the label (pairwise RMS of 100 each)."""
     g = torch.Generator().manual_seed(seed)
     out = {k: [] for k in ("judge_agreement_raw", "judge_agreement", "ess_per_draw", "acceptance", "variety_real")}
     for label in range(sampler.labels):
