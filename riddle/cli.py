@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "your network, with no authentication)")
     sv.add_argument("--queue", type=int, default=4, metavar="N",
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
+    sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
+                    help="the most restarts × steps × unknowns one solve may ask for; more is refused with 422 "
+                         "(default 20,000,000)")
+    sv.add_argument("--max-seconds", type=float, default=600.0, metavar="S",
+                    help="the longest time budget one solve may ask for, and the one it gets when it asks for "
+                         "none (default 600)")
     sv.set_defaults(run=cmd_serve)
 
     sw = sub.add_parser("sweep", help="many solves as one job: riddles × seeds × methods × settings, resumable",
@@ -319,6 +325,10 @@ def cmd_serve(args) -> int:
         return _fail(f"--port must lie between 1 and 65535, not {args.port}")
     if not 0 <= args.queue <= 1000:
         return _fail(f"--queue must lie between 0 and 1000, not {args.queue}")
+    if args.max_work < 1:
+        return _fail(f"--max-work must be at least 1, not {args.max_work}")
+    if problem := setting_problem({"max_seconds": args.max_seconds}):
+        return _fail(f"--max-seconds: {problem}")
     if not is_loopback(args.host):
         print(f"riddle: warning: serving on {args.host}: anyone who can reach this address can use the playground "
               "and its solver (there is no authentication)", file=sys.stderr)
@@ -327,7 +337,7 @@ def cmd_serve(args) -> int:
                      "machine's; choose another with --port")
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"riddle playground on http://{shown}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr, flush=True)
-    run(args.host, args.port, args.queue)
+    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from riddle.serve.jobs import Solver  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOP = (ROOT / "puzzles" / "loop.rdl").read_text()
+LOCAL = "http://127.0.0.1:8000"                 # the playground answers to its own names only (TrustBoundary)
 
 
 class FakeSolve:
@@ -64,14 +65,14 @@ def wait_for(predicate, timeout=10.0):
 def fake():
     solve = FakeSolve()
     solver = Solver(max_queue=2, solve=solve)
-    with TestClient(create_app(solver)) as client:
+    with TestClient(create_app(solver), base_url=LOCAL) as client:
         yield client, solve, solver
     solve.release.set()
 
 
 @pytest.fixture(scope="module")
 def real():
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url=LOCAL) as client:
         yield client
 
 
@@ -130,6 +131,51 @@ def test_bad_requests_get_422_with_the_reason(real):
     assert r.status_code == 422
     assert real.post("/api/check", content=b"\xff\xfe", headers={"Content-Type": "text/plain"}).status_code == 422
     assert real.get("/api/solve/nope/events").status_code == 404
+
+
+def test_a_field_the_endpoint_does_not_read_is_refused_not_ignored(real):
+    r = real.post("/api/solve", json={"text": LOOP, "restarts": 100_000_000})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "unknown field 'restarts'" in detail and "text, settings, files" in detail and "under `settings`" in detail
+    r = real.post("/api/check", json={"text": LOOP, "settings": {"restarts": 5}})
+    assert r.status_code == 422 and "a check request has text, files" in r.json()["detail"]
+
+
+def test_a_solve_over_the_servers_budget_is_refused_with_the_limit():
+    from riddle.serve.app import Budget
+    solver = Solver(max_queue=2, solve=FakeSolve())
+    app = create_app(solver, budget=Budget(max_work=2 * 100 * 200, max_seconds=30))
+    with TestClient(app, base_url=LOCAL) as client:
+        # loop.rdl has two unknowns: 100 restarts × 200 steps (the defaults) × 2 fits exactly
+        big = client.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 101}})
+        assert big.status_code == 422 and "over this server's budget of 40,000" in big.json()["detail"]
+        in_file = client.post("/api/solve", json={"text": LOOP + "\nsolve with 500 restarts\n"})
+        assert in_file.status_code == 422 and "500 restarts" in in_file.json()["detail"]   # the riddle's own line
+        slow = client.post("/api/solve", json={"text": LOOP, "settings": {"max_seconds": 31}})
+        assert slow.status_code == 422 and "limit of 30 s" in slow.json()["detail"]
+        ok = client.post("/api/solve", json={"text": LOOP, "settings": {"method": "advi"}})
+        assert ok.status_code == 202
+        assert solver.get(ok.json()["id"]).settings["max_seconds"] == 30          # the server's, given to the solve
+        solver.close()
+
+
+def test_other_hosts_and_other_sites_pages_are_refused(real):
+    """DNS rebinding (a hostile name resolving to 127.0.0.1 sends its own Host) and cross-site requests
+    (a page elsewhere: its browser sends its Origin, even on a text/plain POST that needs no preflight)."""
+    rebound = real.post("/api/check", json={"text": LOOP}, headers={"Host": "evil.example:8000"})
+    assert rebound.status_code == 403 and "not this server's name" in rebound.json()["detail"]
+    assert real.get("/", headers={"Host": "evil.example"}).status_code == 403
+    for method, path in (("POST", "/api/solve"), ("POST", "/api/check")):
+        r = real.request(method, path, content=LOOP, headers={"Origin": "http://evil.example",
+                                                              "Content-Type": "text/plain"})
+        assert r.status_code == 403 and "evil.example" in r.json()["detail"]
+    assert real.get("/api/solve/x/events", headers={"Origin": "http://evil.example"}).status_code == 403
+    assert real.delete("/api/solve/x", headers={"Origin": "http://localhost:8000"}).status_code == 403  # another port
+    same = real.post("/api/check", json={"text": LOOP}, headers={"Origin": LOCAL})
+    assert same.status_code == 200 and same.json()["ok"]
+    assert real.get("/", headers={"Host": "[::1]:8000"}).status_code == 200
+    assert real.get("/", headers={"Host": "localhost:8000"}).status_code == 200
 
 
 def test_looks_like_reads_uploads_only(real):

@@ -97,12 +97,15 @@ def test_the_playground_agrees(key, value, accepted, monkeypatch):
     pytest.importorskip("fastapi", reason="the `serve` extra is not installed")
     from fastapi.testclient import TestClient
 
-    from riddle.serve.app import create_app
+    from riddle.serve.app import Budget, create_app
     from riddle.serve.jobs import Solver
 
     def refuse(*args, **kwargs):
         raise RuntimeError("accepted: the solver was reached")     # the job fails; the request was accepted
-    with TestClient(create_app(Solver(max_queue=4, solve=refuse))) as client:
+    # the language's limits, not the server's own budget (test_serve.py tests that): a budget above them all
+    unlimited = Budget(max_work=10 ** 18, max_seconds=86_400)
+    with TestClient(create_app(Solver(max_queue=4, solve=refuse), budget=unlimited),
+                    base_url="http://127.0.0.1:8000") as client:
         r = client.post("/api/solve", json={"text": TEXT, "settings": {key: value}})
         assert r.status_code == (202 if accepted else 422), r.text
         if not accepted:
@@ -131,6 +134,6 @@ def test_every_face_lists_the_vocabularys_methods(capsys):
     from fastapi.testclient import TestClient
 
     from riddle.serve.app import create_app
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
         page = client.get("/").text
     assert all(f'<option value="{name}"' in page for name in vocabulary.METHODS)

@@ -15,12 +15,26 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def run(host: str = LOOPBACK, port: int = 8000, max_queue: int = 4, log_level: str = "warning") -> None:
+def own_names(host: str) -> tuple[str, ...]:
+    """The names a browser may reach the server by, besides loopback: the address it is bound to, and
+    for a wildcard bind (0.0.0.0, ::) this machine's name and addresses."""
+    if host not in ("0.0.0.0", "::", ""):
+        return (host,)
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        addresses = set()
+    return (name, socket.getfqdn(), *sorted(addresses))
+
+
+def run(host: str = LOOPBACK, port: int = 8000, max_queue: int = 4, log_level: str = "warning",
+        max_work: int = 20_000_000, max_seconds: float = 600.0) -> None:
     """Serve the playground until Ctrl-C."""
     import uvicorn
 
-    from .app import create_app
-    app = create_app(max_queue=max_queue)
+    from .app import LOOPBACK_NAMES, Budget, create_app
+    app = create_app(max_queue=max_queue, budget=Budget(max_work, max_seconds), hosts=LOOPBACK_NAMES + own_names(host))
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

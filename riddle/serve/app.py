@@ -11,6 +11,8 @@
 
 `files` maps a file name to its base64 bytes: the only images `looks like` may read here, never a
 path on the server. Every request body is limited to MAX_BODY bytes (413 beyond), uploads included.
+A JSON body names only the fields its endpoint reads (422 names them otherwise), and a solve must fit
+the server's own budget (`Budget`, `riddle serve --max-work/--max-seconds`; 422 with the limit).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import binascii
 import html
 import json
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 
 from fastapi import FastAPI, HTTPException, Request
@@ -34,10 +37,79 @@ DRAIN_BODY = 8 << 20               # a body announced up to this size is read (a
                                    # a client still sending when the server hangs up sees a broken pipe, not the 413
 SETTING_KEYS = ALL_KEYS
 KEEPALIVE_S = 15.0
+FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files")}   # what each JSON body may hold
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The server's own limit on one solve, whatever the riddle or the request asks: its work, restarts ×
+    steps × unknowns (steps count for every method, though the samplers take none), and its time budget
+    (`max_seconds`, which the sampling methods honour; a solve that gives none gets this one)."""
+    max_work: int = 20_000_000          # 100 restarts × 200 steps × 1,000 unknowns, or 10,000 × 200 × 10
+    max_seconds: float = 600.0
+
+    def problem(self, restarts: int, steps: int, unknowns: int, max_seconds: float | None) -> str | None:
+        work = restarts * steps * unknowns
+        if work > self.max_work:
+            return (f"this solve asks for {restarts:,} restarts × {steps:,} steps × {unknowns} unknowns = {work:,}, "
+                    f"over this server's budget of {self.max_work:,} (riddle serve --max-work): ask for fewer")
+        if max_seconds is not None and max_seconds > self.max_seconds:
+            return (f"max_seconds {max_seconds:g} is over this server's limit of {self.max_seconds:g} s "
+                    "(riddle serve --max-seconds)")
+        return None
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class _TooLarge(Exception):
     pass
+
+
+def _host_name(host: str) -> str:
+    """A Host header's name without its port: 'localhost:8000' → 'localhost', '[::1]:8000' → '::1'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class TrustBoundary:
+    """ASGI middleware: who may talk to the playground.
+
+    - Host allowlist: a request whose Host header names anything but this machine's loopback names and
+      the address the server was bound to is refused (403). A DNS-rebinding page — a hostile name that
+      resolves to 127.0.0.1 — sends its own name as Host, so it can neither drive the solver nor read a
+      response.
+    - Same origin: a request that changes state (POST, DELETE) or opens the event stream and carries an
+      Origin header must come from this server's own origin (scheme and Host); a page on another site
+      — whose browser sends its Origin on every cross-site POST, "simple" text/plain ones included — is
+      refused (403). Clients that send no Origin (curl, scripts) are not browsers acting for a page."""
+
+    def __init__(self, app, hosts=LOOPBACK_NAMES):
+        self.app, self.hosts = app, {_host_name(h) for h in hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get(b"host", "")
+        if _host_name(host) not in self.hosts:
+            return await _refuse(send, f"the Host {host!r} is not this server's name (allowed: "
+                                       f"{', '.join(sorted(self.hosts))}); open the playground by one of those")
+        origin = headers.get(b"origin")
+        changes = scope["method"] not in ("GET", "HEAD", "OPTIONS") or scope["path"].endswith("/events")
+        if origin is not None and changes and origin.lower() != f"{scope.get('scheme', 'http')}://{host.lower()}":
+            return await _refuse(send, f"a request from the page at {origin!r} may not use this playground: "
+                                       "only its own page may")
+        return await self.app(scope, receive, send)
+
+
+async def _refuse(send, detail: str, status: int = 403) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -107,8 +179,10 @@ def _decode_files(files) -> dict[str, bytes]:
     return out
 
 
-async def _riddle_body(request: Request) -> tuple[str, dict, dict[str, bytes]]:
-    """(text, settings, files) from a JSON body, or the whole body as the riddle's text."""
+async def _riddle_body(request: Request, endpoint: str) -> tuple[str, dict, dict[str, bytes]]:
+    """(text, settings, files) from a JSON body, or the whole body as the riddle's text. A JSON field
+    the endpoint does not read is refused, not ignored: `{"text": …, "restarts": 5}` would otherwise
+    solve with the default restarts and say nothing."""
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -117,6 +191,13 @@ async def _riddle_body(request: Request) -> tuple[str, dict, dict[str, bytes]]:
             raise HTTPException(422, "the body is not valid JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             raise HTTPException(422, "send {\"text\": \"<the riddle>\", …}")
+        extra = sorted(set(body) - set(FIELDS[endpoint]))
+        if extra:
+            settings_like = [k for k in extra if k in SETTING_KEYS]
+            hint = (f"; {', '.join(f'`{k}`' for k in settings_like)} belong{'s' if len(settings_like) == 1 else ''} "
+                    "under `settings`" if settings_like and endpoint == "solve" else "")
+            raise HTTPException(422, f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}: "
+                                     f"a {endpoint} request has {', '.join(FIELDS[endpoint])}{hint}")
         settings = body.get("settings") or {}
         if not isinstance(settings, dict):
             raise HTTPException(422, "`settings` is an object, e.g. {\"restarts\": 50}")
@@ -127,7 +208,23 @@ async def _riddle_body(request: Request) -> tuple[str, dict, dict[str, bytes]]:
         raise HTTPException(422, "the riddle's text must be UTF-8") from None
 
 
-def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
+def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: dict) -> str | None:
+    """What the budget says of this solve: its restarts and steps as the solve will take them (the
+    request's, else the riddle's `solve with` line, else the method's and the solver's defaults). A
+    riddle with errors passes here: the solve reports them as it always does."""
+    from ..infer.base import method
+    checked = api.check(text, files=files, name="riddle.rdl")
+    if not checked.ok:
+        return None
+    r = checked.riddle
+    cfg = method(settings.get("method") or r.settings.get("method", DEFAULT_METHOD)).config(r.settings, settings)
+    return budget.problem(cfg.restarts, cfg.steps, len(r.unknowns), settings.get("max_seconds"))
+
+
+def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget = Budget(),
+               hosts: tuple[str, ...] = LOOPBACK_NAMES) -> FastAPI:
+    """The playground. `hosts`: the names its Host header may carry (TrustBoundary): the loopback
+    names, and `riddle serve --host`'s address where it is another."""
     solver = solver or Solver(max_queue=max_queue)
 
     @asynccontextmanager
@@ -139,6 +236,7 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
                   lifespan=lifespan)
     app.state.solver = solver
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(TrustBoundary, hosts=hosts)                   # outermost: checked before anything is read
     page = resources.files("riddle.serve").joinpath("static", "index.html")
 
     # the method list comes from the vocabulary, so a new method needs no edit of the page
@@ -164,14 +262,14 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
 
     @app.post("/api/check")
     async def check(request: Request):
-        text, _, files = await _riddle_body(request)
+        text, _, files = await _riddle_body(request, "check")
         # the oracle may take a moment on a large riddle: off the event loop
         result = await asyncio.to_thread(api.check, text, files=files, name="riddle.rdl")
         return result.to_json()
 
     @app.post("/api/solve")
     async def solve(request: Request):
-        text, settings, files = await _riddle_body(request)
+        text, settings, files = await _riddle_body(request, "solve")
         unknown = set(settings) - set(SETTING_KEYS)
         if unknown:
             raise HTTPException(
@@ -180,6 +278,10 @@ def create_app(solver: Solver | None = None, max_queue: int = 4) -> FastAPI:
         problem = api.setting_problem(settings)
         if problem:
             raise HTTPException(422, problem)
+        problem = await asyncio.to_thread(_over_budget, budget, text, files, settings)
+        if problem:
+            raise HTTPException(422, problem)
+        settings = {**settings, "max_seconds": settings.get("max_seconds") or budget.max_seconds}
         try:
             job = solver.submit(text, files, settings)
         except QueueFull as e:
