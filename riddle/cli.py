@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import socket
 import sys
 import traceback
 from pathlib import Path
@@ -114,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--host", default="127.0.0.1",
                     help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
-                         "your network, with no authentication)")
+                         "your network: then every request needs the token in the URL it prints)")
     sv.add_argument("--queue", type=int, default=4, metavar="N",
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
     sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
@@ -329,15 +331,19 @@ def cmd_serve(args) -> int:
         return _fail(f"--max-work must be at least 1, not {args.max_work}")
     if problem := setting_problem({"max_seconds": args.max_seconds}):
         return _fail(f"--max-seconds: {problem}")
-    if not is_loopback(args.host):
-        print(f"riddle: warning: serving on {args.host}: anyone who can reach this address can use the playground "
-              "and its solver (there is no authentication)", file=sys.stderr)
+    token = None if is_loopback(args.host) else secrets.token_urlsafe(24)   # like Jupyter's, off this machine
     if not port_free(args.host, args.port):
         return _fail(f"cannot listen on {args.host}:{args.port}: the port is in use or the address is not this "
                      "machine's; choose another with --port")
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"riddle playground on http://{shown}:{args.port}/  (Ctrl-C stops it)", file=sys.stderr, flush=True)
-    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds)
+    # a wildcard bind is reached by this machine's name (the Host allowlist knows it; 0.0.0.0 it does not)
+    shown = socket.gethostname() if args.host in ("0.0.0.0", "::") else args.host
+    shown = f"[{shown}]" if ":" in shown else shown
+    query = f"?token={token}" if token else ""
+    print(f"riddle playground on http://{shown}:{args.port}/{query}  (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    if token:
+        print("riddle: not on loopback: every request needs the token in that URL (the page keeps it as a cookie; "
+              "scripts send it as the X-Riddle-Token header)", file=sys.stderr, flush=True)
+    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token)
     return EXIT_OK
 
 

@@ -178,6 +178,21 @@ def test_other_hosts_and_other_sites_pages_are_refused(real):
     assert real.get("/", headers={"Host": "localhost:8000"}).status_code == 200
 
 
+def test_off_loopback_every_request_needs_the_token_which_the_printed_url_gives_the_page():
+    solver = Solver(max_queue=2, solve=FakeSolve())
+    with TestClient(create_app(solver, token="s3cret"), base_url=LOCAL) as client:
+        refused = client.get("/")
+        assert refused.status_code == 401 and "needs its token" in refused.json()["detail"]
+        assert client.get("/?token=wrong").status_code == 401
+        assert client.post("/api/check", json={"text": LOOP}, headers={"X-Riddle-Token": "s3crex"}).status_code == 401
+        assert client.post("/api/check", json={"text": LOOP}, headers={"X-Riddle-Token": "é".encode()}).status_code == 401
+        assert client.post("/api/check", json={"text": LOOP}, headers={"X-Riddle-Token": "s3cret"}).status_code == 200
+        page = client.get("/?token=s3cret")                  # the URL riddle serve prints
+        assert page.status_code == 200 and "HttpOnly" in page.headers["set-cookie"]
+        assert client.post("/api/check", json={"text": LOOP}).status_code == 200      # the cookie carries it now
+        solver.close()
+
+
 def test_looks_like_reads_uploads_only(real):
     two = base64.b64encode((ROOT / "puzzles" / "seen" / "two.png").read_bytes()).decode()
     text = 'digits a\na looks like "two.png"\na < 5\n'

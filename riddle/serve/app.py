@@ -20,7 +20,10 @@ import asyncio
 import base64
 import binascii
 import html
+import http.cookies
 import json
+import secrets
+import urllib.parse
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -84,10 +87,31 @@ class TrustBoundary:
     - Same origin: a request that changes state (POST, DELETE) or opens the event stream and carries an
       Origin header must come from this server's own origin (scheme and Host); a page on another site
       — whose browser sends its Origin on every cross-site POST, "simple" text/plain ones included — is
-      refused (403). Clients that send no Origin (curl, scripts) are not browsers acting for a page."""
+      refused (403). Clients that send no Origin (curl, scripts) are not browsers acting for a page.
+    - Token (where one is given: `riddle serve` on a non-loopback address, like Jupyter's): every
+      request carries it, as the `X-Riddle-Token` header or the `riddle_token` cookie, which the page
+      gets by being opened once with `?token=…` (the URL `riddle serve` prints)."""
 
-    def __init__(self, app, hosts=LOOPBACK_NAMES):
-        self.app, self.hosts = app, {_host_name(h) for h in hosts}
+    def __init__(self, app, hosts=LOOPBACK_NAMES, token: str | None = None):
+        self.app, self.hosts, self.token = app, {_host_name(h) for h in hosts}, token
+
+    def _token_given(self, scope, headers) -> tuple[bool, bool]:
+        """(does the request carry the token, did it come in the URL — then the page gets the cookie)."""
+        if headers.get(b"x-riddle-token") and self._is_token(headers[b"x-riddle-token"]):
+            return True, False
+        cookies = http.cookies.SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", ""))
+        except http.cookies.CookieError:
+            pass
+        if "riddle_token" in cookies and self._is_token(cookies["riddle_token"].value):
+            return True, False
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = query.get("token", [""])[0]
+        return (bool(given) and self._is_token(given)), True
+
+    def _is_token(self, given: str) -> bool:              # in constant time; any bytes a client sends
+        return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), self.token.encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -102,7 +126,21 @@ class TrustBoundary:
         if origin is not None and changes and origin.lower() != f"{scope.get('scheme', 'http')}://{host.lower()}":
             return await _refuse(send, f"a request from the page at {origin!r} may not use this playground: "
                                        "only its own page may")
-        return await self.app(scope, receive, send)
+        if self.token is None:
+            return await self.app(scope, receive, send)
+        ok, from_url = self._token_given(scope, headers)
+        if not ok:
+            return await _refuse(send, "this playground needs its token: open the URL `riddle serve` printed "
+                                       "(…/?token=…), or send it as the X-Riddle-Token header", 401)
+        if not from_url:
+            return await self.app(scope, receive, send)
+
+        async def with_cookie(message):                # the page's own requests then carry the token
+            if message["type"] == "http.response.start":
+                cookie = f"riddle_token={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+        return await self.app(scope, receive, with_cookie)
 
 
 async def _refuse(send, detail: str, status: int = 403) -> None:
@@ -222,9 +260,10 @@ def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: d
 
 
 def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget = Budget(),
-               hosts: tuple[str, ...] = LOOPBACK_NAMES) -> FastAPI:
+               hosts: tuple[str, ...] = LOOPBACK_NAMES, token: str | None = None) -> FastAPI:
     """The playground. `hosts`: the names its Host header may carry (TrustBoundary): the loopback
-    names, and `riddle serve --host`'s address where it is another."""
+    names, and `riddle serve --host`'s address where it is another; `token`: what every request must
+    carry (None: nothing, on loopback)."""
     solver = solver or Solver(max_queue=max_queue)
 
     @asynccontextmanager
@@ -236,7 +275,7 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
                   lifespan=lifespan)
     app.state.solver = solver
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-    app.add_middleware(TrustBoundary, hosts=hosts)                   # outermost: checked before anything is read
+    app.add_middleware(TrustBoundary, hosts=hosts, token=token)      # outermost: checked before anything is read
     page = resources.files("riddle.serve").joinpath("static", "index.html")
 
     # the method list comes from the vocabulary, so a new method needs no edit of the page
