@@ -144,3 +144,24 @@ def test_random_text_through_the_cli(tmp_path_factory, text):
         status = main(["check", str(path)])
     assert status in (0, 2), err.getvalue()
     assert "internal error" not in err.getvalue()
+
+
+# the language's own tokens in random order reach deeper into the grammar than random characters do
+TOKENS = ["digits", "digit", "a", "b", "c", "x", ",", ":", ";", "\n", "is", "not", "has", "no", "odd", "even",
+          "closed", "circle", "contains", "all", "different", "num", "(", ")", "{", "}", "with", "strength", "solve",
+          "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "one", "looks", "like", '"x.png"',
+          "noise", "restarts", "steps", "method", "advi", "+", "-", "*", "/", "%", "=", "!=", "<", ">", "<=", ">=",
+          "0", "1", "7", "12", "0.5", "1e3", "#", "-1"]
+
+
+@settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(soup=st.lists(st.sampled_from(TOKENS), max_size=60), header=st.booleans())
+def test_token_soup_ends_in_diagnostics_never_a_traceback(soup, header):
+    """Random sequences of the language's tokens (after a declaration, or not): the checker answers
+    with diagnostics or a checked riddle, within the deadline, and never raises."""
+    text = ("digits a, b, c\n" if header else "") + " ".join(soup) + "\n"
+    source, diags = decode_source(text.encode(), "soup.rdl")
+    from riddle.lang import _load
+    r = _load(source, diags, "soup.rdl", None)
+    assert r.ok or r.diagnostics
+    assert all(d.span is None or d.span.line >= 1 for d in r.diagnostics)
