@@ -165,3 +165,15 @@ def test_token_soup_ends_in_diagnostics_never_a_traceback(soup, header):
     r = _load(source, diags, "soup.rdl", None)
     assert r.ok or r.diagnostics
     assert all(d.span is None or d.span.line >= 1 for d in r.diagnostics)
+
+
+def test_too_many_unknowns_is_one_error_not_one_per_name():
+    """400 unknowns over 20 lines, each then used: one R032 that counts them, not an error for every
+    name past the limit and every use of each (689 before)."""
+    from riddle.lang import load_text
+    names = [f"u{i}" for i in range(400)]
+    text = "\n".join("digits " + ", ".join(names[i:i + 20]) for i in range(0, 400, 20)) + "\n"
+    text += "\n".join(f"{n} is odd" for n in names) + "\n"
+    r = load_text(text)
+    assert [d.code for d in r.diagnostics if d.is_error] == ["R032"]
+    assert "declares 400" in r.diagnostics[0].message and r.diagnostics[0].span.line == 4

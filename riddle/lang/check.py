@@ -59,6 +59,7 @@ class _Checker:
         self.broken_words = {w for text in broken for w in re.findall(r"[A-Za-z_]\w*", text)}
         self.diags: list[Diagnostic] = []
         self.unknowns: dict[str, Unknown] = {}
+        self.over_limit: list[ast.Name] = []      # declared past MAX_UNKNOWNS: one R032 for all, no cascade
         self.used: set[str] = set()
         # every name a fact mentions, resolved or not: a fact with a mistake still "uses" its names
         self.mentioned = {n.text for st in riddle.statements if isinstance(st, ast.Fact) for n in _fact_names(st)}
@@ -74,6 +75,12 @@ class _Checker:
         for s in statements:
             if isinstance(s, ast.Declaration):
                 self.declaration(s)
+        if self.over_limit:
+            first, total = self.over_limit[0], MAX_UNKNOWNS + len({n.text for n in self.over_limit})
+            self.error("R032", f"too many unknowns: riddle handles at most {MAX_UNKNOWNS}, this riddle declares "
+                               f"{total}", first.span, f"the {MAX_UNKNOWNS + 1}th",
+                       help=f"split the riddle, or leave out {total - MAX_UNKNOWNS} unknowns (every statement "
+                            "that names one past the limit is left unchecked)")
         if not self.unknowns and not self.broken_words:
             first = statements[0].span if statements else None
             self.error("R030", "the riddle declares no unknowns", first,
@@ -118,8 +125,8 @@ class _Checker:
                            related=[(self.unknowns[n.text].span, "first declared here")])
                 continue
             if len(self.unknowns) >= MAX_UNKNOWNS:
-                self.error("R032", f"too many unknowns: riddle handles at most {MAX_UNKNOWNS}", n.span)
-                return
+                self.over_limit.append(n)             # reported once, after every declaration (run)
+                continue
             self.unknowns[n.text] = Unknown(n.text, domain, n.span, len(self.unknowns))
 
     def unknown_domain(self, d: ast.Declaration) -> None:
@@ -261,6 +268,8 @@ class _Checker:
             return u
         if name.text in self.broken_words:
             return None                                   # declared, perhaps, in a statement we could not read
+        if any(n.text == name.text for n in self.over_limit):
+            return None                                   # declared past the limit: R032 said so once
         near = suggest(name.text, self.unknowns)
         if near:
             help = f"did you mean `{near}`?"
