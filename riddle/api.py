@@ -102,13 +102,15 @@ def _is_path(riddle) -> bool:
 
 
 def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, bytes] | None = None,
-          name: str = "<riddle>", logic: str | None = None) -> CheckResult:
+          name: str = "<riddle>", logic: str | None = None, text: bool = False) -> CheckResult:
     """Load (a path or the text), check, build the factor graph and read it symbolically. Never raises
     for a bad riddle: every problem is a diagnostic in the result. `files` ({name: bytes}) are the
-    only images `looks like` may read (uploads); `name` names a riddle given as text in diagnostics."""
+    only images `looks like` may read (uploads); `name` names a riddle given as text in diagnostics.
+    `text=True`: `riddle` is the riddle's text whatever it looks like, never a path to read — what a
+    server must say of a client's string (a one-line body naming a file would otherwise be read)."""
     if isinstance(riddle, CheckedRiddle):
         checked = riddle
-    elif _is_path(riddle):
+    elif not text and _is_path(riddle):
         checked = load(riddle)
     else:
         checked = load_text(riddle, name, files=files)

@@ -194,6 +194,18 @@ def test_off_loopback_every_request_needs_the_token_which_the_printed_url_gives_
         solver.close()
 
 
+def test_a_body_naming_a_file_on_the_server_is_riddle_text_never_read(real):
+    """Found by the API fuzzer: a one-line plain-text body naming an existing file was read from disk,
+    and its lines came back in the diagnostics."""
+    secret = ROOT / "puzzles" / "134.rdl"                       # any file the server can read
+    for body in ({"text": str(secret)}, str(secret)):
+        r = real.post("/api/check", **({"json": body} if isinstance(body, dict) else {"content": body}))
+        assert r.status_code == 200 and not r.json()["ok"]
+        assert "third is not 7" not in r.text and "digits first" not in r.text   # 134.rdl's own lines
+    long_name = real.post("/api/check", content='{"' + "x" * 5000 + '": null}')
+    assert long_name.status_code == 200                          # was a 500: "File name too long"
+
+
 def test_looks_like_reads_uploads_only(real):
     two = base64.b64encode((ROOT / "puzzles" / "seen" / "two.png").read_bytes()).decode()
     text = 'digits a\na looks like "two.png"\na < 5\n'

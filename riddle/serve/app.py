@@ -43,6 +43,19 @@ KEEPALIVE_S = 15.0
 FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files")}   # what each JSON body may hold
 
 
+def _request_body(endpoint: str) -> dict:
+    """The OpenAPI request body of an endpoint that reads its body itself (_riddle_body): the JSON form,
+    its fields exactly FIELDS's, or the riddle as plain text — so /api/docs and an API fuzzer know it."""
+    fields = {"text": {"type": "string", "description": "the riddle"},
+              "files": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
+                        "description": "file name → base64 bytes: the images `looks like` may read"},
+              "settings": {"type": "object", "description": "settings, as `solve with` takes them"}}
+    schema = {"type": "object", "required": ["text"], "additionalProperties": False,
+              "properties": {k: fields[k] for k in FIELDS[endpoint]}}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema},
+                                                          "text/plain": {"schema": {"type": "string"}}}}}
+
+
 @dataclass(frozen=True)
 class Budget:
     """The server's own limit on one solve, whatever the riddle or the request asks: its work, restarts ×
@@ -251,7 +264,7 @@ def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: d
     request's, else the riddle's `solve with` line, else the method's and the solver's defaults). A
     riddle with errors passes here: the solve reports them as it always does."""
     from ..infer.base import method
-    checked = api.check(text, files=files, name="riddle.rdl")
+    checked = api.check(text, files=files, name="riddle.rdl", text=True)
     if not checked.ok:
         return None
     r = checked.riddle
@@ -299,14 +312,14 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
                                                                                          "application/octet-stream")
         return Response(f.read_bytes(), media_type=kind)
 
-    @app.post("/api/check")
+    @app.post("/api/check", openapi_extra=_request_body("check"))
     async def check(request: Request):
         text, _, files = await _riddle_body(request, "check")
         # the oracle may take a moment on a large riddle: off the event loop
-        result = await asyncio.to_thread(api.check, text, files=files, name="riddle.rdl")
+        result = await asyncio.to_thread(api.check, text, files=files, name="riddle.rdl", text=True)
         return result.to_json()
 
-    @app.post("/api/solve")
+    @app.post("/api/solve", openapi_extra=_request_body("solve"))
     async def solve(request: Request):
         text, settings, files = await _riddle_body(request, "solve")
         unknown = set(settings) - set(SETTING_KEYS)

@@ -192,7 +192,8 @@ class Solver:
                 data["image"] = preview_png(e.images)
             job.emit("progress", data)
         try:
-            checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"))
+            checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"),
+                                text=True)                       # a client's string: never a path to read
             if checked.graph is None:
                 job.state = "failed"
                 job.emit("error", {"message": "the riddle has errors", "diagnostics": checked.to_json()["diagnostics"]})
