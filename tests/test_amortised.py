@@ -94,7 +94,7 @@ def test_every_prior_draw_serves_one_sample_at_most():
     log_w = torch.full((12, 3), -torch.inf)                                         # weighs nothing
     log_w[:, 0] = 0.0                                                                # every draw fits label 0
     log_w[::2, 1] = 0.0                                                              # even draws fit label 1 too
-    pool = collapsed.Pool(3, learned=False)
+    pool = collapsed.Pool(3)
     pool.add(xi, log_w, torch.full((12,), 0.5), torch.full((3,), 12.0))
     accepted = pool.accepted()
     assert accepted[:, 0].all() and accepted[::2, 1].all() and not accepted[1::2, 1].any() and not accepted[:, 2].any()
@@ -110,7 +110,7 @@ def test_every_prior_draw_serves_one_sample_at_most():
 def test_acceptance_is_against_the_largest_weight_seen_for_the_label():
     """Empirical-supremum rejection: a draw is accepted for label l when u · max_seen(w_l) < w_l, so a
     label classifier that is never sure (every E ≪ 1) still yields samples, and the bound only grows."""
-    pool = collapsed.Pool(2, learned=False)
+    pool = collapsed.Pool(2)
     log_w = torch.log(torch.tensor([[1e-6, 1e-9], [2e-6, 1e-9], [4e-6, 2e-9]]))
     pool.add(torch.zeros(3, 1), log_w, torch.tensor([0.3, 0.6, 0.9]), torch.full((2,), 3.0))
     # label 0: M = 4e-6; u·M = 1.2e-6, 2.4e-6, 3.6e-6 against 1e-6, 2e-6, 4e-6 → only the last

@@ -181,8 +181,7 @@ class Pool:
     one would otherwise accept next to nothing at the sampler's α. Sums are kept as logs: a seen
     image's weights lie far below what a float can hold."""
 
-    def __init__(self, labels: int, learned: bool):
-        self.learned = learned
+    def __init__(self, labels: int):
         self.xi: list[torch.Tensor] = []
         self.log_w: list[torch.Tensor] = []
         self.u: list[torch.Tensor] = []
@@ -313,7 +312,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     groups = kinds(objective)
     kind_of = {i: k for k, kind in enumerate(groups) for i in kind.members}
     samplers = [learned_sampler(objective, kind, config, device) for kind in groups]
-    pools = [Pool(kind.labels, s is not None) for kind, s in zip(groups, samplers)]
+    pools = [Pool(kind.labels) for kind in groups]
     log_norm = 0.5 * d * math.log(2 * math.pi)
 
     def draw(k: int, want: torch.Tensor | None = None) -> int:
