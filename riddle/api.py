@@ -145,12 +145,10 @@ def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: lis
         "diagnostics": [d.to_json() for d in diagnostics],
     }
     if result is not None:
-        out["solution_count"] = result.count
+        out.update(result.to_json())
         out["solutions"] = (None if result.solutions is None else
                             result.solutions[:JSON_SOLUTION_CAP].tolist())
         out["solutions_capped"] = result.solutions is not None and len(result.solutions) > JSON_SOLUTION_CAP
-        if result.count == 0:
-            out["conflict"] = [s.span.line for s in result.conflict]
     if program is not None:
         out["logic"] = program.to_json()
     return out

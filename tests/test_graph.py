@@ -150,6 +150,75 @@ def test_random_conflicts_are_minimal_and_unsatisfiable(text):
         assert sat([t for t in result.conflict if t is not s])
 
 
+def wide_riddle(*extra: str) -> str:
+    """60 digits, a chain of `or` connectives along them and a count connective over half (issue 27)."""
+    names = [f"x{i}" for i in range(60)]
+    lines = ["digits " + ", ".join(names[i:i + 15]) for i in range(0, 60, 15)]
+    lines += [f"x{i} is odd or x{i + 1} > x{i}" for i in range(59)]
+    lines.append("at least 2 of { " + "; ".join(f"x{i} = 3" for i in range(30)) + " }")
+    return "\n".join(lines + list(extra)) + "\n"
+
+
+def reference_join_order(names, factors, domain_sizes):
+    """The join's order rule written directly (O(n² · factors)): what the incremental one must equal."""
+    chosen, left = [], list(names)
+    while left:
+        def score(n):
+            done = set(chosen) | {n}
+            completes = sum(1 for f in factors if n in f.scope and set(f.scope) <= done)
+            tied = sum(1 for f in factors if n in f.scope and set(f.scope) & set(chosen))
+            coeff = max((abs(c) for f in factors if isinstance(getattr(f, "logic", None), LinearChain)
+                         for c, m in zip(f.logic.coeffs, f.logic.scope) if m == n), default=0)
+            return (completes, tied, coeff, -domain_sizes[n], -names.index(n))
+        best = max(left, key=score)
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+@pytest.mark.parametrize("path", PUZZLES + ["wide"], ids=[p.stem for p in PUZZLES] + ["wide"])
+def test_incremental_join_order_follows_the_rule(path):
+    graph = build(load_text(wide_riddle()) if path == "wide" else load(path))
+    multi = [f for f in graph.factors if isinstance(f, symbolic.LogicFactor)]
+    sizes = {n: len(v) for n, v in graph.values().items()}
+    for part in (multi,) if path == "wide" else (multi, multi[::2], multi[1::3]):   # (the reference is slow)
+        names = list(graph.variables)
+        assert symbolic._choose_order(names, part, sizes) == reference_join_order(names, part, sizes)
+
+
+def test_a_count_past_2_to_the_53_is_an_estimate_not_a_rounded_integer():
+    riddle = load_text("digits " + ", ".join(f"d{i}" for i in range(20)) + "\nd0 is odd\n")
+    result = solve_symbolic(build(riddle))
+    assert result.count is None and result.solutions is None
+    assert result.estimate == pytest.approx(5 * 10 ** 19)
+    assert result.describe().startswith("about 5.0 × 10^19 solutions")
+    assert result.to_json()["solution_estimate"] == pytest.approx(5e19)
+
+
+def test_the_oracle_says_when_its_budget_ran_out(monkeypatch):
+    graph = build(load_text(wide_riddle()))
+    monkeypatch.setattr(symbolic, "CONTRACTION_LIMIT", 1)      # no contraction either: only the join
+    result = solve_symbolic(graph, budget=0)
+    assert result.count is None and result.budget == 0
+    assert result.describe() == "not counted within 0 s (the oracle's time budget)"
+
+
+def test_a_wide_conflict_is_narrowed_to_the_two_statements_that_clash():
+    at_most = "at most 1 of { " + "; ".join(f"x{i} = 3" for i in range(30)) + " }"
+    result = solve_symbolic(build(load_text(wide_riddle(at_most))))
+    assert result.count == 0 and result.minimal
+    assert [s.span.line for s in result.conflict] == [64, 65]
+
+
+def test_a_conflict_not_narrowed_in_time_is_every_statement_and_says_so():
+    graph = build(load_text("digits a, b\na is odd\nb = a + 2\na + b = 9\na < 9\n"))
+    factors = [f for f in graph.factors if symbolic.readable(f)]
+    conflict, minimal = symbolic.minimal_conflict(graph, factors, deadline=0.0)    # long past
+    assert not minimal and [s.span.line for s in conflict] == [2, 3, 4, 5]
+    result = symbolic.SymbolicResult(graph.names, None, 0, (), conflict, minimal=False)
+    assert "not narrowed to a minimal set" in symbolic.conflict_diagnostic(result).message
+
+
 @pytest.mark.parametrize("relation", [
     "a + b + c + d = 17", "num(a, b) - num(c, d) < 12", "3 * a - 2 * (b + c) >= d", "a - b != 0",
     "num(a, b, c) + d = num(d, c, a)", "-(a + b) <= -9", "2 * num(a, b) = num(c, d) + 7",

@@ -8,11 +8,14 @@ Method: a vectorised join over the unknowns. Rows are partial assignments (numpy
 assigned unknown); each step adds one unknown (the one that completes the most factors), filters
 by every factor whose scope is now complete, and prunes split linear relations by the bounds of
 what their unassigned terms can still add. A row budget bounds memory; past it, the number of
-solutions is counted by tensor contraction instead (numpy einsum, greedy path), or reported as
-unknown when even that would be too large.
+solutions is counted by tensor contraction instead (opt_einsum, greedy path) — exactly below 2^53,
+as an estimate above — or reported as unknown when even that would be too large. A time budget
+(ORACLE_SECONDS) bounds the whole reading: past it the answer is "not counted within N s", and a
+conflict that is not yet minimal is reported as found so far.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,10 +36,16 @@ from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
+CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
+ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
 
 
 class TooMany(Exception):
     pass
+
+
+class OutOfTime(TooMany):
+    """The oracle's budget ran out (a kind of TooMany: the join gives up the same way)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,10 @@ class SymbolicResult:
     solutions: np.ndarray | None          # int64 [m, n], sorted; None when there were too many to list
     count: int | None                     # None: too many to count exactly
     ignored: tuple[Statement, ...]        # statements the oracle cannot read (no truth table)
-    conflict: tuple[Statement, ...] = ()  # a minimal unsatisfiable set, when count == 0
+    conflict: tuple[Statement, ...] = ()  # an unsatisfiable set when count == 0, minimal unless said
+    estimate: float | None = None         # the count in float64 when it is past 2^53 (count is None)
+    budget: float | None = None           # set when the count ran out of this many seconds
+    minimal: bool = True                  # False: the conflict search ran out of time before minimising
 
     @property
     def unique(self) -> bool:
@@ -57,9 +69,20 @@ class SymbolicResult:
             raise ValueError("too many solutions to judge by lookup; use graph.symbolic.satisfies")
         return bool((self.solutions == np.asarray(labels)[None, :]).all(axis=1).any())
 
+    def to_json(self) -> dict:
+        """What a JSON client needs beside the solutions: the count, or why there is none."""
+        return {"solution_count": self.count, "solution_estimate": self.estimate, "counted_within_s": self.budget,
+                **({"conflict": [s.span.line for s in self.conflict], "conflict_minimal": self.minimal}
+                   if self.count == 0 else {})}
+
     def describe(self, limit: int = 5) -> str:
         if self.count == 0:
             return "no solution under the truth tables"
+        if self.count is None and self.estimate is not None:
+            mantissa, exponent = f"{self.estimate:.1e}".split("e")
+            return f"about {mantissa} × 10^{int(exponent)} solutions under the truth tables (too many to count exactly)"
+        if self.count is None and self.budget is not None:
+            return f"not counted within {self.budget:g} s (the oracle's time budget)"
         if self.count is None:
             return "too many solutions to count"
         fmt = lambda row: " ".join(f"{n}={v}" for n, v in zip(self.names, row))  # noqa: E731
@@ -84,16 +107,22 @@ def readable(f: Factor) -> bool:
     return True
 
 
-def solve_symbolic(graph: FactorGraph, explain: bool = True) -> SymbolicResult:
+def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORACLE_SECONDS) -> SymbolicResult:
+    """Read the riddle through its truth tables within `budget` seconds."""
+    deadline = time.monotonic() + budget
     factors = [f for f in graph.factors if readable(f)]
     ignored = tuple(dict.fromkeys(f.statement for f in graph.factors if not readable(f)))
+    estimate = out_of_time = None
     try:
-        rows = enumerate_solutions(graph, factors)
+        rows = enumerate_solutions(graph, factors, deadline=deadline)
         count, solutions = len(rows), rows
     except TooMany:
-        solutions, count = None, count_by_contraction(graph, factors)
-    conflict = minimal_conflict(graph, factors) if explain and count == 0 else ()
-    return SymbolicResult(graph.names, solutions, count, ignored, conflict)
+        solutions, total = None, contract_count(graph, factors)
+        count = int(round(total)) if total is not None and total < 2 ** 53 else None
+        estimate = total if count is None else None
+        out_of_time = budget if total is None and time.monotonic() > deadline else None
+    conflict, minimal = minimal_conflict(graph, factors, deadline) if explain and count == 0 else ((), True)
+    return SymbolicResult(graph.names, solutions, count, ignored, conflict, estimate, out_of_time, minimal)
 
 
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:
@@ -166,29 +195,50 @@ def _check(f: Factor, env: dict[str, np.ndarray], values: dict[str, np.ndarray])
 
 def _choose_order(names, factors, domain_sizes) -> list[str]:
     """Greedy: next, the unknown that completes the most factors, then the one most tied to those
-    already chosen, then the one with the largest linear coefficient, then the smallest domain."""
+    already chosen, then the one with the largest linear coefficient, then the smallest domain.
+    Kept incrementally (per factor: how many of its unknowns are still unchosen), so a wide riddle's
+    order costs O(Σ scope × degree), not O(n² × factors) — the planner asks for hundreds of orders."""
+    position = {n: i for i, n in enumerate(names)}
+    touching: dict[str, list[int]] = {n: [] for n in names}
+    for i, f in enumerate(factors):
+        for n in dict.fromkeys(f.scope):
+            touching[n].append(i)
+    unchosen = [len(set(f.scope)) for f in factors]        # per factor: its unknowns not yet chosen
+    coeff = {n: 0 for n in names}
+    for f in factors:
+        if isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain):
+            for c, m in zip(f.logic.coeffs, f.logic.scope):
+                coeff[m] = max(coeff[m], abs(c))
+    completes = {n: sum(unchosen[i] == 1 for i in touching[n]) for n in names}
+    tied = {n: 0 for n in names}
+
+    def score(n):
+        return (completes[n], tied[n], coeff[n], -domain_sizes[n], -position[n])
     chosen: list[str] = []
-    left = list(names)
+    left = set(names)
     while left:
-        def score(n):
-            done = set(chosen) | {n}
-            completes = sum(1 for f in factors if n in f.scope and set(f.scope) <= done)
-            tied = sum(1 for f in factors if n in f.scope and set(f.scope) & set(chosen))
-            coeff = max((abs(c) for f in factors if isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain)
-                         for c, m in zip(f.logic.coeffs, f.logic.scope) if m == n), default=0)
-            return (completes, tied, coeff, -domain_sizes[n], -names.index(n))
         best = max(left, key=score)
         chosen.append(best)
-        left.remove(best)
+        left.discard(best)
+        for i in touching[best]:
+            unchosen[i] -= 1
+            members = set(factors[i].scope) - {best}
+            if unchosen[i] == 1:                           # its last unchosen unknown now completes it
+                for m in members:
+                    if m in left:
+                        completes[m] += 1
+            if unchosen[i] == len(members):                # first of its unknowns chosen: the rest are tied
+                for m in members:
+                    tied[m] += 1
     return chosen
 
 
 def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
-                        row_limit: int | None = None) -> np.ndarray:
+                        row_limit: int | None = None, deadline: float | None = None) -> np.ndarray:
     """All satisfying label tuples, int64 [m, n] over `names` (default: every unknown, in
     declaration order), sorted. The join also runs over the factors' switches (connectives) that
     `names` leaves out, and projects them away. Raises TooMany when a partial assignment's rows
-    would exceed `row_limit`."""
+    would exceed `row_limit`, OutOfTime past `deadline` (time.monotonic())."""
     values = graph.values()
     shown = list(graph.names if names is None else names)
     names = shown + [v for v in dict.fromkeys(n for f in factors for n in f.scope) if v not in shown]
@@ -204,32 +254,43 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
     multi = [f for f in factors if isinstance(f, LogicFactor)]
     chains = [f.logic for f in multi if isinstance(f.logic, LinearChain)]
     order = _choose_order(names, multi, {n: len(domain[n]) for n in names})
-    cols: dict[str, np.ndarray] = {}
-    m = 1
+    # One table [rows, assigned unknowns] in the smallest integer type that holds every label (int8
+    # for digits and switches): each step repeats and filters it in one call each, 8× fewer bytes
+    # than a column of int64 per unknown.
+    low = min((int(values[n].min()) for n in names if len(values[n])), default=0)
+    high = max((int(values[n].max()) for n in names if len(values[n])), default=0)
+    table = np.zeros((1, 0), np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
+    column: dict[str, int] = {}
     partial = [np.full(1, ch.const, dtype=np.int64) for ch in chains]
     for step, n in enumerate(order):
         d = domain[n]
+        m = len(table)
         if m * len(d) > row_limit:
             raise TooMany()
-        cols = {k: np.repeat(v, len(d)) for k, v in cols.items()}
-        cols[n] = np.tile(d, m)
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime()
+        grown = np.empty((m * len(d), step + 1), table.dtype)
+        grown[:, :step] = np.repeat(table, len(d), axis=0)
+        grown[:, step] = np.tile(d, m)
+        table, column[n] = grown, step
+        cols = {k: table[:, j] for k, j in column.items()}
         partial = [np.repeat(p, len(d)) for p in partial]
-        keep = np.ones(len(cols[n]), bool)
+        keep = np.ones(len(table), bool)
         assigned = set(order[:step + 1])
         for f in multi:
             if n in f.scope and set(f.scope) <= assigned and not isinstance(f.logic, LinearChain):
                 keep &= _check(f, cols, values)
         for i, ch in enumerate(chains):
-            if n in ch.scope:
-                partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n]
-            if set(ch.scope) & {n} or step == 0:
+            if n in ch.scope:                              # int64 before the product: int8 labels overflow
+                partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n].astype(np.int64)
+            if n in ch.scope or step == 0:
                 keep &= _chain_feasible(ch, partial[i], assigned, values)
-        cols = {k: v[keep] for k, v in cols.items()}
+        table = table[keep]
         partial = [p[keep] for p in partial]
-        m = int(keep.sum())
-        if m == 0:
-            return np.zeros((0, len(names)), dtype=np.int64)
-    rows = np.stack([cols[n] for n in shown], axis=1) if shown else np.zeros((1, 0), np.int64)
+        if len(table) == 0:
+            return np.zeros((0, len(shown)), dtype=np.int64)
+    rows = (table[:, [column[n] for n in shown]].astype(np.int64) if shown
+            else np.zeros((int(len(table) > 0), 0), np.int64))
     if len(shown) < len(names):                           # switches projected away: keep each tuple once
         return np.unique(rows, axis=0)
     return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
@@ -249,7 +310,14 @@ def _chain_feasible(ch: LinearChain, partial: np.ndarray, assigned: set, values)
 # ── counting by contraction ──────────────────────────────────────────────────
 
 def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | None:
-    """The number of solutions as a tensor contraction (float64: exact below 2^53), or None."""
+    """The number of solutions, exactly, or None (too many to count exactly, or to contract)."""
+    total = contract_count(graph, factors)
+    return int(round(total)) if total is not None and total < 2 ** 53 else None
+
+
+def contract_count(graph: FactorGraph, factors: list[Factor]) -> float | None:
+    """The number of solutions as a tensor contraction in float64 (exact below 2^53, an estimate with
+    float64's relative error above), or None when the contraction is too large."""
     values = graph.values()
     # every unknown summed, even if unconstrained; the factors' switches (each fixed by the labels
     # where the oracle can read a connective) summed too
@@ -282,27 +350,55 @@ def count_by_contraction(graph: FactorGraph, factors: list[Factor]) -> int | Non
         path, info = oe.contract_path(*operands, [], optimize="auto")
         if info.largest_intermediate > CONTRACTION_LIMIT:
             return None
-        return int(round(float(oe.contract(*operands, [], optimize=path))))
+        return float(oe.contract(*operands, [], optimize=path))
     except (ValueError, MemoryError):
         return None
 
 
 # ── explaining "no solution" ─────────────────────────────────────────────────
 
-def minimal_conflict(graph: FactorGraph, factors: list[Factor]) -> tuple[Statement, ...]:
-    """Deletion-based: drop each statement in turn if the rest stay unsatisfiable. What is left
-    is minimal — without any one of its statements the others can all hold."""
+def minimal_conflict(graph: FactorGraph, factors: list[Factor],
+                     deadline: float | None = None) -> tuple[tuple[Statement, ...], bool]:
+    """A minimal unsatisfiable set of statements — without any one of them the others can all hold —
+    and whether it is minimal. First each statement alone (a statement that never holds is the whole
+    story, and cheap to find); then QuickXplain (Junker, AAAI 2004): split the statements in halves and
+    recurse, O(k log n) joins for a conflict of k among n, where deleting one at a time takes n joins
+    (65 joins, 16 s, on a 60-unknown riddle). Past the deadline: every statement, not minimal."""
     statements = list(dict.fromkeys(f.statement for f in factors))
-    keep = list(statements)
-    for s in statements:
-        trial = [t for t in keep if t is not s]
+    by_statement = {s: [f for f in factors if f.statement is s] for s in statements}
+
+    def unsat(group: list[Statement]) -> bool:
+        chosen = [f for s in group for f in by_statement[s]]
         try:
-            unsat = len(enumerate_solutions(graph, [f for f in factors if f.statement in trial])) == 0
-        except TooMany:
-            unsat = False                                 # unknown: keep s, the set stays unsatisfiable
-        if unsat:
-            keep = trial
-    return tuple(keep)
+            rows = enumerate_solutions(graph, chosen, names=(), row_limit=CONFLICT_ROW_LIMIT, deadline=deadline)
+            return len(rows) == 0
+        except OutOfTime:
+            raise
+        except TooMany:                                   # too wide to join: count by contraction
+            if deadline is not None and time.monotonic() > deadline:
+                raise OutOfTime() from None
+            return contract_count(graph, chosen) == 0     # (None, unknown: treated as satisfiable)
+
+    def explain(background: list[Statement], added: bool, candidates: list[Statement]) -> list[Statement]:
+        if added and unsat(background):
+            return []
+        if len(candidates) == 1:
+            return list(candidates)
+        first, second = candidates[:len(candidates) // 2], candidates[len(candidates) // 2:]
+        from_second = explain(background + first, bool(first), second)
+        from_first = explain(background + from_second, bool(from_second), first)
+        return from_first + from_second
+
+    try:
+        for s in statements:
+            if unsat([s]):
+                return (s,), True
+        found = explain([], False, statements)
+        if found and unsat(found):
+            return tuple(sorted(found, key=statements.index)), True
+    except OutOfTime:
+        pass
+    return tuple(statements), False
 
 
 def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
@@ -310,7 +406,10 @@ def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
     n = len(result.conflict)
     message = ("no solution: this statement can never hold" if n == 1 else
                f"no solution: these {n} statements cannot all hold")
-    return Diagnostic(ERROR, "R050", message + " under the predicates' truth tables", first.span,
+    message += " under the predicates' truth tables"
+    if not result.minimal:
+        message += f" (not narrowed to a minimal set within the oracle's {ORACLE_SECONDS:g} s)"
+    return Diagnostic(ERROR, "R050", message, first.span,
                       "conflicts" if n > 1 else "never holds", related=tuple((s.span, "conflicts") for s in rest),
                       help="drop or change one of them" if n > 1 else "drop or change it")
 

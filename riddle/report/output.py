@@ -128,7 +128,7 @@ def solution_json(sol: Solution) -> dict:
         },
         "rounds": sol.rounds,
         "symbolic": {
-            "solution_count": sol.symbolic.count,
+            **sol.symbolic.to_json(),
             "solutions": None if sol.symbolic.solutions is None else sol.symbolic.solutions[:100].tolist(),
             "conflict": [s.span.line for s in sol.symbolic.conflict],
         },

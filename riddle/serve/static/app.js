@@ -99,7 +99,10 @@ function showDiagnostics(report) {
     status.className = "bad";
   } else {
     const n = report.unknowns.length, count = report.solution_count;
-    const sols = count === undefined || count === null ? "" :
+    const estimate = report.solution_estimate, budget = report.counted_within_s;
+    const sols = count === undefined || count === null ?
+      (estimate ? ` · about ${estimate.toExponential(1)} solutions` :
+        budget ? ` · not counted within ${budget} s` : "") :
       count === 1 ? " · exactly one solution" : ` · ${count.toLocaleString()} solutions`;
     status.textContent = `${n} unknown${n !== 1 ? "s" : ""} · ${report.statements.length} statements${sols} · ready to solve`;
     status.className = "good";
