@@ -26,7 +26,7 @@ import numpy as np
 
 from .graph import FactorGraph, build, solve_symbolic
 from .graph.joint import LogicProgram, compile_logic
-from .graph.symbolic import SymbolicResult, conflict_diagnostic, ignored_diagnostic
+from .graph.symbolic import ORACLE_SECONDS, SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load, load_text
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
@@ -102,12 +102,14 @@ def _is_path(riddle) -> bool:
 
 
 def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, bytes] | None = None,
-          name: str = "<riddle>", logic: str | None = None, text: bool = False) -> CheckResult:
+          name: str = "<riddle>", logic: str | None = None, text: bool = False,
+          oracle_seconds: float = ORACLE_SECONDS) -> CheckResult:
     """Load (a path or the text), check, build the factor graph and read it symbolically. Never raises
     for a bad riddle: every problem is a diagnostic in the result. `files` ({name: bytes}) are the
     only images `looks like` may read (uploads); `name` names a riddle given as text in diagnostics.
     `text=True`: `riddle` is the riddle's text whatever it looks like, never a path to read — what a
-    server must say of a client's string (a one-line body naming a file would otherwise be read)."""
+    server must say of a client's string (a one-line body naming a file would otherwise be read).
+    `oracle_seconds`: the symbolic oracle's time budget (it says what it could not finish within it)."""
     if isinstance(riddle, CheckedRiddle):
         checked = riddle
     elif not text and _is_path(riddle):
@@ -121,7 +123,7 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
         graph = build(checked)
     except RiddleError as e:
         return CheckResult(checked, diagnostics + list(e.diagnostics))
-    symbolic = solve_symbolic(graph)
+    symbolic = solve_symbolic(graph, budget=oracle_seconds)
     diagnostics += [ignored_diagnostic(s) for s in symbolic.ignored]
     if symbolic.count == 0:
         diagnostics.append(conflict_diagnostic(symbolic))

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1",
                     help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
                          "your network: then every request needs the token in the URL it prints)")
+    sv.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                    help="another name browsers reach this server by (a reverse proxy's public name, for one); "
+                         "requests naming any other Host are refused (repeatable)")
     sv.add_argument("--queue", type=int, default=4, metavar="N",
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
     sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
@@ -343,7 +346,11 @@ def cmd_serve(args) -> int:
     if token:
         print("riddle: not on loopback: every request needs the token in that URL (the page keeps it as a cookie; "
               "scripts send it as the X-Riddle-Token header)", file=sys.stderr, flush=True)
-    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token)
+    bad = [n for n in args.allow_host if not n or any(c in n for c in "/ @?#")]
+    if bad:
+        return _fail(f"--allow-host takes a host name or address (no scheme, path or port), not {bad[0]!r}")
+    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
+        allow_hosts=tuple(args.allow_host))
     return EXIT_OK
 
 

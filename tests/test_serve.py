@@ -17,6 +17,7 @@ fastapi = pytest.importorskip("fastapi", reason="the `serve` extra is not instal
 from fastapi.testclient import TestClient  # noqa: E402
 
 from riddle import api  # noqa: E402
+from riddle.cli import main  # noqa: E402
 from riddle.serve.app import MAX_BODY, BodyLimit, create_app  # noqa: E402
 from riddle.serve.jobs import Solver  # noqa: E402
 
@@ -178,6 +179,19 @@ def test_other_hosts_and_other_sites_pages_are_refused(real):
     assert real.get("/", headers={"Host": "localhost:8000"}).status_code == 200
 
 
+def test_a_name_allowed_for_a_reverse_proxy_is_answered_and_others_still_refused(capsys):
+    from riddle.serve.app import LOOPBACK_NAMES
+    solver = Solver(max_queue=2, solve=FakeSolve())
+    app = create_app(solver, hosts=LOOPBACK_NAMES + ("riddle.example.org",))
+    with TestClient(app, base_url="http://riddle.example.org") as client:
+        ok = client.post("/api/check", json={"text": LOOP}, headers={"Origin": "http://riddle.example.org"})
+        assert ok.status_code == 200 and ok.json()["ok"]
+        assert client.get("/", headers={"Host": "evil.example"}).status_code == 403
+        solver.close()
+    assert main(["serve", "--allow-host", "https://riddle.example.org/"]) == 2     # a URL, not a name
+    assert "--allow-host takes a host name" in capsys.readouterr().err
+
+
 def test_off_loopback_every_request_needs_the_token_which_the_printed_url_gives_the_page():
     solver = Solver(max_queue=2, solve=FakeSolve())
     with TestClient(create_app(solver, token="s3cret"), base_url=LOCAL) as client:
@@ -275,6 +289,10 @@ def test_one_solve_at_a_time_the_next_ones_queued_with_their_place_then_429(fake
     wait_for(lambda: client.get(f"/api/solve/{third['id']}").json()["state"] == "running")
     solve.release.set()                                     # the fake then fails: an error event, not a crash
     assert events(client, third["id"])[-1] == ("error", {"message": "RuntimeError: the fake solve ends here"})
+    # what became of every job: 3 accepted, 1 refused; 2 cancelled, 1 failed; none left in the line
+    stats = client.get("/api/status").json()
+    assert {k: stats[k] for k in ("accepted", "refused", "done", "failed", "cancelled", "running", "waiting")} == {
+        "accepted": 3, "refused": 1, "done": 0, "failed": 1, "cancelled": 2, "running": False, "waiting": 0}
 
 
 def test_a_solve_stops_when_its_client_goes_away():

@@ -408,7 +408,7 @@ def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
                f"no solution: these {n} statements cannot all hold")
     message += " under the predicates' truth tables"
     if not result.minimal:
-        message += f" (not narrowed to a minimal set within the oracle's {ORACLE_SECONDS:g} s)"
+        message += " (not narrowed to a minimal set within the oracle's time budget)"
     return Diagnostic(ERROR, "R050", message, first.span,
                       "conflicts" if n > 1 else "never holds", related=tuple((s.span, "conflicts") for s in rest),
                       help="drop or change one of them" if n > 1 else "drop or change it")

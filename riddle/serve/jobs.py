@@ -93,6 +93,7 @@ class Solver:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._running: Job | None = None
         self._closed = False
+        self.counts = {"accepted": 0, "refused": 0, "done": 0, "failed": 0, "cancelled": 0}   # since start
         self._thread = threading.Thread(target=self._work, name="riddle-solver", daemon=True)
         self._thread.start()
 
@@ -101,14 +102,23 @@ class Solver:
         job = Job(text, files, settings)
         with self._lock:
             if len(self._waiting) >= self.max_queue:
+                self.counts["refused"] += 1
                 raise QueueFull(f"{len(self._waiting)} solves are waiting already; try again when one is done")
             self._waiting.append(job)
             self._jobs[job.id] = job
+            self.counts["accepted"] += 1
             self._forget_old()
             job.emit("queued", {"position": len(self._waiting) + (self._running is not None) - 1,
                                 "id": job.id})
             self._lock.notify_all()
         return job
+
+    def stats(self) -> dict:
+        """The line now and what became of every job since the server started: a job accepted is, in
+        the end, done, failed or cancelled (accepted = those three + waiting + running)."""
+        with self._lock:
+            return {"running": self._running is not None, "waiting": len(self._waiting), "max_queue": self.max_queue,
+                    "kept": len(self._jobs), **self.counts}
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -130,8 +140,7 @@ class Solver:
             job.cancel_requested.set()
             if job in self._waiting:                    # never started: done at once
                 self._waiting.remove(job)
-                job.state = "cancelled"
-                job.emit("cancelled", {"while": "queued"})
+                self._end(job, "cancelled", "cancelled", {"while": "queued"})
                 self._announce_positions()
         return True
 
@@ -146,6 +155,13 @@ class Solver:
         self._thread.join(timeout=30)
 
     # ── the worker ──
+    def _end(self, job: Job, state: str, event: str, data: dict) -> None:
+        """A job's last word: its state, its count, its terminal event."""
+        with self._lock:                                # (reentrant: callers may hold it already)
+            job.state = state
+            self.counts[state] += 1
+            job.emit(event, data)
+
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.finished]
         for job in finished[:max(0, len(finished) - KEEP_FINISHED)]:
@@ -162,8 +178,8 @@ class Solver:
                     self._lock.wait()
                 if self._closed:
                     for job in self._waiting:
-                        job.state = "cancelled"
-                        job.emit("cancelled", {"while": "queued"})
+                        self._end(job, "cancelled", "cancelled", {"while": "queued"})
+                    self._waiting.clear()
                     return
                 job = self._waiting.pop(0)
                 self._running = job
@@ -195,19 +211,17 @@ class Solver:
             checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"),
                                 text=True)                       # a client's string: never a path to read
             if checked.graph is None:
-                job.state = "failed"
-                job.emit("error", {"message": "the riddle has errors", "diagnostics": checked.to_json()["diagnostics"]})
+                self._end(job, "failed", "error", {"message": "the riddle has errors",
+                                                   "diagnostics": checked.to_json()["diagnostics"]})
                 return
             result = self._solve(checked, progress=progress, **job.settings)
+            event = result_event(job, result)
         except Cancelled:
-            job.state = "cancelled"
-            job.emit("cancelled", {"while": "running"})
+            self._end(job, "cancelled", "cancelled", {"while": "running"})
             return
         except Exception as e:                                  # a failure of riddle: say it, keep serving
-            job.state = "failed"
-            job.emit("error", {"message": f"{type(e).__name__}: {e}"})
+            self._end(job, "failed", "error", {"message": f"{type(e).__name__}: {e}"})
             return
         job.result = result
-        job.state = "done"
-        job.emit("result", result_event(job, result))
+        self._end(job, "done", "result", event)
 
