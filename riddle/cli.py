@@ -22,6 +22,7 @@ from .graph.logic import LinearChain
 from .lang import CheckedRiddle
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, render
+from .lang.source import read_source
 from .vocabulary import (
     ALL_KEYS,
     DEFAULT_METHOD,
@@ -129,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the longest time budget one solve may ask for, and the one it gets when it asks for "
                          "none (default 600)")
     sv.set_defaults(run=cmd_serve)
+
+    fm = sub.add_parser("fmt", help="lay riddle files out the one canonical way (spaces only: the meaning stays)",
+                        description="Rewrite riddle files in the canonical layout (docs/LANGUAGE.md, \"Layout\"): "
+                                    "spacing, indentation inside multi-line { … } lists, one blank line between "
+                                    "groups. Comments and line breaks stay. A file that does not parse is left "
+                                    "alone (exit 2). `-` reads standard input and writes standard output.")
+    fm.add_argument("files", nargs="+", metavar="FILE")
+    fm.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    fm.add_argument("--diff", action="store_true", help="change nothing; print what would change as a diff")
+    fm.set_defaults(run=cmd_fmt)
 
     sw = sub.add_parser("sweep", help="many solves as one job: riddles × seeds × methods × settings, resumable",
                         description="Solve every combination of riddles, seeds, methods and settings on local "
@@ -255,6 +266,49 @@ def cmd_check(args) -> int:
         if failed:
             n = len(result.errors)
             print(f"{path}: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
+    return status
+
+
+def cmd_fmt(args) -> int:
+    import difflib
+
+    from .lang.format import FormatError, format_text
+    from .lang.source import decode_source
+    status = EXIT_OK
+    for path in args.files:
+        if path == "-":
+            source, diagnostics = decode_source(sys.stdin.buffer.read(), "<stdin>")
+        else:
+            source, diagnostics = read_source(path)
+        try:
+            if source is None or any(d.is_error for d in diagnostics):
+                raise FormatError(diagnostics)
+            text = source.text
+            formatted = format_text(text, str(path))
+        except FormatError as e:
+            if e.diagnostics:
+                color = _color(sys.stderr)
+                print("\n\n".join(render(d, source, color) for d in e.diagnostics) + "\n", file=sys.stderr)
+            print(f"{path}: not formatted: it does not parse", file=sys.stderr, flush=True)
+            status = EXIT_BAD_RIDDLE
+            continue
+        if path == "-" and not (args.check or args.diff):
+            sys.stdout.write(formatted)
+            continue
+        if formatted == text:
+            continue
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
+                                                       f"{path}", f"{path} (formatted)"))
+        if args.check or args.diff:
+            print(f"would reformat {path}", file=sys.stderr)
+            status = max(status, EXIT_FAILURE) if status != EXIT_BAD_RIDDLE else status
+            continue
+        target = Path(path)                              # written whole, then moved: never half a file
+        temporary = target.with_name(f".{target.name}.riddle-fmt")
+        temporary.write_text(formatted, encoding="utf-8")
+        os.replace(temporary, target)
+        print(f"reformatted {path}", file=sys.stderr)
     return status
 
 

@@ -120,7 +120,12 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             )  # the span `riddle check` marks
             expect(page.locator("#solve")).to_be_disabled()
 
-            editor.fill(riddle)                           # fixed
+            messy = riddle.replace(" + ", "+").replace(" = ", "  =  ")
+            assert messy != riddle
+            editor.fill(messy)                            # fixed, but laid out carelessly: Format mends it
+            expect(page.locator("#check-status")).to_contain_text("exactly one solution", timeout=30_000)
+            page.locator("#format").click()
+            expect(editor).to_have_value(riddle, timeout=10_000)       # loop.rdl is in the canonical layout
             expect(page.locator("#check-status")).to_contain_text("exactly one solution", timeout=30_000)
             expect(page.locator("#diagnostics li")).to_have_count(0)
             expect(page.locator("#solve")).to_be_enabled()

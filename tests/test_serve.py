@@ -208,6 +208,17 @@ def test_off_loopback_every_request_needs_the_token_which_the_printed_url_gives_
         solver.close()
 
 
+def test_the_format_endpoint_is_riddle_fmt(real):
+    r = real.post("/api/format", json={"text": "digits a,b\na+b=9   # nine\n"})
+    assert r.status_code == 200 and r.json() == {"text": "digits a, b\na + b = 9  # nine\n", "changed": True}
+    same = real.post("/api/format", content="digits a\na > 1\n", headers={"Content-Type": "text/plain"})
+    assert same.json() == {"text": "digits a\na > 1\n", "changed": False}
+    bad = real.post("/api/format", json={"text": "digits a\na is odd or\n"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("line 2: ")
+    extra = real.post("/api/format", json={"text": "digits a\n", "files": {}})
+    assert extra.status_code == 422 and "'files'" in extra.json()["detail"]
+
+
 def test_a_body_naming_a_file_on_the_server_is_riddle_text_never_read(real):
     """Found by the API fuzzer: a one-line plain-text body naming an existing file was read from disk,
     and its lines came back in the diagnostics."""

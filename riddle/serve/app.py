@@ -2,6 +2,7 @@
 
     GET    /                           the playground (static/index.html)
     POST   /api/check                  body: the riddle's text, or JSON {"text", "files"} → `riddle check --json`
+    POST   /api/format                 body: the riddle's text, or JSON {"text"} → {"text", "changed"} (`riddle fmt`)
     POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is
     full
     GET    /api/solve/{id}             its state (queued with its place in the line, running, done, failed, cancelled)
@@ -34,6 +35,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from .. import __version__, api
+from ..lang.format import FormatError, format_text
 from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, METHODS
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
@@ -44,7 +46,8 @@ SETTING_KEYS = ALL_KEYS
 KEEPALIVE_S = 15.0
 CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI's: 10 s): checks run one at a
                                    # time, so one wide riddle holds the others back at most this long
-FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files")}   # what each JSON body may hold
+FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files"),   # what each JSON body may hold
+          "format": ("text",)}
 
 
 def _request_body(endpoint: str) -> dict:
@@ -331,6 +334,18 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         # process only fight over the GIL (bench/load: 93 checks/s on six threads, 172 on one)
         body = await asyncio.get_running_loop().run_in_executor(checker, _check_json, text, files)
         return Response(body, media_type="application/json")
+
+    @app.post("/api/format", openapi_extra=_request_body("format"))
+    async def format_riddle(request: Request):
+        text, _, _ = await _riddle_body(request, "format")
+        try:                                                # the parser's work: on the checking thread
+            formatted = await asyncio.get_running_loop().run_in_executor(checker, format_text, text, "riddle.rdl")
+        except FormatError as e:
+            first = e.diagnostics[0] if e.diagnostics else None
+            where = f"line {first.span.line}: " if first is not None and first.span else ""
+            raise HTTPException(422, f"{where}{first.message if first else 'the riddle does not parse'}; "
+                                     "fix it, then format") from None
+        return {"text": formatted, "changed": formatted != text}
 
     @app.post("/api/solve", openapi_extra=_request_body("solve"))
     async def solve(request: Request):

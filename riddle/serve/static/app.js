@@ -130,6 +130,23 @@ async function check() {
   }
 }
 
+async function format() {
+  // riddle fmt on the server: spaces only, the same riddle; a text that does not parse stays as it is
+  const response = await fetch("/api/format", {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({text: editor.value}),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    $("check-status").textContent = `not formatted: ${answer.detail}`;
+    $("check-status").className = "bad";
+    return;
+  }
+  if (answer.text !== editor.value) {
+    editor.value = answer.text;
+    scheduleCheck();
+  }
+}
+
 function scheduleCheck() {
   drawMarks([]);                                        // old marks would sit at the wrong places
   $("check-status").textContent = "checking…";
@@ -285,6 +302,7 @@ function init() {
   editor.addEventListener("scroll", () => { backdrop.scrollTop = editor.scrollTop; });
   $("uploads").addEventListener("change", readUploads);
   $("solve").addEventListener("click", solve);
+  $("format").addEventListener("click", format);
   $("cancel").addEventListener("click", cancel);
   editor.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("solve").disabled) { e.preventDefault(); solve(); }
