@@ -140,7 +140,7 @@ def test_check_json(in_repo, capsys):
         "text": "odd(first)",
         "unknowns": ["first"],
         "strength": 1.0,
-        "source": "first is odd                       # I.   the first number is odd",
+        "source": "first is odd                # I.   the first number is odd",
     }
     assert good["diagnostics"] == []
     d = bad["diagnostics"][0]
