@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "none (default 600)")
     sv.set_defaults(run=cmd_serve)
 
+    ls = sub.add_parser("lsp", help="a language server for editors (stdio): diagnostics, hover, completion, rename…",
+                        description="Speak the Language Server Protocol over standard input and output: what an "
+                                    "editor needs to check, explain, complete and format riddle files "
+                                    "(docs/EDITORS.md). Needs the `lsp` extra: pip install -e '.[lsp]'.")
+    ls.set_defaults(run=cmd_lsp)
+
     fm = sub.add_parser("fmt", help="lay riddle files out the one canonical way (spaces only: the meaning stays)",
                         description="Rewrite riddle files in the canonical layout (docs/LANGUAGE.md, \"Layout\"): "
                                     "spacing, indentation inside multi-line { … } lists, one blank line between "
@@ -267,6 +273,16 @@ def cmd_check(args) -> int:
             n = len(result.errors)
             print(f"{path}: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
     return status
+
+
+def cmd_lsp(args) -> int:
+    try:
+        import pygls  # noqa: F401
+    except ImportError as e:
+        return _fail(f"riddle lsp needs the `lsp` extra ({e.name} is missing): pip install -e '.[lsp]'", EXIT_FAILURE)
+    from .lsp import main as serve_lsp
+    serve_lsp()
+    return EXIT_OK
 
 
 def cmd_fmt(args) -> int:
