@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "spacing, indentation inside multi-line { … } lists, one blank line between "
                                     "groups. Comments and line breaks stay. A file that does not parse is left "
                                     "alone (exit 2). `-` reads standard input and writes standard output.")
-    fm.add_argument("files", nargs="+", metavar="FILE")
+    fm.add_argument("files", nargs="+", metavar="FILE", help="riddle files, folders (their .rdl files) or -")
     fm.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     fm.add_argument("--diff", action="store_true", help="change nothing; print what would change as a diff")
     fm.set_defaults(run=cmd_fmt)
@@ -285,22 +285,28 @@ def cmd_lsp(args) -> int:
     return EXIT_OK
 
 
+def _riddle_files(paths: list[str]) -> list[str]:
+    """Files as given; a folder stands for the `.rdl` files under it (sorted); `-` for standard input."""
+    out = []
+    for path in paths:
+        p = Path(path)
+        out += sorted(str(q) for q in p.rglob("*.rdl")) if path != "-" and p.is_dir() else [path]
+    return out
+
+
 def cmd_fmt(args) -> int:
     import difflib
 
     from .lang.format import FormatError, format_text
     from .lang.source import decode_source
     status = EXIT_OK
-    for path in args.files:
-        if path == "-":
-            source, diagnostics = decode_source(sys.stdin.buffer.read(), "<stdin>")
-        else:
-            source, diagnostics = read_source(path)
+    for path in _riddle_files(args.files):
+        raw = sys.stdin.buffer.read() if path == "-" else None
+        source, diagnostics = decode_source(raw, "<stdin>") if raw is not None else read_source(path)
         try:
             if source is None or any(d.is_error for d in diagnostics):
                 raise FormatError(diagnostics)
-            text = source.text
-            formatted = format_text(text, str(path))
+            formatted = format_text(source.text, str(path))
         except FormatError as e:
             if e.diagnostics:
                 color = _color(sys.stderr)
@@ -308,6 +314,10 @@ def cmd_fmt(args) -> int:
             print(f"{path}: not formatted: it does not parse", file=sys.stderr, flush=True)
             status = EXIT_BAD_RIDDLE
             continue
+        raw = raw if raw is not None else Path(path).read_bytes()
+        text = raw.decode("utf-8")
+        if b"\r\n" in raw:                                # a Windows file keeps its line endings
+            formatted = formatted.replace("\n", "\r\n")
         if path == "-" and not (args.check or args.diff):
             sys.stdout.write(formatted)
             continue
@@ -322,7 +332,7 @@ def cmd_fmt(args) -> int:
             continue
         target = Path(path)                              # written whole, then moved: never half a file
         temporary = target.with_name(f".{target.name}.riddle-fmt")
-        temporary.write_text(formatted, encoding="utf-8")
+        temporary.write_bytes(formatted.encode("utf-8"))
         os.replace(temporary, target)
         print(f"reformatted {path}", file=sys.stderr)
     return status

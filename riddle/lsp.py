@@ -151,8 +151,8 @@ def hover_text(a: Analysis, pos: lsp.Position) -> str | None:
         return None
     if isinstance(s, PredicateStatement) and word and word[0] not in KEYWORDS:
         p = s.predicate
-        table = ("holds for " + ", ".join(map(str, sorted(p.truth_table))) if p.truth_table is not None
-                 else "no truth table: only its network says")
+        table = ("truth table: holds for " + ", ".join(map(str, sorted(p.truth_table)))
+                 if p.truth_table is not None else "no truth table: only its network says")
         origin = next((q.origin for q in registry.predicates_of(p.domain) if q.name == p.name), p.origin)
         return (f"**{p.name}** — a predicate of {p.domain}s ({origin})\n\n{table}"
                 + (f"\n\n{p.description}" if p.description else ""))
@@ -177,10 +177,11 @@ def completions(a: Analysis, pos: lsp.Position) -> list[lsp.CompletionItem]:
     if re.search(r":\s*\w*$", before) and not re.search(r"\b(is|has|contains)\b", before):
         return [item(d.name, kind=lsp.CompletionItemKind.Class) for d in registry.domains.values()]
     m = re.search(r"\b([A-Za-z_]\w*)\s+(?:is|has|contains)(?:\s+(?:not|no))?\s+(?:a\s+)?[\w ]*$", before)
-    if m and m.group(1) in a.unknowns:
-        domain = a.unknowns[m.group(1)].domain.name
-        out = [item(p.name, kind=lsp.CompletionItemKind.Function, detail=p.origin,
-                    documentation=p.description or None) for p in registry.predicates_of(domain)]
+    if m and m.group(1) not in KEYWORDS:
+        # the unknown's domain; one not (yet) declared: every domain's predicates
+        domains = [a.unknowns[m.group(1)].domain.name] if m.group(1) in a.unknowns else list(registry.domains)
+        out = [item(p.name, kind=lsp.CompletionItemKind.Function, detail=f"{p.domain} · {p.origin}",
+                    documentation=p.description or None) for d in domains for p in registry.predicates_of(d)]
         if re.search(r"\bis\s+\w*$", before):
             out.append(item("not", kind=lsp.CompletionItemKind.Keyword))
         return out

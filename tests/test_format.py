@@ -52,9 +52,15 @@ def test_every_riddle_file_formats_idempotently_with_the_same_meaning_and_commen
     assert "\n\n\n" not in out
 
 
-def test_the_shipped_puzzles_are_formatted():
-    for path in sorted((ROOT / "puzzles").glob("*.rdl")):
-        assert format_text(path.read_text()) == path.read_text(), f"riddle fmt {path.relative_to(ROOT)}"
+def test_the_puzzles_and_the_ok_files_are_formatted(capsys):
+    assert main(["fmt", "--check", str(ROOT / "puzzles"), str(ROOT / "tests" / "ok")]) == 0, capsys.readouterr().err
+
+
+def test_a_windows_file_keeps_its_line_endings(tmp_path):
+    f = tmp_path / "w.rdl"
+    f.write_bytes(b"digits a,b\r\na<b\r\n")
+    assert main(["fmt", str(f)]) == 0 and f.read_bytes() == b"digits a, b\r\na < b\r\n"
+    assert main(["fmt", "--check", str(f)]) == 0
 
 
 def test_the_layout():

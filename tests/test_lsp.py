@@ -201,3 +201,32 @@ async def test_symbols_semantic_tokens_and_formatting(client: LanguageClient):
     edits = await client.text_document_formatting_async(lsp.DocumentFormattingParams(
         lsp.TextDocumentIdentifier(uri2), lsp.FormattingOptions(tab_size=4, insert_spaces=True)))
     assert apply(messy, edits) == "digits a, b\na + b = 9  # nine\n"
+
+
+ERROR_FILES = sorted((ROOT / "tests" / "errors").glob("*.rdl"))
+
+
+async def test_diagnostics_are_exactly_riddle_checks(client: LanguageClient):
+    """Every error file of the golden tests: the server's diagnostics are `riddle check --json`'s —
+    code, line, column and end (LSP counts from 0) — what an editor shows is what the CLI says."""
+    compared = 0
+    for path in ERROR_FILES:
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            continue                                    # an editor would not open it as text either
+        expected = api.check(str(path)).to_json()["diagnostics"]
+        if any(d["line"] is None for d in expected) or "\r" in text:
+            continue                                    # a whole-file problem, or line endings an editor rewrites
+        uri = open_doc(client, path, text)
+        got = await diagnostics_of(client, uri)
+        for _ in range(3):                              # a notification for the document closed before
+            if len(got) == len(expected):
+                break
+            got = await diagnostics_of(client, uri)
+        assert sorted((d.code, d.range.start.line + 1, d.range.start.character + 1, d.range.end.line + 1,
+                       d.range.end.character + 1) for d in got) == sorted(
+            (d["code"], d["line"], d["column"], d["end"]["line"], d["end"]["column"]) for d in expected), path.name
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+        compared += 1
+    assert compared >= 40
