@@ -18,7 +18,7 @@ LAYERS = [
     ("infer",),
     ("report",),
     ("api",),
-    ("cli", "serve", "sweep", "__init__", "__main__"),
+    ("cli", "serve", "sweep", "lsp", "__init__", "__main__"),
 ]
 
 
