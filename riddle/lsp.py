@@ -176,14 +176,14 @@ def completions(a: Analysis, pos: lsp.Position) -> list[lsp.CompletionItem]:
         return [item(k, kind=lsp.CompletionItemKind.Property) for k in ALL_KEYS]
     if re.search(r":\s*\w*$", before) and not re.search(r"\b(is|has|contains)\b", before):
         return [item(d.name, kind=lsp.CompletionItemKind.Class) for d in registry.domains.values()]
-    m = re.search(r"\b([A-Za-z_]\w*)\s+(?:is|has|contains)(?:\s+(?:not|no))?\s+(?:a\s+)?[\w ]*$", before)
+    m = re.search(r"\b([A-Za-z_]\w*)\s+(is|has|contains)(\s+(?:not|no))?(?:\s+(?:a\s+)?[\w ]*)?$", before)
     if m and m.group(1) not in KEYWORDS:
         # the unknown's domain; one not (yet) declared: every domain's predicates
         domains = [a.unknowns[m.group(1)].domain.name] if m.group(1) in a.unknowns else list(registry.domains)
         out = [item(p.name, kind=lsp.CompletionItemKind.Function, detail=f"{p.domain} · {p.origin}",
                     documentation=p.description or None) for d in domains for p in registry.predicates_of(d)]
-        if re.search(r"\bis\s+\w*$", before):
-            out.append(item("not", kind=lsp.CompletionItemKind.Keyword))
+        if not m.group(3):                                # `not` after is, `no` after has / contains
+            out.append(item("not" if m.group(2) == "is" else "no", kind=lsp.CompletionItemKind.Keyword))
         return out
     out = [item(n, kind=lsp.CompletionItemKind.Variable, detail=u.domain.name) for n, u in a.unknowns.items()]
     starts = ["digits", "all different", "exactly", "at least", "at most", "if", "solve with"] if len(words) <= 1 else \
