@@ -30,7 +30,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__, api
-from .lang.checked import ConnectiveStatement, PredicateStatement, Statement
+from .lang.checked import INSTRUMENTS, ConnectiveStatement, PredicateStatement, Statement
 from .lang.errors import ERROR, WARNING, Diagnostic
 from .lang.format import KEYWORDS, FormatError, format_text
 from .models.registry import default_registry
@@ -172,6 +172,8 @@ def completions(a: Analysis, pos: lsp.Position) -> list[lsp.CompletionItem]:
     registry = default_registry()
     words = before.split()
     item = lsp.CompletionItem
+    if re.search(r"\bthrough\b(?:[^#]*,)?\s*\w*$", before) and "looks" in before:
+        return [item(k, kind=lsp.CompletionItemKind.Function, documentation=what) for k, what in INSTRUMENTS.items()]
     if re.match(r"\s*solve\s+with\b", before):
         return [item(k, kind=lsp.CompletionItemKind.Property) for k in ALL_KEYS]
     if re.search(r":\s*\w*$", before) and not re.search(r"\b(is|has|contains)\b", before):

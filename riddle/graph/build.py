@@ -80,11 +80,13 @@ class LabelFactor(Factor):
 
 @dataclass(frozen=True, eq=False)
 class ObservationFactor(Factor):
-    """Seen pixels of one unknown: log P = −½ Σ_seen ((x − pixels) / σ)², a Gaussian likelihood up to
-    its constant (0 for a perfect match). Not label-level: the oracle cannot read it."""
-    pixels: np.ndarray            # float32 [H, W]
-    seen: np.ndarray              # bool [H, W]
+    """Seen pixels of one unknown: log P = −½ Σ_seen ((A(x) − pixels) / σ)², a Gaussian likelihood up
+    to its constant (0 for a perfect match), A the instruments it was seen through (none: A(x) = x).
+    Not label-level: the oracle cannot read it."""
+    pixels: np.ndarray            # float32 [h, w]: the measured data (the image itself without instruments)
+    seen: np.ndarray              # bool [h, w]
     noise: float
+    through: tuple = ()           # lang.checked.Instrument, applied in order (infer/instruments.py)
     kind = "observation"
 
 
@@ -165,7 +167,7 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
             for j, (a, b) in enumerate(itertools.combinations(s.names, 2), start=1):
                 factors.append(LogicFactor(f"{fid}.{j}", s, (a, b), s.strength, distinct_pair(a, b, values)))
         elif isinstance(s, ObservationStatement):
-            factors.append(ObservationFactor(fid, s, (s.unknown,), s.strength, s.pixels, s.seen, s.noise))
+            factors.append(ObservationFactor(fid, s, (s.unknown,), s.strength, s.pixels, s.seen, s.noise, s.through))
         elif isinstance(s, ConnectiveStatement):
             try:
                 factors += _Connective(fid, s, values, switches).factors()

@@ -12,6 +12,7 @@ import torch
 from ..graph import FactorGraph, SymbolicResult, satisfies
 from ..lang.checked import MATCH_SIGMAS, ObservationStatement
 from ..models.zoo import for_inference
+from .instruments import measure_numpy
 
 
 class Judge:
@@ -52,14 +53,15 @@ def observations(graph: FactorGraph) -> list[ObservationStatement]:
 
 
 def observed(graph: FactorGraph, images) -> np.ndarray:
-    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image keep the seen pixels of
-    each of the riddle's m observations, within their noise (ObservationStatement.matches)?"""
+    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image, through its observation's
+    instruments, keep the seen entries of each of the riddle's m observations, within their noise
+    (ObservationStatement.matches)?"""
     seen = observations(graph)
     arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if not seen:
         return np.ones(arr.shape[:-3] + (0,), bool)
     index = {n: i for i, n in enumerate(graph.names)}
-    return np.stack([s.matches(arr[..., index[s.unknown], :, :]) for s in seen], -1)
+    return np.stack([s.matches(measure_numpy(s.through, arr[..., index[s.unknown], :, :])) for s in seen], -1)
 
 
 def observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray) -> list[dict]:
@@ -67,8 +69,9 @@ def observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray)
     index = {n: i for i, n in enumerate(graph.names)}
     out = []
     for k, s in enumerate(observations(graph)):
-        rms = s.rms(images[:, index[s.unknown]])
+        rms = s.rms(measure_numpy(s.through, images[:, index[s.unknown]]))
         out.append({"line": s.span.line, "unknown": s.unknown, "path": s.path, "noise": s.noise,
+                    "through": [i.text() for i in s.through],
                     "seen_pixels": int(s.seen.sum()), "threshold_rms": MATCH_SIGMAS * s.noise,
                     "rms_median": float(np.median(rms)), "mse_median": float(np.median(rms ** 2)),
                     "kept": int(kept[:, k].sum()), "restarts": int(len(rms))})

@@ -18,7 +18,8 @@ computed
 exactly, in log space or rescaled:
 
   predicate      log σ(±logit)
-  observation    −½ Σ over the seen pixels of ((x − seen) / σ)²  (a Gaussian likelihood, 0 at a match)
+  observation    −½ Σ over the seen entries of ((A(x) − seen) / σ)²  (a Gaussian likelihood, 0 at a match;
+                 A the instruments it was seen through, infer/instruments.py, or none)
   enumerate      logsumexp over the group's satisfying label tuples of Σ_v log p_v[l_v]
                  (a label statement is the one-row or nine-row case, a dense relation its true entries)
   chain          messages over partial sums, log-sum-exp scattered step by step
@@ -39,6 +40,7 @@ from .. import vocabulary
 from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup, LogicProgram, compile_logic
 from ..models.zoo import Generator, Negated, Readout, outputs_of
+from .instruments import measure
 
 
 @dataclass
@@ -300,11 +302,16 @@ class Objective(nn.Module):
         fits = {}
         for t in self.terms:
             if isinstance(t, ObservationFactor):
-                pixels, seen = (getattr(self, b) for b in self._observed[t.id])           # [H, W]
                 i = self.index[t.scope[0]]
-                diff = (imgs[:, i].float() - pixels) * seen                               # [B, H, W]
-                fits[t.id] = (i, -0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2)
+                fits[t.id] = (i, self.log_likelihood(t, imgs[:, i]))
         return Readings(B, logp, pred_logits, fits)
+
+    def log_likelihood(self, t: ObservationFactor, imgs: torch.Tensor) -> torch.Tensor:
+        """Images [B, H, W] of t's unknown → −½ Σ over the seen entries of ((A(x) − data) / σ)² [B]: A the
+        instruments t was seen through (infer/instruments.py; none: the image itself)."""
+        data, seen = (getattr(self, b) for b in self._observed[t.id])                     # [h, w]
+        diff = (measure(t.through, imgs.float()) - data) * seen                           # [B, h, w]
+        return -0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2
 
     def read_unknown(self, imgs: torch.Tensor, i: int) -> tuple[torch.Tensor, dict, dict]:
         """Images [P, H, W] drawn for unknown i alone → what its own factors read of each: the label
@@ -325,11 +332,8 @@ class Objective(nn.Module):
                 preds[name] = sign * readout.from_outputs(out)
             else:
                 preds[name] = self._run(self.nets.predicates[name], imgs).reshape(-1)
-        fits = {}
-        for t in self.terms:
-            if isinstance(t, ObservationFactor) and self.index[t.scope[0]] == i:
-                pixels, seen = (getattr(self, b) for b in self._observed[t.id])
-                fits[t.id] = -0.5 * (((imgs.float() - pixels) * seen) ** 2).sum((-1, -2)) / t.noise ** 2
+        fits = {t.id: self.log_likelihood(t, imgs) for t in self.terms
+                if isinstance(t, ObservationFactor) and self.index[t.scope[0]] == i}
         return logp, preds, fits
 
     def terms_of(self, readings: "Readings") -> torch.Tensor:
@@ -363,8 +367,7 @@ class Objective(nn.Module):
         imgs = self._generate(self.nets.generators[self.domain_of[i]], xi).float()           # [P, H, W]
         total = torch.zeros(xi.shape[0], device=xi.device)
         for t in self.observed.get(i, []):
-            pixels, seen = (getattr(self, b) for b in self._observed[t.id])
-            total = total - t.strength * 0.5 * (((imgs - pixels) * seen) ** 2).sum((-1, -2)) / t.noise ** 2
+            total = total + t.strength * self.log_likelihood(t, imgs)
         return total
 
     def _with_switches(self, logp, pred_logits, B: int) -> list[torch.Tensor]:

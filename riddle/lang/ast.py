@@ -100,9 +100,18 @@ class Fact(Statement):
 
 @dataclass(frozen=True, kw_only=True)
 class Observation(Fact):
-    """`x looks like "PATH"`: an image (or part of one) seen of unknown x."""
+    """`x looks like "PATH" [through INSTRUMENT, …]`: an image (or part of one) seen of unknown x,
+    maybe through instruments (blur, downsample) applied to x in order."""
     subject: Name
     path: Text
+    through: tuple["Instrument", ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instrument(Node):
+    """`blur 2.5`, `downsample 4`: one step between an unknown's image and what was measured."""
+    name: Name
+    value: Number
 
 
 @dataclass(frozen=True, kw_only=True)

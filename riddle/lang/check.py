@@ -18,9 +18,11 @@ from . import ast
 from .checked import (
     COUNTING,
     DEFAULT_NOISE,
+    INSTRUMENTS,
     CheckedRiddle,
     ConnectiveStatement,
     DistinctStatement,
+    Instrument,
     LabelStatement,
     ObservationStatement,
     PredicateStatement,
@@ -191,7 +193,8 @@ class _Checker:
                 self.error("R061", f"noise must be a number in (0, 10], not {f.noise.text}", f.noise.span,
                            "out of range", help=f"the pixel noise σ on a 0–1 scale; {DEFAULT_NOISE:g} is the default")
                 return None
-        if u is None:
+        through, shape = self.instruments(f.through, u.domain.image_shape if u is not None else (28, 28))
+        if u is None or through is None:
             return None
         if self.files is not None:                      # uploads only: never a path on this machine
             file = Path(f.path.text)
@@ -205,7 +208,8 @@ class _Checker:
         else:
             file, data = Path(self.riddle.file).parent / f.path.text, None
         try:
-            pixels, seen = read_observation(file, u.domain.image_shape, data)
+            chain = ", ".join(i.text() for i in through) or None
+            pixels, seen = read_observation(file, shape, data, chain=f"through {chain}" if chain else None)
         except ObservationError as e:
             self.error("R060", str(e), f.path.span, e.label, help=e.help)
             return None
@@ -213,7 +217,40 @@ class _Checker:
             self.warn("R062", f"`{f.path.text}` is mostly white: riddle's {u.domain.plural} are white ink on black",
                       f.path.span, "mostly white", help="invert it if the ink is dark")
         return ObservationStatement(span=f.span, strength=strength, unknown=u.name, path=f.path.text, file=file,
-                                    pixels=pixels, seen=seen, noise=noise)
+                                    pixels=pixels, seen=seen, noise=noise, through=through)
+
+    def instruments(self, written, shape) -> tuple[tuple[Instrument, ...] | None, tuple[int, ...]]:
+        """`through blur 1, downsample 4` → the instruments and the shape they make of the domain's
+        images; None (each problem reported at its span) when one cannot be used."""
+        out, ok = [], True
+        for w in written:
+            kind, value = w.name.text, w.value.value
+            if kind not in INSTRUMENTS:
+                near = suggest(kind, list(INSTRUMENTS))
+                self.error("R063", f"unknown instrument `{kind}`", w.name.span, "not an instrument",
+                           help=f"did you mean `{near}`?" if near else
+                           "instruments: " + "; ".join(f"`{k}`, {what}" for k, what in INSTRUMENTS.items()))
+                ok = False
+                continue
+            if kind == "blur" and not 0 < value <= 10:
+                self.error("R063", f"blur σ must be a number of pixels in (0, 10], not {w.value.text}", w.value.span,
+                           "out of range", help="the Gaussian's standard deviation in pixels, e.g. `blur 1.5`")
+                ok = False
+                continue
+            if kind == "downsample":
+                divisors = [d for d in range(2, min(shape) + 1) if shape[0] % d == 0 and shape[1] % d == 0]
+                if not w.value.is_integer or int(value) not in divisors:
+                    self.error("R063", f"downsample by {w.value.text} does not divide the {shape[1]} x {shape[0]} "
+                               "image into whole blocks", w.value.span, "not a divisor",
+                               help=f"a whole number that divides {shape[1]}"
+                                    f"{'' if shape[0] == shape[1] else f' and {shape[0]}'}: "
+                                    f"{', '.join(map(str, divisors))}" if divisors else "this image cannot be divided")
+                    ok = False
+                    continue
+            instrument = Instrument(kind, float(value))
+            out.append(instrument)
+            shape = instrument.shape(shape)
+        return (tuple(out) if ok else None), shape
 
     def connective(self, f: ast.Connective, strength: float) -> Statement | None:
         parts, ok = [], True

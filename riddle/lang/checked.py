@@ -103,6 +103,27 @@ DEFAULT_NOISE = 0.1
 MATCH_SIGMAS = 1.5
 
 
+INSTRUMENTS = {"blur": "a Gaussian blur of σ pixels (zero outside the image): `blur 2.5`",
+               "downsample": "block means of f × f pixels, f dividing the image's size: `downsample 4`"}
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One step of what happened between an unknown's image and the measured data (infer/instruments.py
+    applies it): `blur` σ (pixels) keeps the shape; `downsample` f takes f × f block means."""
+    kind: str                                 # "blur" | "downsample"
+    value: float
+
+    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.kind == "downsample":
+            f = int(self.value)
+            return (shape[0] // f, shape[1] // f)
+        return shape
+
+    def text(self) -> str:
+        return f"{self.kind} {self.value:g}"
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ObservationStatement(Statement):
     """`x looks like "PATH"`: pixels seen of one unknown; compared by identity (it holds arrays)."""
@@ -112,6 +133,7 @@ class ObservationStatement(Statement):
     pixels: np.ndarray                        # float32 [H, W] in [0, 1], 0 where unseen
     seen: np.ndarray                          # bool [H, W]
     noise: float                              # σ of the Gaussian pixel likelihood
+    through: tuple[Instrument, ...] = ()      # applied to the unknown's image, in order, before comparing
     kind: str = "observation"
 
     @property
@@ -119,16 +141,18 @@ class ObservationStatement(Statement):
         return (self.unknown,)
 
     def text(self):
-        return f'looks like({self.unknown}, "{self.path}", σ {self.noise:g})'
+        chain = "".join(f" through {i.text()}" if k == 0 else f", {i.text()}" for k, i in enumerate(self.through))
+        return f'looks like({self.unknown}, "{self.path}"{chain}, σ {self.noise:g})'
 
-    def rms(self, images: np.ndarray) -> np.ndarray:
-        """images [..., H, W] → the root-mean-square difference over the seen pixels [...]."""
-        diff = (np.asarray(images, dtype=np.float64) - self.pixels) * self.seen
+    def rms(self, measured: np.ndarray) -> np.ndarray:
+        """What the instruments make of images, [..., *data shape] → the root-mean-square difference
+        over the seen entries [...] (without instruments: the images themselves)."""
+        diff = (np.asarray(measured, dtype=np.float64) - self.pixels) * self.seen
         return np.sqrt((diff ** 2).sum(axis=(-1, -2)) / self.seen.sum())
 
-    def matches(self, images: np.ndarray) -> np.ndarray:
-        """Does each image keep the seen pixels, within the noise? (RMS ≤ MATCH_SIGMAS · σ)"""
-        return self.rms(images) <= MATCH_SIGMAS * self.noise
+    def matches(self, measured: np.ndarray) -> np.ndarray:
+        """Does each measured image keep the seen entries, within the noise? (RMS ≤ MATCH_SIGMAS · σ)"""
+        return self.rms(measured) <= MATCH_SIGMAS * self.noise
 
 
 COUNTING = ("exactly", "at least", "at most")

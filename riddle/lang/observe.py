@@ -22,8 +22,8 @@ class ObservationError(ValueError):
         self.label, self.help = label, help
 
 
-def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | None = None,
+                     chain: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """An observed image → (pixels float32 [H, W] in [0, 1], seen bool [H, W]).
 
     PNG and other images through Pillow: grey as is, colour converted to grey (ITU-R 601 luma),
@@ -54,10 +54,15 @@ def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | Non
         pixels, seen = _read_npy(path.name, source)
     else:
         pixels, seen = _read_picture(path.name, source)
+    if pixels.shape != tuple(shape) and chain:
+        raise ObservationError(f"`{path.name}` is {pixels.shape[-1]} x {pixels.shape[0]} pixels; `{chain}` makes "
+                               f"{shape[1]} x {shape[0]} of the domain's images", "wrong size",
+                               f"give the measured image at {shape[1]} x {shape[0]}, or change the instruments")
     if pixels.shape != tuple(shape):
         raise ObservationError(f"`{path.name}` is {pixels.shape[-1]} x {pixels.shape[0]} pixels; the domain's images "
                                f"are {shape[1]} x {shape[0]}", "wrong size",
-                               f"riddle does not resize: crop or scale it to {shape[1]} x {shape[0]} yourself")
+                               f"riddle does not resize: crop or scale it to {shape[1]} x {shape[0]} yourself, or "
+                               f"say how it was made (`through downsample 4`)")
     if not seen.any():
         raise ObservationError(f"`{path.name}` has no seen pixel (every alpha is 0)", "nothing seen",
                                "alpha 0 marks an unseen pixel; make the seen part opaque")

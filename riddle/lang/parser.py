@@ -235,9 +235,13 @@ class _ToAst(Transformer):
         return "noise", self._number(children[0])
 
     def observation(self, meta, children):
-        subject, path = children
+        subject, path, *through = children
         return ast.Observation(subject=self._name(subject), path=ast.Text(text=str(path)[1:-1], span=self._tok(path)),
-                               span=self._span(meta))
+                               through=tuple(through), span=self._span(meta))
+
+    def instrument(self, meta, children):
+        name, value = children
+        return ast.Instrument(name=self._name(name), value=self._number(value), span=self._span(meta))
 
     def _predicate(self, meta, children, verb, negated):
         subject, words = children

@@ -11,7 +11,8 @@ from typing import Callable, Iterable
 
 # The language's keywords (grammar/riddle.lark); a predicate's name cannot contain them.
 RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve",
-                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "looks", "like", "noise")
+                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "looks", "like", "noise",
+                  "through")
 
 
 def canonical(words: Iterable[str] | str) -> str:

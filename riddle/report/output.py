@@ -79,9 +79,10 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
     for ob in sol.observations:
-        lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\" (line {ob['line']}): {ob['seen_pixels']} "
-                     f"pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts keep them (RMS over "
-                     f"the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
+        through = f" through {', '.join(ob['through'])}" if ob.get("through") else ""
+        lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\"{through} (line {ob['line']}): "
+                     f"{ob['seen_pixels']} pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts "
+                     f"keep them (RMS over the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
     lines += method.report_lines(sol.diagnostics)
     dv = sol.diversity
     if dv and dv["ratio"] is not None:

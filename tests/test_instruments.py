@@ -1,0 +1,118 @@
+"""`x looks like "…" through blur σ, downsample f` (issue 28): each instrument against a direct
+computation and its gradient, shapes and chains, the objective's term through them, the report's
+check, and end to end on held-out real digits with the bundled models."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from riddle.graph import build
+from riddle.graph.build import ObservationFactor
+from riddle.infer.instruments import blur, downsample, gaussian_kernel, measure, measure_numpy
+from riddle.infer.objective import Networks, Objective
+from riddle.lang import load_text
+from riddle.lang.checked import Instrument
+from riddle.report.images import encode_png
+
+from .test_infer import D, fake_registry
+from .test_models import needs_weights
+from .test_observe import held_out
+
+
+def direct_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """The 2-D Gaussian, summed pixel by pixel, zero outside the image, truncated at ceil(3σ)."""
+    r = max(1, math.ceil(3 * sigma))
+    H, W = image.shape
+    out = np.zeros_like(image, dtype=np.float64)
+    offsets = range(-r, r + 1)
+    g = np.array([math.exp(-0.5 * (d / sigma) ** 2) for d in offsets])
+    g /= g.sum()
+    for y in range(H):
+        for x in range(W):
+            for i, dy in enumerate(offsets):
+                for j, dx in enumerate(offsets):
+                    if 0 <= y + dy < H and 0 <= x + dx < W:
+                        out[y, x] += g[i] * g[j] * image[y + dy, x + dx]
+    return out
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.2, 2.5])
+def test_blur_is_the_truncated_gaussian_with_zero_outside(sigma):
+    image = np.random.default_rng(1).random((11, 9))
+    got = blur(torch.tensor(image), sigma).numpy()
+    assert np.allclose(got, direct_blur(image, sigma), atol=1e-12)
+    assert gaussian_kernel(sigma, torch.float64).sum().item() == pytest.approx(1.0)
+
+
+def test_downsample_is_block_means():
+    image = np.random.default_rng(2).random((28, 28))
+    got = downsample(torch.tensor(image), 4).numpy()
+    direct = np.array([[image[4 * y:4 * y + 4, 4 * x:4 * x + 4].mean() for x in range(7)] for y in range(7)])
+    assert got.shape == (7, 7) and np.allclose(got, direct)
+
+
+def test_gradients_are_right():
+    x = torch.rand(2, 8, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: blur(t, 1.1), (x,))
+    assert torch.autograd.gradcheck(lambda t: downsample(t, 2), (x,))
+    assert torch.autograd.gradcheck(lambda t: measure([Instrument("blur", 0.8), Instrument("downsample", 4)], t), (x,))
+
+
+def test_chains_apply_in_order_over_any_leading_dimensions():
+    x = torch.rand(2, 3, 5, 28, 28, dtype=torch.float64)
+    chain = [Instrument("blur", 1.0), Instrument("downsample", 4)]
+    out = measure(chain, x)
+    assert out.shape == (2, 3, 5, 7, 7)
+    assert torch.allclose(out[1, 2, 3], downsample(blur(x[1, 2, 3], 1.0), 4))
+    assert not torch.allclose(out, blur(downsample(x, 4), 1.0))                 # the order matters
+    assert np.allclose(measure_numpy(chain, x.numpy()), out.numpy())
+    assert Instrument("downsample", 7).shape((28, 28)) == (4, 4) and Instrument("blur", 2).shape((28, 28)) == (28, 28)
+
+
+def thumbnail_riddle(image: np.ndarray, extra: str = "", registry=None):
+    """`x` seen as a 7 × 7 thumbnail of `image` (an upload, so no file is written)."""
+    thumb = measure_numpy([Instrument("downsample", 4)], image)
+    files = {"thumb.png": encode_png(np.clip(thumb, 0, 1))}
+    text = 'digits x, y\nx looks like "thumb.png" through downsample 4 with noise 0.05\n' + extra
+    return load_text(text, files=files, registry=registry), thumb
+
+
+def test_the_objective_compares_what_the_instruments_make_of_the_images():
+    registry, (gen, *_) = fake_registry()
+    image = np.random.default_rng(3).random((28, 28))
+    riddle, _ = thumbnail_riddle(image, registry=registry)
+    assert riddle.ok and not any(d.code == "R062" for d in riddle.diagnostics), riddle.diagnostics   # not white
+    graph = build(riddle)
+    objective = Objective(graph, Networks.load(graph))
+    k = next(i for i, t in enumerate(objective.terms) if isinstance(t, ObservationFactor))
+    xi = torch.randn(2, 3, 2, D, generator=torch.Generator().manual_seed(0))
+    got = objective.log_probs(xi)[..., k]                                      # [2, 3]
+    obs = riddle.statements[0]
+    images = gen(xi.reshape(-1, D)).reshape(2, 3, 2, 28, 28)[:, :, 0].double().numpy()
+    thumbs = images.reshape(2, 3, 7, 4, 7, 4).mean((-3, -1))
+    expected = -0.5 * (((thumbs - obs.pixels) * obs.seen) ** 2).sum((-1, -2)) / 0.05 ** 2
+    assert obs.pixels.shape == (7, 7)
+    assert np.allclose(got.double().numpy(), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_the_report_checks_the_measurement_not_the_image():
+    image = held_out(3)
+    riddle, thumb = thumbnail_riddle(image)
+    obs = riddle.statements[0]
+    other = held_out(1)
+    measured = measure_numpy(obs.through, np.stack([image, other]))
+    assert obs.matches(measured).tolist() == [True, False]              # the 8-bit rounding is far below σ
+    assert obs.text() == 'looks like(x, "thumb.png" through downsample 4, σ 0.05)'
+
+
+@needs_weights
+def test_a_noisy_thumbnail_of_a_real_three_with_a_sum_is_solved():
+    from riddle.infer.base import RunConfig
+    from riddle.infer.solve import solve
+    riddle, _ = thumbnail_riddle(held_out(3, 5), "x + y = 10\n")
+    assert riddle.ok, riddle.diagnostics
+    sol = solve(riddle, RunConfig(seed=0, restarts=16, steps=150, pairs=1), device="cpu", method="advi")
+    assert sol.answer.answer == (3, 7) and sol.answer.correct
+    assert sol.observations[0]["through"] == ["downsample 4"] and sol.observations[0]["seen_pixels"] == 49
+    assert sol.observations[0]["kept"] >= 8
