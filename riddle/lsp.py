@@ -352,37 +352,42 @@ def completion(ls: RiddleServer, params: lsp.CompletionParams):
                               items=completions(ls.analysis(params.text_document.uri), params.position))
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-def definition(ls: RiddleServer, params: lsp.DefinitionParams):
+def unknown_at(ls: RiddleServer, params) -> tuple[Analysis, str, lsp.Range] | None:
+    """The document's analysis, and the unknown under the cursor with its range (None: not an unknown)."""
     a = ls.analysis(params.text_document.uri)
     word = word_at(a.text, params.position)
-    if not word or word[0] not in a.unknowns:
+    return (a, *word) if word and word[0] in a.unknowns else None
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+def definition(ls: RiddleServer, params: lsp.DefinitionParams):
+    found = unknown_at(ls, params)
+    if found is None:
         return None
-    return lsp.Location(params.text_document.uri, to_range(a.unknowns[word[0]].span))
+    a, name, _ = found
+    return lsp.Location(params.text_document.uri, to_range(a.unknowns[name].span))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 def references(ls: RiddleServer, params: lsp.ReferenceParams):
-    a = ls.analysis(params.text_document.uri)
-    word = word_at(a.text, params.position)
-    if not word or word[0] not in a.unknowns:
+    found = unknown_at(ls, params)
+    if found is None:
         return None
-    return [lsp.Location(params.text_document.uri, r) for r in occurrences(a.text, word[0])]
+    return [lsp.Location(params.text_document.uri, r) for r in occurrences(found[0].text, found[1])]
 
 
 @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
 def prepare_rename(ls: RiddleServer, params: lsp.PrepareRenameParams):
-    a = ls.analysis(params.text_document.uri)
-    word = word_at(a.text, params.position)
-    return word[1] if word and word[0] in a.unknowns else None
+    found = unknown_at(ls, params)
+    return found[2] if found else None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 def rename(ls: RiddleServer, params: lsp.RenameParams):
-    a = ls.analysis(params.text_document.uri)
-    word = word_at(a.text, params.position)
-    if not word or word[0] not in a.unknowns:
+    found = unknown_at(ls, params)
+    if found is None:
         raise JsonRpcInvalidParams("only an unknown can be renamed")
+    a, old, _ = found
     new = params.new_name
     registry = default_registry()
     reserved = KEYWORDS | {w for d in registry.domains.values() for w in (d.name, d.plural)}
@@ -390,9 +395,9 @@ def rename(ls: RiddleServer, params: lsp.RenameParams):
         raise JsonRpcInvalidParams(f"`{new}` is not a name: letters, digits and `_`, not starting with a digit")
     if new in reserved:
         raise JsonRpcInvalidParams(f"`{new}` is reserved: a keyword or a domain's name")
-    if new in a.unknowns and new != word[0]:
+    if new in a.unknowns and new != old:
         raise JsonRpcInvalidParams(f"`{new}` is taken: another unknown has that name")
-    edits = [lsp.TextEdit(r, new) for r in occurrences(a.text, word[0])]
+    edits = [lsp.TextEdit(r, new) for r in occurrences(a.text, old)]
     return lsp.WorkspaceEdit(changes={params.text_document.uri: edits})
 
 
