@@ -53,6 +53,14 @@ def write_section(path: Path, heading: str, section: str) -> None:
     path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections))
 
 
+def rerender(name: str, heading: str, section) -> None:
+    """A bench's `--render`: its docs/BENCHMARKS.md section again from docs/bench/NAME.json, without a run
+    (after an edit to the section's text)."""
+    import json
+    out = json.loads((ROOT / "docs" / "bench" / f"{name}.json").read_text())
+    write_section(ROOT / "docs" / "BENCHMARKS.md", heading, section(out))
+
+
 def known_answer(riddle) -> tuple[int, ...]:
     """The answer written in a puzzle's header: `# answer: first=1 second=3 third=4`."""
     line = next(ln for ln in riddle.source.text.splitlines() if ln.startswith("# answer:"))

@@ -37,7 +37,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, rerender, write_section
 
 SOLVABLE = ["134.rdl", "358.rdl", "product.rdl", "remainder.rdl", "year.rdl"]
 SOLVE_SETTINGS = {"restarts": 20}
@@ -322,8 +322,9 @@ def section(out: dict) -> str:
 
 
 LESSONS = """\
-What the first runs taught (issue 27): with httpx's async client the load generator spent more CPU
-than the server (4.4 ms a request against the server's 0.5 ms for a refused one); aiohttp's client
+What the first runs taught (issue 27; each figure from `python -m bench.load --seconds 15 --no-write
+--only check` or `--only cross-site`, before and after the change it names): with httpx's async
+client the load generator spent more CPU than the server (4.4 ms a request against the server's 0.5 ms for a refused one); aiohttp's client
 spends a fifth of that. The server ran checks on asyncio's default pool (six threads): parser work in
 six threads of one process only fights over the GIL — 93 checks/s with checks alone; one checking
 thread serves 172/s (and a check's oracle budget there is 2 s, so one wide riddle holds the others
@@ -348,8 +349,7 @@ def main(argv=None) -> int:
     ap.add_argument("--render", action="store_true", help="rewrite the section from docs/bench/load.json; no run")
     args = ap.parse_args(argv)
     if args.render:
-        out = json.loads((ROOT / "docs" / "bench" / "load.json").read_text())
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Playground under load", section(out))
+        rerender("load", "## Playground under load", section)
         return 0
 
     port = free_port()

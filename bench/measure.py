@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, rerender, write_section
 from riddle.infer.base import RunConfig
 from riddle.infer.instruments import measure_numpy
 from riddle.infer.solve import solve
@@ -64,8 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--render", action="store_true", help="rewrite the section from docs/bench/measure.json; no run")
     args = ap.parse_args(argv)
     if args.render:
-        out = json.loads((ROOT / "docs" / "bench" / "measure.json").read_text())
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Measurements", section(out))
+        rerender("measure", "## Measurements", section)
         return 0
     images, labels = held_out_digits()
     rng = np.random.default_rng(0)
