@@ -324,13 +324,14 @@ def section(out: dict) -> str:
 LESSONS = """\
 What the first runs taught (issue 27; each figure from `python -m bench.load --seconds 15 --no-write
 --only check` or `--only cross-site`, before and after the change it names): with httpx's async
-client the load generator spent more CPU than the server (4.4 ms a request against the server's
-0.5 ms for a refused one); aiohttp's client spends a fifth of that. The server ran checks on asyncio's default pool (six threads): parser work in
-six threads of one process only fights over the GIL — 93 checks/s with checks alone; one checking
-thread serves 172/s (and a check's oracle budget there is 2 s, so one wide riddle holds the others
-back at most that long); uvicorn's httptools parser and uvloop (in the `serve` extra) make it 191/s. Saturated, the
-median is bounded by 50 clients / throughput: under 200 ms would take 250 checks/s beside a running
-solve on these 2 cores, which share the solve, the server and the 50 clients.
+client the load generator spent more CPU than the server (4.4 ms a request against the server's 0.5
+ms for a refused one); aiohttp's client spends a fifth of that. The server ran checks on asyncio's
+default pool (six threads): parser work in six threads of one process only fights over the GIL — 93
+checks/s with checks alone; one checking thread serves 172/s (and a check's oracle budget there is 2
+s, so one wide riddle holds the others back at most that long); uvicorn's httptools parser and
+uvloop (in the `serve` extra) make it 191/s. Saturated, the median is bounded by 50 clients /
+throughput: under 200 ms would take 250 checks/s beside a running solve on these 2 cores, which
+share the solve, the server and the 50 clients.
 """
 
 
