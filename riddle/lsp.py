@@ -21,6 +21,7 @@ grammar allows only in comments and strings).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
@@ -54,8 +55,8 @@ class Analysis:
     def riddle(self):
         return self.result.riddle
 
-    @property
-    def unknowns(self) -> dict:
+    @functools.cached_property
+    def unknowns(self) -> dict:                      # asked once per token by semantic tokens: built once
         return {u.name: u for u in self.riddle.unknowns}
 
 
