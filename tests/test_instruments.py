@@ -116,3 +116,17 @@ def test_a_noisy_thumbnail_of_a_real_three_with_a_sum_is_solved():
     assert sol.answer.answer == (3, 7) and sol.answer.correct
     assert sol.observations[0]["through"] == ["downsample 4"] and sol.observations[0]["seen_pixels"] == 49
     assert sol.observations[0]["kept"] >= 8
+
+
+def test_projection_is_the_matrix_times_the_row_major_flattened_data():
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 28, 28))
+    a = rng.normal(size=(10, 784)).astype(np.float32)
+    got = measure([Instrument("projection", path="A.npy", matrix=a)], torch.tensor(x)).numpy()
+    assert got.shape == (3, 10) and np.allclose(got, x.reshape(3, -1) @ a.T.astype(np.float64), atol=1e-5)
+    b = rng.normal(size=(5, 49)).astype(np.float32)                      # after a downsample: 7 x 7 = 49 columns
+    chained = measure([Instrument("downsample", 4), Instrument("projection", path="B.npy", matrix=b)], torch.tensor(x))
+    assert np.allclose(chained.numpy(), downsample(torch.tensor(x), 4).numpy().reshape(3, -1) @ b.T, atol=1e-5)
+    xg = torch.rand(2, 8, 8, dtype=torch.float64, requires_grad=True)
+    c = [Instrument("projection", matrix=rng.normal(size=(3, 64)))]
+    assert torch.autograd.gradcheck(lambda t: measure(c, t), (xg,))

@@ -5,10 +5,11 @@ made sure each fits the shape it is given.
     blur σ          a Gaussian of standard deviation σ pixels, truncated at 3σ, zero outside the image
                     (digits are white ink on black: zero is their background), separable: two 1-D passes
     downsample f    the mean of each f × f block (a thumbnail; f divides H and W)
+    projection A    A · vec(x): the data flattened row-major, times the matrix [m, k] → [..., m]
 
-Written here in a few lines rather than taken from deepinv's `physics` (Blur, Downsampling): that
-library would bring its own dependency tree for two convolutions, and these are tested against a
-direct computation (tests/test_instruments.py).
+Written here in a few lines rather than taken from deepinv's `physics` (Blur, Downsampling,
+CompressedSensing): that library would bring its own dependency tree for two convolutions and a
+matrix product, and these are tested against a direct computation (tests/test_instruments.py).
 """
 from __future__ import annotations
 
@@ -45,11 +46,22 @@ def downsample(images: torch.Tensor, factor: int) -> torch.Tensor:
     return images.reshape(*lead, H // factor, factor, W // factor, factor).mean(dim=(-3, -1))
 
 
+def project(data: torch.Tensor, matrix, dims: int) -> torch.Tensor:
+    """data [..., *d] (its last `dims` dimensions flattened row-major into k) → A · vec [..., m]."""
+    a = torch.as_tensor(matrix, dtype=data.dtype, device=data.device)                   # [m, k]
+    return data.flatten(-dims) @ a.T if dims > 1 else data @ a.T
+
+
 def measure(through: Sequence[Instrument], images: torch.Tensor) -> torch.Tensor:
     """images [..., H, W] → what the instruments, applied in order, make of them."""
-    x = images
+    x, dims = images, 2
     for step in through:
-        x = blur(x, step.value) if step.kind == "blur" else downsample(x, int(step.value))
+        if step.kind == "blur":
+            x = blur(x, step.value)
+        elif step.kind == "downsample":
+            x = downsample(x, int(step.value))
+        else:
+            x, dims = project(x, step.matrix, dims), 1
     return x
 
 

@@ -309,9 +309,9 @@ class Objective(nn.Module):
     def log_likelihood(self, t: ObservationFactor, imgs: torch.Tensor) -> torch.Tensor:
         """Images [B, H, W] of t's unknown → −½ Σ over the seen entries of ((A(x) − data) / σ)² [B]: A the
         instruments t was seen through (infer/instruments.py; none: the image itself)."""
-        data, seen = (getattr(self, b) for b in self._observed[t.id])                     # [h, w]
-        diff = (measure(t.through, imgs.float()) - data) * seen                           # [B, h, w]
-        return -0.5 * (diff ** 2).sum((-1, -2)) / t.noise ** 2
+        data, seen = (getattr(self, b) for b in self._observed[t.id])                     # [h, w] or [m]
+        diff = (measure(t.through, imgs.float()) - data) * seen                           # [B, h, w] or [B, m]
+        return -0.5 * (diff ** 2).reshape(diff.shape[0], -1).sum(-1) / t.noise ** 2
 
     def read_unknown(self, imgs: torch.Tensor, i: int) -> tuple[torch.Tensor, dict, dict]:
         """Images [P, H, W] drawn for unknown i alone → what its own factors read of each: the label

@@ -109,9 +109,10 @@ class Observation(Fact):
 
 @dataclass(frozen=True, kw_only=True)
 class Instrument(Node):
-    """`blur 2.5`, `downsample 4`: one step between an unknown's image and what was measured."""
+    """`blur 2.5`, `downsample 4`, `projection "A.npy"`: one step between an unknown's image and what
+    was measured."""
     name: Name
-    value: Number
+    value: "Number | Text"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from ..models.registry import Registry, canonical, default_registry
 from ..vocabulary import SETTINGS, SettingSpec, setting_problem
 from . import ast
@@ -32,7 +34,7 @@ from .checked import (
 )
 from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, suggest
 from .evaluate import INT_LIMIT, bounds, holds, linear_form
-from .observe import ObservationError, read_observation
+from .observe import ObservationError, read_matrix, read_observation
 
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
 MAX_LITERAL = 10 ** 12
@@ -224,7 +226,28 @@ class _Checker:
         images; None (each problem reported at its span) when one cannot be used."""
         out, ok = [], True
         for w in written:
-            kind, value = w.name.text, w.value.value
+            kind = w.name.text
+            if kind in INSTRUMENTS and (kind == "projection") != isinstance(w.value, ast.Text):
+                example = INSTRUMENTS[kind].rsplit(": ", 1)[1]
+                self.error("R063", f"`{kind}` takes {'a matrix file' if kind == 'projection' else 'a number'}, "
+                           f"not {w.value.text!r}", w.value.span, "wrong kind of value", help=f"for example {example}")
+                ok = False
+                continue
+            if kind == "projection":
+                matrix = self.matrix(w.value, shape)
+                if matrix is None:
+                    ok = False
+                    continue
+                instrument = Instrument(kind, path=w.value.text, matrix=matrix)
+                out.append(instrument)
+                shape = instrument.shape(shape)
+                continue
+            value = w.value.value if isinstance(w.value, ast.Number) else 0.0
+            if kind in ("blur", "downsample") and len(shape) != 2:
+                self.error("R063", f"`{kind}` needs an image, but a projection before it made a vector", w.name.span,
+                           "after a projection", help="put blur and downsample before the projection")
+                ok = False
+                continue
             if kind not in INSTRUMENTS:
                 near = suggest(kind, list(INSTRUMENTS))
                 self.error("R063", f"unknown instrument `{kind}`", w.name.span, "not an instrument",
@@ -251,6 +274,25 @@ class _Checker:
             out.append(instrument)
             shape = instrument.shape(shape)
         return (tuple(out) if ok else None), shape
+
+    def matrix(self, path: ast.Text, shape) -> np.ndarray | None:
+        """A projection's matrix, from the uploads or beside the riddle, with as many columns as the
+        data it multiplies has entries; None (reported at the path) when it cannot be used."""
+        width = int(np.prod(shape))
+        if self.files is not None:
+            if path.text not in self.files:
+                near = suggest(path.text, list(self.files))
+                self.error("R060", f"no uploaded matrix named `{path.text}`", path.span, "not uploaded",
+                           help=f"did you mean `{near}`?" if near else "upload the .npy with the riddle")
+                return None
+            file, data = Path(path.text), self.files[path.text]
+        else:
+            file, data = Path(self.riddle.file).parent / path.text, None
+        try:
+            return read_matrix(file, width, data)
+        except ObservationError as e:
+            self.error("R060", str(e), path.span, e.label, help=e.help)
+            return None
 
     def connective(self, f: ast.Connective, strength: float) -> Statement | None:
         parts, ok = [], True

@@ -104,24 +104,31 @@ MATCH_SIGMAS = 1.5
 
 
 INSTRUMENTS = {"blur": "a Gaussian blur of σ pixels (zero outside the image): `blur 2.5`",
-               "downsample": "block means of f × f pixels, f dividing the image's size: `downsample 4`"}
+               "downsample": "block means of f × f pixels, f dividing the image's size: `downsample 4`",
+               "projection": "linear measurements y = A · vec(x), A an [m, H·W] matrix in a .npy: "
+                             "`projection \"A.npy\"`"}
 
 
 @dataclass(frozen=True)
 class Instrument:
     """One step of what happened between an unknown's image and the measured data (infer/instruments.py
-    applies it): `blur` σ (pixels) keeps the shape; `downsample` f takes f × f block means."""
-    kind: str                                 # "blur" | "downsample"
-    value: float
+    applies it): `blur` σ (pixels) keeps the shape; `downsample` f takes f × f block means;
+    `projection` multiplies the flattened data (row-major) by its matrix [m, k], giving m numbers."""
+    kind: str                                 # "blur" | "downsample" | "projection"
+    value: float = 0.0
+    path: str = ""                            # projection: the matrix file, as written
+    matrix: np.ndarray | None = field(default=None, compare=False, repr=False)   # float32 [m, k]
 
     def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.kind == "downsample":
             f = int(self.value)
             return (shape[0] // f, shape[1] // f)
+        if self.kind == "projection":
+            return (self.matrix.shape[0],)
         return shape
 
     def text(self) -> str:
-        return f"{self.kind} {self.value:g}"
+        return f'{self.kind} "{self.path}"' if self.kind == "projection" else f"{self.kind} {self.value:g}"
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -148,7 +155,7 @@ class ObservationStatement(Statement):
         """What the instruments make of images, [..., *data shape] → the root-mean-square difference
         over the seen entries [...] (without instruments: the images themselves)."""
         diff = (np.asarray(measured, dtype=np.float64) - self.pixels) * self.seen
-        return np.sqrt((diff ** 2).sum(axis=(-1, -2)) / self.seen.sum())
+        return np.sqrt((diff ** 2).sum(axis=tuple(range(-self.pixels.ndim, 0))) / self.seen.sum())
 
     def matches(self, measured: np.ndarray) -> np.ndarray:
         """Does each measured image keep the seen entries, within the noise? (RMS ≤ MATCH_SIGMAS · σ)"""

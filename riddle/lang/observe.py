@@ -50,6 +50,22 @@ def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | Non
                                f"{MAX_IMAGE_BYTES >> 20} MiB", "too large",
                                f"save the {shape[0]} x {shape[1]} image alone")
     source = path if data is None else io.BytesIO(data)
+    if len(shape) == 1:                                 # a projection's measurements: a vector of any numbers
+        if path.suffix.lower() != ".npy":
+            raise ObservationError(f"`{path.name}` is not a .npy file; a projection's {shape[0]} measurements are "
+                                   "a vector", "not a vector", "save them with numpy.save (NaN where unmeasured)")
+        values = _load_npy(path.name, source)
+        if values.ndim != 1 or values.shape[0] != shape[0]:
+            raise ObservationError(f"`{path.name}` holds an array of shape {values.shape}; `{chain}` makes "
+                                   f"{shape[0]} measurements", "wrong size",
+                                   f"give a vector of {shape[0]} numbers, or change the matrix")
+        values = values.astype(np.float64)
+        seen = ~np.isnan(values)
+        if np.isinf(values).any():
+            raise ObservationError(f"`{path.name}` has infinite entries", "not finite", "NaN marks an unmeasured one")
+        if not seen.any():
+            raise ObservationError(f"`{path.name}` has no measured entry (every one is NaN)", "nothing seen")
+        return np.where(seen, values, 0).astype(np.float32), seen
     if path.suffix.lower() == ".npy":
         pixels, seen = _read_npy(path.name, source)
     else:
@@ -69,18 +85,47 @@ def read_observation(path: str | Path, shape: tuple[int, ...], data: bytes | Non
     return np.where(seen, pixels, 0).astype(np.float32), seen
 
 
-def _read_npy(name: str, source) -> tuple[np.ndarray, np.ndarray]:
+def _load_npy(name: str, source) -> np.ndarray:
     try:
         data = np.load(source, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
         raise ObservationError(f"`{name}` is not a numpy array file ({e})", "not an array",
                                "save it with numpy.save, or as a PNG") from None
+    if data.dtype.kind not in "fbiu":
+        raise ObservationError(f"`{name}` holds {data.dtype} values, not numbers", "not numbers")
+    return data
+
+
+def read_matrix(path: str | Path, width: int, data: bytes | None = None) -> np.ndarray:
+    """A projection's matrix → float32 [m, width]: a .npy of finite numbers whose rows have `width`
+    entries (the flattened, row-major data it multiplies). With `data` (an upload's bytes) the file is
+    never looked for on disk."""
+    path = Path(path)
+    if data is None and not path.is_file():
+        raise ObservationError(f"no such matrix: `{path}`", "not found", "the path is relative to the riddle file's "
+                               "folder; save the matrix with numpy.save")
+    size = path.stat().st_size if data is None else len(data)
+    if size > MAX_IMAGE_BYTES:
+        raise ObservationError(f"`{path.name}` is {size / 2 ** 20:.1f} MiB; a matrix may be at most "
+                               f"{MAX_IMAGE_BYTES >> 20} MiB", "too large", "use fewer measurements, or float32")
+    if path.suffix.lower() != ".npy":
+        raise ObservationError(f"`{path.name}` is not a .npy file", "not a matrix", "save it with numpy.save")
+    matrix = _load_npy(path.name, path if data is None else io.BytesIO(data))
+    if matrix.ndim != 2 or matrix.shape[1] != width:
+        raise ObservationError(f"`{path.name}` has shape {matrix.shape}; it must be [m, {width}] to multiply the "
+                               f"{width} values it is given (row-major)", "wrong width",
+                               f"one row per measurement, {width} columns")
+    if not np.isfinite(matrix).all():
+        raise ObservationError(f"`{path.name}` has entries that are not finite numbers", "not finite")
+    return matrix.astype(np.float32)
+
+
+def _read_npy(name: str, source) -> tuple[np.ndarray, np.ndarray]:
+    data = _load_npy(name, source)
     if data.ndim != 2:
         raise ObservationError(f"`{name}` holds an array of shape {data.shape}; an image is 2-D", "not 2-D")
     if data.dtype == np.uint8:
         return data.astype(np.float32) / 255, np.ones(data.shape, bool)
-    if data.dtype.kind not in "fbiu":
-        raise ObservationError(f"`{name}` holds {data.dtype} values, not numbers", "not numbers")
     data = data.astype(np.float64)
     seen = ~np.isnan(data)
     if seen.any() and (np.nanmin(data) < 0 or np.nanmax(data) > 1):

@@ -241,7 +241,9 @@ class _ToAst(Transformer):
 
     def instrument(self, meta, children):
         name, value = children
-        return ast.Instrument(name=self._name(name), value=self._number(value), span=self._span(meta))
+        value = (ast.Text(text=str(value)[1:-1], span=self._tok(value)) if value.type == "STRING"
+                 else self._number(value))
+        return ast.Instrument(name=self._name(name), value=value, span=self._span(meta))
 
     def _predicate(self, meta, children, verb, negated):
         subject, words = children
