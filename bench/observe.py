@@ -8,7 +8,8 @@ data's test split, riddle.models.data.make_splits).
 1. Completion: one unknown, `x looks like "…"` alone, for `--per-class` held-out digits of each
    class and four seen parts — whole, top half, left half, top-left quarter (alpha 0 elsewhere).
    Per case, the share of restarts (50) whose drawing the judge reads as the digit's true label
-   *and* that keeps the seen pixels (RMS ≤ 1.5 σ).
+   *and* that keeps the seen pixels (riddle.infer.judge.keeps: χ² per seen pixel ≤ 2.25 against σ²
+   plus the generator's misfit).
 2. Riddles with the default settings (100 restarts), per noise σ: the top half of an odd digit with
    `x is odd` (right: judged the true digit, seen pixels kept with MSE < 0.03); two whole digits and
    their sum (right: all three right, both kept with MSE < 0.03); a whole digit that contradicts
@@ -30,8 +31,10 @@ import torch
 from bench import runs
 from bench.common import ROOT, machine, write_section
 from riddle import sweep
+from riddle.infer.judge import keeps
 from riddle.lang import load_text
 from riddle.models.data import load_bundled, make_splits
+from riddle.models.registry import default_registry
 from riddle.report.images import grid, write_png
 
 PARTS = {"whole": (slice(None), slice(None)), "top half": (slice(0, 14), slice(None)),
@@ -97,7 +100,8 @@ def main() -> None:
     completion, pictures = [], []
     for (k, label, part, seen, text), row in zip(cases, runs.run(tasks, args, save=True)):
         drawn, judged = saved_samples(row)
-        kept = load_text(text, file=str(tmp / "r.rdl")).statements[0].matches(drawn[:, 0])
+        kept = keeps(load_text(text, file=str(tmp / "r.rdl")).statements[0], default_registry().domains["digit"],
+                     drawn[:, 0])
         right = (judged[:, 0] == label) & kept
         completion.append({"index": k, "label": label, "part": part, "right": float(right.mean()),
                            "kept": float(kept.mean()), "seconds": round(row["seconds"], 1)})

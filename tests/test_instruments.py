@@ -9,7 +9,8 @@ import torch
 
 from riddle.graph import build
 from riddle.graph.build import ObservationFactor
-from riddle.infer.instruments import blur, downsample, gaussian_kernel, measure, measure_numpy
+from riddle.infer.instruments import blur, downsample, gaussian_kernel, measure, measure_numpy, misfit_variance
+from riddle.infer.judge import entry_variance, keeps
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load_text
 from riddle.lang.checked import Instrument
@@ -130,3 +131,65 @@ def test_projection_is_the_matrix_times_the_row_major_flattened_data():
     xg = torch.rand(2, 8, 8, dtype=torch.float64, requires_grad=True)
     c = [Instrument("projection", matrix=rng.normal(size=(3, 64)))]
     assert torch.autograd.gradcheck(lambda t: measure(c, t), (xg,))
+
+
+# ── the report's kept rule: noise plus the generator's misfit, through the chain ─
+
+def direct_misfit_variance(chain, rms, length, shape=(12, 12)) -> np.ndarray:
+    """rms² · diag(L K Lᵀ) with L and K written out entry by entry."""
+    H, W = shape
+    L = np.stack([measure_numpy(chain, np.eye(H * W)[j].reshape(H, W)).reshape(-1) for j in range(H * W)], 1)
+    pos = [(y, x) for y in range(H) for x in range(W)]
+    K = np.array([[math.exp(-((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2) / (2 * length ** 2)) if length else float(p == q)
+                   for q in pos] for p in pos])
+    return rms ** 2 * np.einsum("kj,jl,kl->k", L, K, L)
+
+
+@pytest.mark.parametrize("chain", [[], [Instrument("blur", 1.3)], [Instrument("downsample", 3)],
+                                   [Instrument("blur", 0.7), Instrument("downsample", 2),
+                                    Instrument("projection", path="A.npy",
+                                               matrix=np.random.default_rng(5).normal(size=(7, 36)))]])
+@pytest.mark.parametrize("length", [0.0, 0.65, 2.0])
+def test_the_misfit_variance_is_the_chain_carrying_a_correlated_field(chain, length):
+    got = misfit_variance(chain, (12, 12), 0.07, length)
+    assert got.shape == measure_numpy(chain, np.zeros((12, 12))).shape
+    assert np.allclose(got.reshape(-1), direct_misfit_variance(chain, 0.07, length))
+    if not chain:
+        assert np.allclose(got, 0.07 ** 2)                                # each pixel's own misfit
+    assert not misfit_variance(chain, (12, 12), 0.0, length).any()       # a domain without a measured misfit
+
+
+def projection_riddle(image: np.ndarray, m: int = 100, sigma: float = 0.1):
+    """`x` seen through m random projections (A ~ N(0, 1/m), Bora et al.'s protocol) with noise σ."""
+    rng = np.random.default_rng(6)
+    a = rng.normal(0, 1 / math.sqrt(m), (m, 784)).astype(np.float32)
+    y = a.astype(np.float64) @ image.reshape(-1) + rng.normal(0, sigma, m)
+    files = {"y.npy": npy_bytes(y.astype(np.float32)), "A.npy": npy_bytes(a)}
+    text = f'digit x\nx looks like "y.npy" through projection "A.npy" with noise {sigma}\n'
+    return load_text(text, files=files)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def test_a_projected_real_digit_keeps_a_drawing_off_by_the_generators_misfit_and_rejects_another_digit():
+    """A random projection adds 784 / m pixels' misfit into each entry: with σ alone (the old rule) no
+    drawing as far from the real digit as the generator's closest ones (0.07 per pixel) is kept."""
+    from riddle.models.registry import default_registry
+    digit = default_registry().domains["digit"]
+    assert digit.misfit_rms > 0.05 and digit.misfit_length > 0           # measured by bench/misfit.py
+    four = held_out(4)
+    riddle = projection_riddle(four)
+    assert riddle.ok, riddle.diagnostics
+    obs = riddle.statements[0]
+    tau2 = entry_variance(obs, digit)
+    assert tau2.shape == (100,) and np.all(tau2 > 0.1 ** 2 + 0.5 * 784 / 100 * 0.06 ** 2)
+    rng = np.random.default_rng(7)
+    near = np.clip(four + rng.normal(0, digit.misfit_rms, four.shape), 0, 1)   # about the closest drawing's misfit
+    other = held_out(9)
+    assert keeps(obs, digit, np.stack([four, near, other])).tolist() == [True, True, False]
+    assert obs.matches(measure_numpy(obs.through, near)).item() is False        # the noise alone: rejected

@@ -416,8 +416,9 @@ def conflict_diagnostic(result: SymbolicResult) -> Diagnostic:
 
 def ignored_diagnostic(s: Statement) -> Diagnostic:
     if s.kind == "observation":
+        seen = "the measured data" if getattr(s, "through", ()) else "the seen pixels"
         return Diagnostic(NOTE, "R051", "the oracle ignores this statement: it reads pixels, not labels (the report "
-                          "checks each answer's image against the seen pixels)", s.span, "not checked symbolically")
+                          f"checks each answer's image against {seen})", s.span, "not checked symbolically")
     whose = "a predicate in it declares" if isinstance(s, ConnectiveStatement) else "its predicate declares"
     return Diagnostic(NOTE, "R051", f"the oracle ignores this statement: {whose} no truth table",
                       s.span, "not checked symbolically")

@@ -69,3 +69,24 @@ def measure_numpy(through: Sequence[Instrument], images) -> np.ndarray:
     """The same for numpy arrays (or tensors), in float64: for the judge and the report."""
     x = torch.as_tensor(np.asarray(images, dtype=np.float64))
     return measure(through, x).numpy()
+
+
+def misfit_variance(through: Sequence[Instrument], shape: tuple[int, int], rms: float, length: float) -> np.ndarray:
+    """The variance, at each measured entry [data shape], of a generator's misfit carried through the
+    chain. The misfit (a real image minus the generator's closest drawing) is modelled as a field of
+    per-pixel standard deviation `rms` whose correlation between pixels d apart is exp(-d² / 2ℓ²)
+    (ℓ = `length`; 0: independent pixels); the chain is linear, L its matrix, so the variance is
+    rms² · diag(L K Lᵀ). bench/misfit.py measures rms and ℓ for the bundled generator and checks this
+    prediction per instrument against the measured misfits (docs/BENCHMARKS.md, "Generator misfit")."""
+    H, W = shape
+    out_shape = measure_numpy(through, np.zeros(shape)).shape
+    if rms <= 0:
+        return np.zeros(out_shape)
+    basis = np.eye(H * W).reshape(H * W, H, W)
+    L = measure_numpy(through, basis).reshape(H * W, -1).T.reshape(-1, H, W)            # [out, H, W]
+
+    def correlation(n: int) -> np.ndarray:                                              # [n, n]
+        d = np.arange(n)[:, None] - np.arange(n)[None, :]
+        return np.exp(-d ** 2 / (2 * length ** 2)) if length > 0 else np.eye(n)
+    KL = np.einsum("ab,kbc,cd->kad", correlation(H), L, correlation(W))               # K is Ky ⊗ Kx
+    return rms ** 2 * (L * KL).sum(axis=(1, 2)).reshape(out_shape)

@@ -6,13 +6,15 @@ oracle accepts its judged labels (`accepts`) and its drawings keep every observa
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
 from ..graph import FactorGraph, SymbolicResult, satisfies
 from ..lang.checked import MATCH_SIGMAS, ObservationStatement
 from ..models.zoo import for_inference
-from .instruments import measure_numpy
+from .instruments import measure_numpy, misfit_variance
 
 
 class Judge:
@@ -52,16 +54,34 @@ def observations(graph: FactorGraph) -> list[ObservationStatement]:
     return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
 
 
+@lru_cache(maxsize=64)
+def entry_variance(statement: ObservationStatement, domain) -> np.ndarray:
+    """[data shape]: the variance of a right answer's residual at each measured entry — the noise σ²
+    plus the generator's misfit of real images (the domain's misfit_rms, correlated over misfit_length
+    pixels) carried through the statement's instruments. Why the misfit: the generator cannot draw a
+    real digit exactly (0.07 RMS per pixel), and a projection adds 784 / m pixels' misfit into each of
+    its m entries, so on σ alone no drawing of a projected real digit would be kept
+    (docs/LANGUAGE.md, "Measurements"). Cached per statement (statements compare by identity)."""
+    return statement.noise ** 2 + misfit_variance(statement.through, domain.image_shape, domain.misfit_rms,
+                                                  domain.misfit_length)
+
+
+def keeps(statement: ObservationStatement, domain, images: np.ndarray) -> np.ndarray:
+    """images [..., H, W] of the statement's unknown → bool [...]: does each, through the instruments,
+    keep the seen entries (χ² per seen entry against entry_variance ≤ MATCH_SIGMAS²)?"""
+    return statement.matches(measure_numpy(statement.through, images), entry_variance(statement, domain))
+
+
 def observed(graph: FactorGraph, images) -> np.ndarray:
-    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image, through its observation's
-    instruments, keep the seen entries of each of the riddle's m observations, within their noise
-    (ObservationStatement.matches)?"""
+    """images [..., n, H, W] (torch or numpy) → bool [..., m]: does each image keep each of the riddle's
+    m observations (`keeps`)?"""
     seen = observations(graph)
     arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if not seen:
         return np.ones(arr.shape[:-3] + (0,), bool)
     index = {n: i for i, n in enumerate(graph.names)}
-    return np.stack([s.matches(measure_numpy(s.through, arr[..., index[s.unknown], :, :])) for s in seen], -1)
+    return np.stack([keeps(s, graph.unknowns[index[s.unknown]].domain, arr[..., index[s.unknown], :, :])
+                     for s in seen], -1)
 
 
 def observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray) -> list[dict]:
@@ -69,10 +89,14 @@ def observation_report(graph: FactorGraph, images: np.ndarray, kept: np.ndarray)
     index = {n: i for i, n in enumerate(graph.names)}
     out = []
     for k, s in enumerate(observations(graph)):
-        rms = s.rms(measure_numpy(s.through, images[:, index[s.unknown]]))
+        measured = measure_numpy(s.through, images[:, index[s.unknown]])
+        variance = entry_variance(s, graph.unknowns[index[s.unknown]].domain)
+        rms, chi2 = s.rms(measured), s.chi2(measured, variance)
         out.append({"line": s.span.line, "unknown": s.unknown, "path": s.path, "noise": s.noise,
                     "through": [i.text() for i in s.through],
-                    "seen_pixels": int(s.seen.sum()), "threshold_rms": MATCH_SIGMAS * s.noise,
+                    "seen_pixels": int(s.seen.sum()), "threshold_chi2": MATCH_SIGMAS ** 2,
+                    "expected_rms": float(np.sqrt((variance * s.seen).sum() / s.seen.sum())),
+                    "chi2_median": float(np.median(chi2)),
                     "rms_median": float(np.median(rms)), "mse_median": float(np.median(rms ** 2)),
                     "kept": int(kept[:, k].sum()), "restarts": int(len(rms))})
     return out

@@ -192,7 +192,8 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
 
     def judge_answer(answer, checks):
         broken = [s.text() for s in satisfies(graph, answer)]
-        broken += [f"looks like({s.unknown}, \"{s.path}\"): pixels differ" for s, ok in zip(seen, checks) if not ok]
+        broken += [f"looks like({s.unknown}, \"{s.path}\"): {'measurements' if s.through else 'pixels'} differ"
+                   for s, ok in zip(seen, checks) if not ok]
         return (not broken), broken
     sol.rows = answer_table(labels, sol.elbo, judge_answer, kept)
     sol.answer = reported_answer(sol.rows, rule)

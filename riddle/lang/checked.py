@@ -98,8 +98,11 @@ class DistinctStatement(Statement):
 # The pixel noise σ of an observation without `with noise S`: measured by bench/observe.py
 # (docs/BENCHMARKS.md, "Observations").
 DEFAULT_NOISE = 0.1
-# An answer keeps an observation when the root-mean-square difference over the seen pixels is at most
-# this many σ: with pixel noise σ the RMS of a faithful drawing is about σ, so 1.5 σ leaves a margin.
+# An answer keeps an observation when its residual over the seen entries is at most this many times what
+# a right answer's is expected to be: χ² per seen entry, each entry's residual over its expected standard
+# deviation τ (the noise σ, plus the generator's misfit of real images carried through the instruments:
+# infer/judge.entry_variance), at most MATCH_SIGMAS² = 2.25. A right answer's χ² per entry is about 1;
+# the margin covers digits the generator draws less well than most (docs/LANGUAGE.md, "Measurements").
 MATCH_SIGMAS = 1.5
 
 
@@ -157,9 +160,17 @@ class ObservationStatement(Statement):
         diff = (np.asarray(measured, dtype=np.float64) - self.pixels) * self.seen
         return np.sqrt((diff ** 2).sum(axis=tuple(range(-self.pixels.ndim, 0))) / self.seen.sum())
 
-    def matches(self, measured: np.ndarray) -> np.ndarray:
-        """Does each measured image keep the seen entries, within the noise? (RMS ≤ MATCH_SIGMAS · σ)"""
-        return self.rms(measured) <= MATCH_SIGMAS * self.noise
+    def chi2(self, measured: np.ndarray, variance: np.ndarray | float | None = None) -> np.ndarray:
+        """χ² per seen entry [...]: the squared residuals over each entry's expected variance (default σ²)
+        averaged over the seen entries."""
+        variance = self.noise ** 2 if variance is None else variance
+        diff2 = (np.asarray(measured, dtype=np.float64) - self.pixels) ** 2 * self.seen / variance
+        return diff2.sum(axis=tuple(range(-self.pixels.ndim, 0))) / self.seen.sum()
+
+    def matches(self, measured: np.ndarray, variance: np.ndarray | float | None = None) -> np.ndarray:
+        """Does each measured image keep the seen entries? (χ² per seen entry ≤ MATCH_SIGMAS²; with the
+        default variance σ² that is an RMS ≤ MATCH_SIGMAS · σ)"""
+        return self.chi2(measured, variance) <= MATCH_SIGMAS ** 2
 
 
 COUNTING = ("exactly", "at least", "at most")

@@ -41,6 +41,11 @@ class Domain:
     # the learned per-label sampler q(ξ | label) over the generator's latent (zoo.LabelSampler), the
     # collapsed sampler's proposal; None: it proposes from the prior
     load_sampler: Callable[[], object] | None = field(default=None, compare=False, repr=False)
+    # how far the generator's closest drawing of a real image is from it: the root-mean-square per pixel
+    # and the correlation length (pixels) of that misfit. The report's check of a `looks like` expects
+    # this much residual beside the noise (infer/judge.entry_variance); 0: the noise alone.
+    misfit_rms: float = 0.0
+    misfit_length: float = 0.0
 
     @property
     def size(self) -> int:
@@ -171,7 +176,9 @@ def _builtin() -> Registry:
                              description="handwritten MNIST digits 0..9, 28 x 28, white on black",
                              load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
                              load_judge=bundled_model("judge"), load_examples=held_out_digits,
-                             load_sampler=bundled_model("sampler")))
+                             load_sampler=bundled_model("sampler"),
+                             # measured by bench/misfit.py (docs/BENCHMARKS.md, "Generator misfit")
+                             misfit_rms=0.074, misfit_length=0.65))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=odd)))

@@ -80,9 +80,12 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     lines.append(tail)
     for ob in sol.observations:
         through = f" through {', '.join(ob['through'])}" if ob.get("through") else ""
+        entries = "entries" if through else "pixels"
         lines.append(f"seen     {ob['unknown']} looks like \"{ob['path']}\"{through} (line {ob['line']}): "
-                     f"{ob['seen_pixels']} pixels seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} restarts "
-                     f"keep them (RMS over the seen pixels ≤ {ob['threshold_rms']:.2f}; median {ob['rms_median']:.3f})")
+                     f"{ob['seen_pixels']} {entries} seen, σ {ob['noise']:g} · {ob['kept']} of {ob['restarts']} "
+                     f"restarts keep them (χ² per seen entry ≤ {ob['threshold_chi2']:g} against the noise and the "
+                     f"generator's misfit, RMS {ob['expected_rms']:.3f}; median χ² {ob['chi2_median']:.2f}, "
+                     f"RMS {ob['rms_median']:.3f})")
     lines += method.report_lines(sol.diagnostics)
     dv = sol.diversity
     if dv and dv["ratio"] is not None:
