@@ -152,6 +152,23 @@ def test_a_seen_image_is_weighed_where_it_can_be_and_refined_where_it_is_too_sha
     assert (s.labels[:, 0] + s.labels[:, 1] == 9).all()
 
 
+def test_a_seen_image_whose_weight_sits_on_one_draw_is_refined_whatever_its_acceptance_says(tmp_path):
+    """The acceptance is measured against the largest weight drawn so far; when one draw carries the whole
+    weight (a projection's likelihood: issue 28), that supremum is no bound and the acceptance an
+    overestimate. Fewer effective draws than samples needed refine the unknown even where the
+    acceptance rule alone (here: weigh up to 10⁹ draws) would go on drawing until the budget ends."""
+    from PIL import Image
+    Image.fromarray((np.random.default_rng(0).random((28, 28)) * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    registry, _ = fake_registry()
+    riddle = load_text('digits a, b\na looks like "a.png" with noise 0.02\na + b = 9\n', file=str(tmp_path / "r.rdl"),
+                       registry=registry)
+    graph = build(riddle)
+    objective = Objective(graph, Networks.load(graph))
+    s = collapsed.sample(objective, 12, alpha=2.0, seed=3, config=collapsed.CollapsedConfig(
+        pool=1024, refine_steps=5, weigh_draws=10 ** 9, max_draws=8192))
+    assert s.info["seen"] == {"a": "refined"} and len(s.xi) == 12 and s.info["draws"] <= 4 * 1024
+
+
 def test_samples_are_independent_and_every_one_satisfies_the_logic_under_fake_networks():
     registry, _ = fake_registry()
     riddle = load_text("digits a, b, c\na + b = c\nc is odd\n", registry=registry)

@@ -193,3 +193,17 @@ def test_a_projected_real_digit_keeps_a_drawing_off_by_the_generators_misfit_and
     other = held_out(9)
     assert keeps(obs, digit, np.stack([four, near, other])).tolist() == [True, True, False]
     assert obs.matches(measure_numpy(obs.through, near)).item() is False        # the noise alone: rejected
+
+
+def test_the_expected_variance_belongs_to_its_own_statement_not_to_one_on_the_same_line():
+    """Statements compare equal by their span: a cache keyed on equality gave the second riddle the
+    first one's 7 x 7 variances for its 14 x 14 data."""
+    from riddle.models.registry import default_registry
+    digit = default_registry().domains["digit"]
+    image = held_out(3)
+    first = thumbnail_riddle(image)[0].statements[0]
+    small = measure_numpy([Instrument("downsample", 2)], image)
+    second = load_text('digits x, y\nx looks like "thumb.png" through downsample 2 with noise 0.05\n',
+                       files={"thumb.png": encode_png(np.clip(small, 0, 1))}).statements[0]
+    assert entry_variance(first, digit).shape == (7, 7) and entry_variance(second, digit).shape == (14, 14)
+    assert keeps(second, digit, image[None]).tolist() == [True]

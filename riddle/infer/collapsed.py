@@ -370,7 +370,11 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     # they are refined from the pool's best-weighted draws instead (below), never given up
     seen = [any(isinstance(t, ObservationFactor) and objective.index[t.scope[0]] in kind.members
                 for t in objective.terms) for kind in groups]
-    refined = [seen[k] and bool((need[k] > config.weigh_draws * pools[k].acceptance()).any())
+    # the acceptance above is measured against the largest weight drawn so far; where one draw carries
+    # a label's whole weight (a projection's likelihood is that sharp) that supremum is no bound yet and
+    # the acceptance an overestimate, so fewer effective draws than samples needed also means refine
+    refined = [seen[k] and bool(((need[k] > config.weigh_draws * pools[k].acceptance()) |
+                                 ((need[k] > 0) & (pools[k].ess() * pools[k].count < need[k]))).any())
                for k in range(len(groups))]
     hopeless = [h & ~torch.tensor(refined[k]) for k, h in enumerate(hopeless)]
     need = [torch.zeros_like(need[k]) if refined[k] else torch.where(hopeless[k], 0, need[k])

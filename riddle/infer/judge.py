@@ -6,8 +6,6 @@ oracle accepts its judged labels (`accepts`) and its drawings keep every observa
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import torch
 
@@ -54,16 +52,26 @@ def observations(graph: FactorGraph) -> list[ObservationStatement]:
     return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
 
 
-@lru_cache(maxsize=64)
+_VARIANCES: dict[int, tuple] = {}     # id(statement) → (statement, domain, variance); see entry_variance
+
+
 def entry_variance(statement: ObservationStatement, domain) -> np.ndarray:
     """[data shape]: the variance of a right answer's residual at each measured entry — the noise σ²
     plus the generator's misfit of real images (the domain's misfit_rms, correlated over misfit_length
     pixels) carried through the statement's instruments. Why the misfit: the generator cannot draw a
     real digit exactly (0.07 RMS per pixel), and a projection adds 784 / m pixels' misfit into each of
     its m entries, so on σ alone no drawing of a projected real digit would be kept
-    (docs/LANGUAGE.md, "Measurements"). Cached per statement (statements compare by identity)."""
-    return statement.noise ** 2 + misfit_variance(statement.through, domain.image_shape, domain.misfit_rms,
-                                                  domain.misfit_length)
+    (docs/LANGUAGE.md, "Measurements"). Cached by the statement's identity: statements compare equal by
+    their span, so two riddles' `looks like` on the same line would share an lru_cache entry."""
+    hit = _VARIANCES.get(id(statement))
+    if hit is not None and hit[0] is statement and hit[1] == domain:
+        return hit[2]
+    variance = statement.noise ** 2 + misfit_variance(statement.through, domain.image_shape, domain.misfit_rms,
+                                                      domain.misfit_length)
+    if len(_VARIANCES) >= 64:
+        _VARIANCES.pop(next(iter(_VARIANCES)))                  # the oldest: the cache holds what it keys
+    _VARIANCES[id(statement)] = (statement, domain, variance)
+    return variance
 
 
 def keeps(statement: ObservationStatement, domain, images: np.ndarray) -> np.ndarray:
