@@ -207,3 +207,21 @@ def test_the_expected_variance_belongs_to_its_own_statement_not_to_one_on_the_sa
                        files={"thumb.png": encode_png(np.clip(small, 0, 1))}).statements[0]
     assert entry_variance(first, digit).shape == (7, 7) and entry_variance(second, digit).shape == (14, 14)
     assert keeps(second, digit, image[None]).tolist() == [True]
+
+
+@needs_weights
+@pytest.mark.parametrize("method", ["advi", "amortised"])
+def test_a_real_four_seen_through_100_projections_is_read_and_kept(method):
+    """Bora et al.'s protocol on a held-out 4 (m 100, σ 0.1): the answer is the 4, most restarts' drawings
+    are read as a 4 and keep the measurement, and the best one is far closer than least squares."""
+    from riddle.infer.base import RunConfig
+    from riddle.infer.solve import solve
+    four = held_out(4, 12)
+    riddle = projection_riddle(four)
+    sol = solve(riddle, RunConfig(seed=0, restarts=16, steps=150, pairs=1), device="cpu", method=method)
+    assert sol.answer.answer == (4,) and sol.answer.correct
+    assert sol.success_rate >= 0.5, sol.rows
+    a = riddle.statements[0].through[0].matrix.astype(np.float64)
+    least_squares = np.clip(np.linalg.pinv(a) @ riddle.statements[0].pixels, 0, 1).reshape(28, 28)
+    best = sol.images[int(np.argmax(np.where(sol.correct, sol.elbo, -np.inf))), 0]       # the best right one
+    assert ((best - four) ** 2).mean() <= 0.5 * ((least_squares - four) ** 2).mean()
