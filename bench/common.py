@@ -53,6 +53,14 @@ def write_section(path: Path, heading: str, section: str) -> None:
     path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections))
 
 
+def publish(name: str, heading: str, out: dict, section) -> None:
+    """A bench's results: docs/bench/NAME.json and its section (`heading`) of docs/BENCHMARKS.md."""
+    import json
+    (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
+    (ROOT / "docs" / "bench" / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
+    write_section(ROOT / "docs" / "BENCHMARKS.md", heading, section(out))
+
+
 def rerender(name: str, heading: str, section) -> None:
     """A bench's `--render`: its docs/BENCHMARKS.md section again from docs/bench/NAME.json, without a run
     (after an edit to the section's text)."""

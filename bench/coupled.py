@@ -15,13 +15,12 @@ shipped weights and `--models coupled` solves (issue 30's next part).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import torch
 
-from bench.common import ROOT, machine, rerender, write_section
+from bench.common import ROOT, machine, publish, rerender
 from riddle.models.coupled import OBJECTIVES, train
 from riddle.models.data import load_bundled, make_splits
 from riddle.models.registry import default_registry
@@ -75,9 +74,7 @@ def main(argv=None) -> int:
         print({k: v for k, v in row.items() if k != "history"}, flush=True)
     out = {"machine": machine(), "epochs": args.epochs, "train": len(x), "test": len(xv), "rows": rows}
     if not args.no_write:
-        (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "bench" / "coupled.json").write_text(json.dumps(out, indent=2) + "\n")
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Coupled network", section(out))
+        publish("coupled", "## Coupled network", out, section)
         picture(grids)
     return 0
 

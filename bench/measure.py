@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.common import ROOT, machine, rerender, write_section
+from bench.common import ROOT, machine, publish, rerender
 from riddle.infer.base import RunConfig
 from riddle.infer.instruments import measure_numpy
 from riddle.infer.judge import keeps
@@ -200,9 +200,7 @@ def main(argv=None) -> int:
             print(logic_rows[-1], flush=True)
     out = {"machine": machine(), "restarts": args.restarts, "steps": args.steps, "rows": rows, "logic": logic_rows}
     if not args.no_write:
-        (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "bench" / "measure.json").write_text(json.dumps(out, indent=2) + "\n")
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Measurements", section(out))
+        publish("measure", "## Measurements", out, section)
         figure(out)
     return 0
 

@@ -19,12 +19,11 @@ Writes docs/bench/misfit.json and the "Generator misfit" section of docs/BENCHMA
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
-from bench.common import ROOT, machine, rerender, write_section
+from bench.common import machine, publish, rerender
 from riddle.infer.base import RunConfig
 from riddle.infer.instruments import measure_numpy, misfit_variance
 from riddle.infer.solve import solve
@@ -108,9 +107,7 @@ def main(argv=None) -> int:
            "neighbour_correlation": float((e[:, :, 1:] * e[:, :, :-1]).mean() / (e ** 2).mean()),
            "fit": fit, "rows": rows}
     if not args.no_write:
-        (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "bench" / "misfit.json").write_text(json.dumps(out, indent=2) + "\n")
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Generator misfit", section(out))
+        publish("misfit", "## Generator misfit", out, section)
     return 0
 
 
