@@ -281,9 +281,8 @@ logic adds nothing. Blurs: 2-3x below the blurred image; least squares amplifies
 blur. Least squares at m = 750 is the minimum-norm solution near the square case, whose small
 singular values amplify the noise. Lasso is in the pixel basis as csgm's MNIST Lasso; a wavelet/DCT
 basis (their celebA baseline) is not run here. One digit per class, one noise draw each: a trend,
-not a confidence interval. A digit the generator draws badly is the limit: a held-out 8 whose whole-
-seen misfit is 0.117 (1.6x typical) keeps no restart through 100 projections (its closest drawing's
-residual RMS 0.40 > the rule's 0.35).
+not a confidence interval. A digit the generator draws badly is the limit: a held-out 8 drawn well
+past the typical misfit kept no restart through 100 projections (issue 28's closing note).
 """
 
 
