@@ -7,18 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from riddle.graph import build
-from riddle.graph.build import ObservationFactor
 from riddle.infer.instruments import blur, downsample, gaussian_kernel, measure, measure_numpy, misfit_variance
 from riddle.infer.judge import entry_variance, keeps
-from riddle.infer.objective import Networks, Objective
 from riddle.lang import load_text
 from riddle.lang.checked import Instrument
 from riddle.report.images import encode_png
 
-from .test_infer import D, fake_registry
+from .test_infer import fake_registry
 from .test_models import needs_weights
-from .test_observe import held_out
+from .test_observe import held_out, observation_term
 
 
 def direct_blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -84,17 +81,12 @@ def test_the_objective_compares_what_the_instruments_make_of_the_images():
     image = np.random.default_rng(3).random((28, 28))
     riddle, _ = thumbnail_riddle(image, registry=registry)
     assert riddle.ok and not any(d.code == "R062" for d in riddle.diagnostics), riddle.diagnostics   # not white
-    graph = build(riddle)
-    objective = Objective(graph, Networks.load(graph))
-    k = next(i for i, t in enumerate(objective.terms) if isinstance(t, ObservationFactor))
-    xi = torch.randn(2, 3, 2, D, generator=torch.Generator().manual_seed(0))
-    got = objective.log_probs(xi)[..., k]                                      # [2, 3]
+    got, images, _, _ = observation_term(riddle, gen)                                  # [2, 3], [2, 3, 28, 28]
     obs = riddle.statements[0]
-    images = gen(xi.reshape(-1, D)).reshape(2, 3, 2, 28, 28)[:, :, 0].double().numpy()
     thumbs = images.reshape(2, 3, 7, 4, 7, 4).mean((-3, -1))
     expected = -0.5 * (((thumbs - obs.pixels) * obs.seen) ** 2).sum((-1, -2)) / 0.05 ** 2
     assert obs.pixels.shape == (7, 7)
-    assert np.allclose(got.double().numpy(), expected, rtol=1e-4, atol=1e-3)
+    assert np.allclose(got, expected, rtol=1e-4, atol=1e-3)
 
 
 def test_the_report_checks_the_measurement_not_the_image():

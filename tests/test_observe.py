@@ -162,18 +162,25 @@ def test_observation_is_a_term_of_its_own_and_the_oracle_notes_it(tmp_path):
     assert [s.kind for s in result.ignored] == ["observation"] and result.count == 10
 
 
-def test_the_pixel_term_is_the_gaussian_log_likelihood_over_seen_pixels(tmp_path):
-    registry, (gen, *_) = fake_registry()
-    riddle = observed_riddle(tmp_path, registry)
+def observation_term(riddle, gen):
+    """The objective's first observation term at 2 × 3 seeded latents of a 2-unknown riddle → its log
+    probabilities [2, 3] (float64), the first unknown's images there [2, 3, 28, 28], and the objective."""
     graph = build(riddle)
     objective = Objective(graph, Networks.load(graph))
     k = next(i for i, t in enumerate(objective.terms) if isinstance(t, ObservationFactor))
     xi = torch.randn(2, 3, 2, D, generator=torch.Generator().manual_seed(0))
-    got = objective.log_probs(xi)[..., k]                                     # [2, 3]
-    obs = riddle.statements[0]
+    got = objective.log_probs(xi)[..., k].double().numpy()
     images = gen(xi.reshape(-1, D)).reshape(2, 3, 2, 28, 28)[:, :, 0].double().numpy()
+    return got, images, objective, xi
+
+
+def test_the_pixel_term_is_the_gaussian_log_likelihood_over_seen_pixels(tmp_path):
+    registry, (gen, *_) = fake_registry()
+    riddle = observed_riddle(tmp_path, registry)
+    got, images, objective, xi = observation_term(riddle, gen)
+    obs = riddle.statements[0]
     expected = -0.5 * (((images - obs.pixels) * obs.seen) ** 2).sum((-1, -2)) / 0.25 ** 2
-    assert np.allclose(got.double().numpy(), expected, rtol=1e-5, atol=1e-4)
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-4)
     h, _ = objective.energy(xi, 1.0)                                          # and it weighs × strength 2
     assert torch.isfinite(h).all()
 

@@ -6,6 +6,8 @@ oracle accepts its judged labels (`accepts`) and its drawings keep every observa
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -52,7 +54,7 @@ def observations(graph: FactorGraph) -> list[ObservationStatement]:
     return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
 
 
-_VARIANCES: dict[int, tuple] = {}     # id(statement) → (statement, domain, variance); see entry_variance
+_VARIANCES: dict[int, tuple] = {}     # id(statement) → (weak ref to it, domain, variance); see entry_variance
 
 
 def entry_variance(statement: ObservationStatement, domain) -> np.ndarray:
@@ -62,15 +64,16 @@ def entry_variance(statement: ObservationStatement, domain) -> np.ndarray:
     real digit exactly (0.07 RMS per pixel), and a projection adds 784 / m pixels' misfit into each of
     its m entries, so on σ alone no drawing of a projected real digit would be kept
     (docs/LANGUAGE.md, "Measurements"). Cached by the statement's identity: statements compare equal by
-    their span, so two riddles' `looks like` on the same line would share an lru_cache entry."""
+    their span, so two riddles' `looks like` on the same line would share an lru_cache entry. The cache
+    refers to a statement weakly: a long-running server must not keep old riddles' matrices alive."""
     hit = _VARIANCES.get(id(statement))
-    if hit is not None and hit[0] is statement and hit[1] == domain:
+    if hit is not None and hit[0]() is statement and hit[1] == domain:
         return hit[2]
     variance = statement.noise ** 2 + misfit_variance(statement.through, domain.image_shape, domain.misfit_rms,
                                                       domain.misfit_length)
     if len(_VARIANCES) >= 64:
-        _VARIANCES.pop(next(iter(_VARIANCES)))                  # the oldest: the cache holds what it keys
-    _VARIANCES[id(statement)] = (statement, domain, variance)
+        _VARIANCES.pop(next(iter(_VARIANCES)))                  # the oldest
+    _VARIANCES[id(statement)] = (weakref.ref(statement), domain, variance)
     return variance
 
 
