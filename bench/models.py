@@ -66,8 +66,9 @@ def main() -> None:
     wdir = Path(args.weights or weights_dir())
     models = {n: store.load(n, wdir) for n in ("generator", "classifier", "judge")}
     cards = {n: store.card(n, wdir) for n in models}
-    if store.card("sampler", wdir):                    # its figures are measured by `riddle train` (its card)
-        cards["sampler"] = store.card("sampler", wdir)
+    for own in ("sampler", "coupled"):                 # their figures are measured by their training runs (cards)
+        if store.card(own, wdir):
+            cards[own] = store.card(own, wdir)
     models["odd"] = LabelReadout(models["classifier"], (1, 3, 5, 7, 9))
     models["closed circle"] = HeadReadout(models["classifier"], "closed circle")
     digits = data.load()
@@ -127,6 +128,59 @@ def main() -> None:
     print(json.dumps({k: out[k] for k in ("real_test", "generated", "seconds_per_600_images_fwd_bwd")}, indent=2))
 
 
+def coupled_bars(card: dict | None, check) -> list[str]:
+    """Issue 30's two bars for the coupled network, from its card (`riddle train --coupled`)."""
+    if card is None:
+        return []
+    m = card["metrics"]
+    gap = m["discriminative_accuracy"] - m["accuracy"]
+    return [f"| coupled: held-out accuracy within 1.5 points of the same network trained discriminatively | "
+            f"{pct(m['accuracy'])} vs {pct(m['discriminative_accuracy'])} | {check(gap <= 0.015)} |",
+            f"| coupled: ≥ 80 % of its class-conditional samples read as their class by the judge | "
+            f"{pct(m['judge_read_right'])} | {check(m['judge_read_right'] >= 0.8)} |"]
+
+
+def coupled_section(card: dict | None) -> list[str]:
+    if card is None:
+        return []
+    m, tc, smp = card["metrics"], card["train_config"], card["sampling"]
+    row = lambda key, fmt: "| " + " | ".join(fmt.format(v) for v in m[key]) + " |"  # noqa: E731
+    return [
+        "",
+        "## Seed 003's coupled network (`models coupled`)",
+        "",
+        "`coupled` (riddle/models/coupled.py) is seed 003's dense network, 784-512-512-10 with sigmoid hidden "
+        "layers: one weight set whose forward pass is the label classifier and whose backward pass, through the "
+        "same weights transposed (each direction with its own biases), draws a digit given its class. It is the "
+        "`coupled` model family (`riddle solve FILE --models coupled`, `solve with models coupled`, "
+        "`riddle.solve(..., models=\"coupled\")`): the digits' generator, label classifier and per-label sampler "
+        "all come from it, `odd`, `even` and `closed circle` are read off its forward model through their truth "
+        "tables, and riddle's judge stays the outside judge (riddle/models/families.py).",
+        "",
+        f"Trained by `riddle train --coupled` ({card['training_seconds']:.0f} s on {card['data']['trained_on']}): "
+        f"Adam (lr {tc['lr']:g}, batch {tc['batch']}, {tc['epochs']} epochs, no regulariser, as the seed) on "
+        f"−log p(y | x) − {tc['image_weight']:g} · log p(x | y), the seed's generative estimator with the image term "
+        f"weighted (docs/BENCHMARKS.md, \"Coupled network\", measures weights 1, {tc['image_weight']:g} and 1/784). "
+        f"Its card's baseline is {card['baseline']}.",
+        "",
+        "As a generator (`CoupledGenerator`): ξ ~ N(0, I) in 10 + 512 dimensions — the class is the argmax of the "
+        "first ten, the top hidden layer is drawn from the class through logistic noise (the seed's one sampled "
+        f"layer, at β = {smp['top_sharpness']:g}), then expectations down to the pixels, whose logits are multiplied "
+        f"by {smp['sharpness']:g}; soft (temperature {smp['temperature']:g}) so the VI methods can differentiate it. "
+        "The per-label sampler is exact: the prior given the argmax. Draws per class (50 each, read by the judge; "
+        "variety: pairwise RMS over that of real held-out digits of the class):",
+        "",
+        "| class | " + " | ".join(str(k) for k in range(len(m["variety_real"]))) + " |",
+        "| --- " * (len(m["variety_real"]) + 1) + "|",
+        "| read as its class |" + row("judge_read_right_per_class", "{:.0%}")[1:],
+        "| variety over real |" + row("variety_real", "{:.2f}")[1:],
+        "",
+        f"Limits: {card['limits']}. Its weakest classes: "
+        + ", ".join(f"{k} ({v:.0%})" for k, v in sorted(enumerate(m["judge_read_right_per_class"]),
+                                                         key=lambda kv: kv[1])[:2]) + ".",
+    ]
+
+
 def pct(v) -> str:
     return f"{100 * v:.1f} %"
 
@@ -136,7 +190,7 @@ def render(o: dict) -> str:
     data_card = c["classifier"]["data"]
     check = lambda ok: "✓" if ok else "✗"  # noqa: E731
     # the zoo's run; the sampler's card is of its own run (`riddle train --only sampler`), said below
-    total_train = sum(card["training_seconds"] for name, card in c.items() if name != "sampler")
+    total_train = sum(card["training_seconds"] for name, card in c.items() if name not in ("sampler", "coupled"))
     lines = [
         "# Models",
         "",
@@ -175,6 +229,7 @@ def render(o: dict) -> str:
         f"| {check(g['odd_agrees_with_judged_parity'] >= 0.97)} |",
         f"| generated, judged > 0.9: label classifier agrees with the judge ≥ 95 % | "
         f"{pct(g['classifier_agrees_with_judge'])} | {check(g['classifier_agrees_with_judge'] >= 0.95)} |",
+        *coupled_bars(c.get("coupled"), check),
         "",
         "## Prior samples",
         "",
@@ -196,6 +251,10 @@ def render(o: dict) -> str:
         m = c["sampler"]["metrics"]
         held["sampler"] = (f"accepted draws read as their label by the judge {min(m['judge_agreement']):.1%}+; "
                            f"variety over real {min(m['variety_real']):.2f}+")
+    if "coupled" in c:
+        m = c["coupled"]["metrics"]
+        held["coupled"] = (f"{pct(m['accuracy'])} (trained discriminatively: {pct(m['discriminative_accuracy'])}); "
+                           f"samples read as their class by the judge {pct(m['judge_read_right'])}")
     for name, card in c.items():
         lines.append(
             f"| `{name}` | {card['role'].replace('|', chr(92) + '|')} | {card['architecture']} {card['config']} | "
@@ -234,6 +293,7 @@ def render(o: dict) -> str:
             "labels 0–9 at the same α: no better than the flow's acceptance, at less cost per draw, which is why "
             "`proposal prior` stays the default (docs/BENCHMARKS.md, \"Amortised: proposal\").",
         ]
+    lines += coupled_section(c.get("coupled"))
     cost = o["seconds_per_600_images_fwd_bwd"]
     lines += [
         "",

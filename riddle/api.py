@@ -30,7 +30,7 @@ from .graph.symbolic import ORACLE_SECONDS, SymbolicResult, conflict_diagnostic,
 from .lang import CheckedRiddle, load, load_text
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
-from .vocabulary import ALL_KEYS, DEFAULT_METHOD, RUN_SETTINGS, settings_problem
+from .vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, MODEL_FAMILIES, RUN_SETTINGS, settings_problem
 
 JSON_SOLUTION_CAP = 1000
 PREVIEW_RESTARTS = 4          # progress events carry the current drawings of this many restarts
@@ -49,6 +49,7 @@ class CheckResult:
     graph: FactorGraph | None = None
     symbolic: SymbolicResult | None = None
     logic: LogicProgram | None = None
+    models: str = DEFAULT_MODELS          # the model family its networks come from (riddle/models/families.py)
 
     @property
     def ok(self) -> bool:
@@ -79,7 +80,7 @@ class CheckResult:
 
     def to_json(self) -> dict:
         """The object `riddle check --json` prints."""
-        return check_json(self.riddle, self.symbolic, self.diagnostics, self.logic)
+        return {**check_json(self.riddle, self.symbolic, self.diagnostics, self.logic), "models": self.models}
 
     def raise_for_errors(self) -> None:
         """Raise RiddleError unless the riddle can go to the solver (a contradiction can: its result
@@ -102,33 +103,48 @@ def _is_path(riddle) -> bool:
 
 
 def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, bytes] | None = None,
-          name: str = "<riddle>", logic: str | None = None, text: bool = False,
+          name: str = "<riddle>", logic: str | None = None, models: str | None = None, text: bool = False,
           oracle_seconds: float = ORACLE_SECONDS) -> CheckResult:
     """Load (a path or the text), check, build the factor graph and read it symbolically. Never raises
     for a bad riddle: every problem is a diagnostic in the result. `files` ({name: bytes}) are the
     only images `looks like` may read (uploads); `name` names a riddle given as text in diagnostics.
     `text=True`: `riddle` is the riddle's text whatever it looks like, never a path to read — what a
     server must say of a client's string (a one-line body naming a file would otherwise be read).
-    `oracle_seconds`: the symbolic oracle's time budget (it says what it could not finish within it)."""
+    `oracle_seconds`: the symbolic oracle's time budget (it says what it could not finish within it).
+    `models`: the model family (vocabulary.MODEL_FAMILIES) whose networks the riddle is bound to; None:
+    the riddle's own `solve with models …`, else the default. A riddle given as a CheckedRiddle keeps
+    the networks it was checked with."""
+    if models is not None and models not in MODEL_FAMILIES:
+        raise ValueError(f"`models` must be one of {', '.join(MODEL_FAMILIES)}; not `{models}`")
+
+    def read(registry=None) -> CheckedRiddle:
+        if not text and _is_path(riddle):
+            return load(riddle, registry)
+        return load_text(riddle, name, registry, files=files)
+
+    family = models or DEFAULT_MODELS
     if isinstance(riddle, CheckedRiddle):
         checked = riddle
-    elif not text and _is_path(riddle):
-        checked = load(riddle)
+        family = models or riddle.settings.get("models", DEFAULT_MODELS)
     else:
-        checked = load_text(riddle, name, files=files)
+        checked = read()
+        family = models or checked.settings.get("models", DEFAULT_MODELS)
+        if family != DEFAULT_MODELS and checked.ok:     # checked again, bound to the family's networks
+            from .models.families import registry
+            checked = read(registry(family))
     diagnostics = list(checked.diagnostics)
     if not checked.ok:
-        return CheckResult(checked, diagnostics)
+        return CheckResult(checked, diagnostics, models=family)
     try:
         graph = build(checked)
     except RiddleError as e:
-        return CheckResult(checked, diagnostics + list(e.diagnostics))
+        return CheckResult(checked, diagnostics + list(e.diagnostics), models=family)
     symbolic = solve_symbolic(graph, budget=oracle_seconds)
     diagnostics += [ignored_diagnostic(s) for s in symbolic.ignored]
     if symbolic.count == 0:
         diagnostics.append(conflict_diagnostic(symbolic))
     program = compile_logic(graph, logic or checked.settings.get("logic", "joint")) if symbolic.count != 0 else None
-    return CheckResult(checked, diagnostics, graph, symbolic, program)
+    return CheckResult(checked, diagnostics, graph, symbolic, program, family)
 
 
 def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: list[Diagnostic],
@@ -330,7 +346,8 @@ class Result:
 def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = None, steps: int | None = None,
           method: str | None = None, seed: int | None = None, device: str | None = None,
           progress: bool | Callable[[ProgressEvent], None] | None = None, files: Mapping[str, bytes] | None = None,
-          max_seconds: float | None = None, name: str = "<riddle>", **settings) -> Result:
+          max_seconds: float | None = None, name: str = "<riddle>", models: str | None = None,
+          **settings) -> Result:
     """Solve a riddle (a path, its text, or a `check` result) with the bundled models.
 
     Keyword settings override the file's `solve with` line, as the CLI's flags do: restarts, steps,
@@ -340,7 +357,9 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     `solve`). Raises `RiddleError` (with every diagnostic) for a riddle with an error, ValueError
     for a setting out of its range. A riddle whose statements contradict each other is not an error:
     the result has no answer and `unsatisfiable` is True. `name` names a riddle given as text (its
-    diagnostics' file; `looks like` paths are relative to its folder)."""
+    diagnostics' file; `looks like` paths are relative to its folder). `models`: the networks that draw
+    and read the digits (`riddle.vocabulary.MODEL_FAMILIES`: default, coupled), over the file's
+    `solve with models …`."""
     # the solver's layers load here, not at `import riddle`: checking a riddle needs no torch
     from .infer.base import method as find_method
     from .infer.solve import solve as run_solve
@@ -349,11 +368,17 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
         raise TypeError(f"solve() got unexpected settings: {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(ALL_KEYS)}")
     settings = {**settings, "restarts": restarts, "steps": steps, "seed": seed}
-    problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds})
+    problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds,
+                               "models": models})
     if problem:
         raise ValueError(problem)
+    if isinstance(riddle, CheckResult) and models is not None and models != riddle.models:
+        if riddle.riddle.source is None:
+            raise ValueError(f"this riddle was checked with models {riddle.models}; check it with models={models!r}")
+        riddle = check(riddle.riddle.source.text, name=riddle.riddle.file, logic=settings.get("logic"),
+                       models=models, text=True)                 # bound again, to the asked family's networks
     checked = riddle if isinstance(riddle, CheckResult) else check(riddle, files=files, name=name,
-                                                                     logic=settings.get("logic"))
+                                                                     logic=settings.get("logic"), models=models)
     checked.raise_for_errors()
     r = checked.riddle
     device = device or r.settings.get("device", "auto")
@@ -369,7 +394,7 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     report = _progress_bar(cfg, chosen) if progress is True else progress or None
     step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
     sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,
-                    preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto)
+                    preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto, models=checked.models)
     if progress is True and hasattr(report, "close"):
         report.close()
     return Result(sol, checked)

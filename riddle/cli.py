@@ -29,6 +29,7 @@ from .vocabulary import (
     DEVICES,
     LOGIC_MODES,
     METHODS,
+    MODEL_FAMILIES,
     PRECISIONS,
     PROPOSALS,
     RUN_SETTINGS,
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "per connected group; factored: one factor per statement, as in the papers")
     so.add_argument("--start", choices=STARTS, help=SETTINGS["start"].help)
     so.add_argument("--proposal", choices=PROPOSALS, help=SETTINGS["proposal"].help)
+    so.add_argument("--models", choices=tuple(MODEL_FAMILIES), help=SETTINGS["models"].help)
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -177,7 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--only", choices=("sampler",),
                    help="sampler: retrain only the learned per-label sampler, for the generator and classifier "
                         "already in --models (default: the bundled ones), in about 10 minutes")
-    t.add_argument("--models", metavar="DIR", help="with --only sampler: where the generator and classifier are")
+    t.add_argument("--models", metavar="DIR", help="with --only sampler: where the generator and classifier are; "
+                                                   "with --coupled: where the judge is")
+    t.add_argument("--coupled", action="store_true",
+                   help="train only seed 003's coupled network (the `models coupled` family; 2-3 minutes) and the "
+                        "same network trained discriminatively as its card's baseline")
     t.set_defaults(run=cmd_train)
 
     m = sub.add_parser("models", help="list the models and their cards")
@@ -368,7 +374,7 @@ def cmd_solve(args) -> int:
     problem = _check_flags(args)
     if problem:
         return _fail(problem)
-    checked = check(Path(args.file), logic=args.logic)
+    checked = check(Path(args.file), logic=args.logic, models=args.models)
     print_diagnostics(checked.riddle, checked.diagnostics)
     if checked.graph is None:
         return EXIT_BAD_RIDDLE
@@ -468,8 +474,15 @@ def cmd_sweep(args) -> int:
 def cmd_train(args) -> int:
     from .models.data import DataError
     from .models.store import ModelError
-    from .models.train import TrainConfig, train_all, train_sampler
+    from .models.train import TrainConfig, train_all, train_coupled, train_sampler
     try:
+        if args.coupled:
+            card = train_coupled(args.out, args.data, args.seed, args.models)
+            m = card["metrics"]
+            print(f"trained the coupled network in {card['training_seconds']:.0f} s → {args.out} · held-out accuracy "
+                  f"{m['accuracy']:.1%} (discriminative {m['discriminative_accuracy']:.1%}) · samples the judge "
+                  f"reads as their class {m['judge_read_right']:.0%}")
+            return EXIT_OK
         if args.only == "sampler":
             card = train_sampler(args.out, args.models, TrainConfig(seed=args.seed))
             m = card["metrics"]
@@ -501,6 +514,9 @@ def cmd_models(args) -> int:
         print(f"  {c['name']:<14} {c['architecture']:<13} {c['parameters']:>8,} parameters · "
               f"{c.get('training_seconds', 0):>5.0f} s · {metrics}")
         print(f"  {'':<14} {c.get('role', '')}")
+    print("model families (`riddle solve FILE --models NAME`, `solve with models NAME`)")
+    for name, what in MODEL_FAMILIES.items():
+        print(f"  {name:<14} {what}")
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ editor needs on top: positions, the word under the cursor, and edits.
     hover             a predicate: truth table, description, origin · an unknown: domain, the labels
                       the oracle leaves it, the lines that tie it · a statement: its normal form and plan
     completion        keywords, the unknown's domain's predicates, unknowns, domains after `:`,
-                      settings after `solve with`
+                      settings after `solve with`, a choice's values after its key
     definition, references, rename      for unknowns (rename refuses a taken or reserved name)
     code actions      the diagnostics' did-you-mean fixes; "declare `x`" for an undeclared name
     symbols, semantic tokens, formatting (riddle fmt)
@@ -35,7 +35,7 @@ from .lang.checked import INSTRUMENTS, ConnectiveStatement, PredicateStatement, 
 from .lang.errors import ERROR, WARNING, Diagnostic
 from .lang.format import KEYWORDS, FormatError, format_text
 from .models.registry import default_registry
-from .vocabulary import ALL_KEYS
+from .vocabulary import ALL_KEYS, SETTINGS
 
 DEBOUNCE_S = 0.3
 ORACLE_SECONDS = 2.0               # an editor asks often: a wide riddle is "not counted within 2 s"
@@ -176,6 +176,10 @@ def completions(a: Analysis, pos: lsp.Position) -> list[lsp.CompletionItem]:
     if re.search(r"\bthrough\b(?:[^#]*,)?\s*\w*$", before) and "looks" in before:
         return [item(k, kind=lsp.CompletionItemKind.Function, documentation=what) for k, what in INSTRUMENTS.items()]
     if re.match(r"\s*solve\s+with\b", before):
+        key = re.search(r"\b(\w+)\s+\w*$", before)             # after a choice's key: its values
+        spec = SETTINGS.get(key.group(1)) if key else None
+        if spec is not None and spec.kind == "choice":
+            return [item(c, kind=lsp.CompletionItemKind.EnumMember, documentation=spec.help) for c in spec.choices]
         return [item(k, kind=lsp.CompletionItemKind.Property) for k in ALL_KEYS]
     if re.search(r":\s*\w*$", before) and not re.search(r"\b(is|has|contains)\b", before):
         return [item(d.name, kind=lsp.CompletionItemKind.Class) for d in registry.domains.values()]

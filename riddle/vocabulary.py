@@ -34,6 +34,13 @@ PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it 
 LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each
 STARTS = ("prior", "amortised")                       # where a restart starts (infer.base.starts)
 PROPOSALS = ("prior", "learned")                      # what method amortised draws digits from (infer/collapsed.py)
+# name → one line of help; the model families an unknown of `digit` can be drawn and read with
+# (riddle/models/families.py binds each to its networks)
+MODEL_FAMILIES: dict[str, str] = {
+    "default": "riddle's zoo: a VAE generator with a flow prior, a CNN label classifier and its heads",
+    "coupled": "seed 003's coupled network: one dense sigmoid net that reads digits forward and draws them backward",
+}
+DEFAULT_MODELS = "default"
 
 
 @dataclass(frozen=True)
@@ -91,14 +98,18 @@ SETTINGS: dict[str, SettingSpec] = {
                             help="what method amortised draws each digit from: `proposal prior` (the generator's "
                                  "prior, the default) or `proposal learned` (the zoo's per-label sampler, its draws "
                                  "weighed by the networks)"),
+    "models": SettingSpec("choice", choices=tuple(MODEL_FAMILIES),
+                          help="the networks that draw and read the digits: `models default` (riddle's zoo) or "
+                               "`models coupled` (seed 003's coupled network; docs/MODELS.md)"),
 }
 # A limit the faces take beside the riddle's settings (no `solve with` word): a solve's time budget,
 # honoured by the sampling methods (rejection, and auto's rejection).
 LIMITS: dict[str, SettingSpec] = {
     "max_seconds": SettingSpec("float", 1e-3, 86_400, help="a solve's time budget in seconds, e.g. 60"),
 }
-# the settings that shape a run (infer.base.RunConfig's fields); method and device choose where and how it runs
-RUN_SETTINGS = tuple(k for k in SETTINGS if k not in ("method", "device"))
+# the settings that shape a run (infer.base.RunConfig's fields); method, device and models choose where, how and
+# with which networks it runs
+RUN_SETTINGS = tuple(k for k in SETTINGS if k not in ("method", "device", "models"))
 ALL_KEYS = tuple(SETTINGS) + tuple(LIMITS)
 
 

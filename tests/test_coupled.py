@@ -96,3 +96,41 @@ def test_generative_training_learns_both_directions_on_a_separable_toy():
         means = net.generate(torch.arange(3))                                         # [3, 28, 28]
     distance = ((means[:, None] - patterns[None]) ** 2).sum((-1, -2))                 # [class, pattern]
     assert distance.argmin(1).tolist() == [0, 1, 2]
+
+
+# ── the model family (`models coupled`) ─────────────────────────────────────
+
+def test_label_sampler_draws_the_prior_given_the_argmax():
+    from riddle.models.coupled import CoupledLabelSampler
+    s = CoupledLabelSampler(classes=4, latent=9)
+    labels = torch.tensor([0, 1, 2, 3] * 50)
+    noise = torch.randn(200, 9, generator=torch.Generator().manual_seed(0))
+    xi, log_q = s.sample(labels, noise)
+    assert torch.equal(xi[:, :4].argmax(-1), labels)
+    # only a permutation of the class coordinates: the rest of the draw is the noise as it was
+    assert torch.equal(xi[:, 4:], noise[:, 4:])
+    assert torch.equal(xi[:, :4].sort(-1).values, noise[:, :4].sort(-1).values)
+    normal = torch.distributions.Normal(0.0, 1.0).log_prob(xi).sum(-1)
+    assert torch.allclose(log_q, normal + np.log(4), atol=1e-4)                  # 4 × the prior inside its cell
+    assert torch.allclose(s.log_prob(xi, labels), log_q, atol=1e-4)
+    assert torch.isinf(s.log_prob(xi, (labels + 1) % 4)).all()                   # 0 outside it
+
+
+def test_generator_draws_the_seeds_one_sampled_layer():
+    from riddle.models.coupled import CoupledGenerator, CoupledLabelSampler
+    net = tiny_net()
+    gen = CoupledGenerator(net, temperature=0.01, top_sharpness=1.5, sharpness=1.0)
+    assert gen.latent == 3 + 4
+    label = torch.full((20_000,), 2)
+    xi, _ = CoupledLabelSampler(3, gen.latent).sample(label, torch.randn(20_000, 7,
+                                                                          generator=torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        top = gen.top(xi)
+        images = gen(xi)
+        a = net.weights[2][2] + net.backward_bias[2]                               # the class's pre-activations [4]
+        expected = torch.sigmoid(1.5 * a)                                           # Bernoulli(σ(β a)) per unit
+    assert ((top < 0.02) | (top > 0.98)).float().mean() > 0.97                  # binary but for a few per cent
+    assert torch.allclose(top.mean(0), expected, atol=0.015)
+    # below the sampled layer: expectations, as CoupledNet.down from that layer
+    assert torch.allclose(images, net.down(top, 2), atol=1e-6)
+    assert images.shape == (20_000, 12)

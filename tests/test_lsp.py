@@ -126,7 +126,7 @@ async def test_hover_says_what_a_predicate_an_unknown_and_a_statement_are(client
 
 async def test_completion_knows_predicates_unknowns_domains_and_settings(client: LanguageClient, tmp_path):
     path = tmp_path / "c.rdl"
-    text = "digits a, b\na has no \nb is \nc: \nsolve with \n"
+    text = "digits a, b\na has no \nb is \nc: \nsolve with \nsolve with 9 restarts, models \n"
     uri = open_doc(client, path, text)
     await diagnostics_of(client, uri)
 
@@ -137,7 +137,8 @@ async def test_completion_knows_predicates_unknowns_domains_and_settings(client:
     assert {"closed circle", "odd", "square"} <= await labels(1)          # square: the plugin's
     assert "not" in await labels(2)
     assert "digit" in await labels(3)
-    assert {"restarts", "method", "seed"} <= await labels(4)
+    assert {"restarts", "method", "seed", "models"} <= await labels(4)
+    assert await labels(5) == {"default", "coupled"}                       # a choice's values after its key
 
 
 async def test_a_plugin_predicate_shows_in_hover(client: LanguageClient, tmp_path):

@@ -270,6 +270,20 @@ def test_a_solve_streams_progress_with_drawings_then_the_result_and_downloads(re
     assert [n for n, _ in events(real, job["id"])] == names
 
 
+def test_a_solve_can_choose_the_model_family(real):
+    page = real.get("/").text
+    assert '<option value="coupled"' in page and '<option value="default" selected' in page
+    r = real.post("/api/solve", json={"text": LOOP, "settings": {"models": "fancy"}})
+    assert r.status_code == 422 and "`models` must be one of default, coupled" in r.json()["detail"]
+    r = real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 8, "method": "amortised",
+                                                                  "models": "coupled"}})
+    assert r.status_code == 202
+    stream = events(real, r.json()["id"])
+    result = stream[-1][1]
+    assert stream[-1][0] == "result" and "models coupled" in result["text"]
+    assert real.get(result["downloads"]["json"]).json()["models"] == "coupled"
+
+
 def test_a_riddle_with_errors_ends_in_an_error_event_with_its_diagnostics(real):
     job = real.post("/api/solve", json={"text": "digits a\na is od\n"}).json()
     (name, data), = [e for e in events(real, job["id"]) if e[0] not in ("queued", "started")]

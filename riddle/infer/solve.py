@@ -42,6 +42,7 @@ class Solution:
     config: RunConfig
     device: str
     method: str = "advi"
+    models: str = vocabulary.DEFAULT_MODELS    # the model family that drew and read the digits (models/families.py)
     rounds: int = 1                            # advi runs made (a new one while no restart's answer was verified)
     precision: str = "float32"                 # the networks' arithmetic (the config's `auto` resolved)
     restarts: int = 0                          # restarts run (rejection: samples accepted)
@@ -106,7 +107,7 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
           networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
           method: str = vocabulary.DEFAULT_METHOD, options: dict | None = None,
           preview=None, preview_restarts: int = 4, graph: FactorGraph | None = None,
-          auto: dict | None = None) -> Solution:
+          auto: dict | None = None, models: str = vocabulary.DEFAULT_MODELS) -> Solution:
     """progress is called as the work advances, as the method's `Method.progress` says: per step
     progress(step, α); one restart at a time progress(step, α, restart); a sampler progress(drawn,
     accepted) once per batch. Where the method has a preview (`Method.preview`): preview(step, α,
@@ -114,14 +115,15 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     `preview_restarts` restarts ([k, n, H, W] numpy) when the caller wants them. `options`: keyword
     arguments for the method's run (e.g. rejection's `sampling`). `graph`: the riddle's factor graph
     where the caller built it already; `auto`: where the caller resolved `auto` itself (auto.prefer),
-    its figures for the report."""
+    its figures for the report. `models`: the family the riddle was checked against, for the report
+    (the networks come from the riddle's domains and predicates)."""
     chosen = find_method(method)                          # ValueError for a name the vocabulary lacks
     started = time.perf_counter()
     device = pick_device(device)
     torch.manual_seed(cfg.seed)
     graph = graph or build(riddle)
     symbolic = solve_symbolic(graph)
-    sol = Solution(riddle, graph, symbolic, cfg, device, method)
+    sol = Solution(riddle, graph, symbolic, cfg, device, method, models)
     sol.auto = auto
     if symbolic.count == 0:
         sol.seconds = time.perf_counter() - started

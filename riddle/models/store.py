@@ -15,10 +15,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from . import zoo
+from . import coupled, zoo
 
 ARCHITECTURES = {cls.__name__: cls for cls in (zoo.LabelNet, zoo.PredicateNet, zoo.JudgeNet, zoo.Generator,
-                                                          zoo.LabelSampler)}
+                                                          zoo.LabelSampler, coupled.CoupledNet)}
 
 
 class ModelError(RuntimeError):

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..infer.base import method as find_method
 from ..infer.solve import Solution
+from ..vocabulary import DEFAULT_MODELS
 from .images import grid, write_png
 
 
@@ -26,7 +27,8 @@ def header(sol: Solution) -> str:
     domains = sorted({u.domain.plural for u in r.unknowns})
     latent = f" · {len(r.unknowns)} × {sol.latent} latent dims" if sol.latent else ""
     return (f"riddle {Path(r.file).name} · {len(r.unknowns)} {'/'.join(domains)} · {len(r.statements)} statements"
-            f"{latent} · {sol.device}{' bf16' if sol.precision == 'bfloat16' else ''} · seed {sol.config.seed}")
+            f"{latent}{'' if sol.models == DEFAULT_MODELS else f' · models {sol.models}'} · {sol.device}"
+            f"{' bf16' if sol.precision == 'bfloat16' else ''} · seed {sol.config.seed}")
 
 
 def solution_text(sol: Solution, files: dict | None = None) -> str:
@@ -115,6 +117,7 @@ def solution_json(sol: Solution) -> dict:
         "precision": sol.precision,
         "seed": c.seed,
         "method": sol.method,
+        "models": sol.models,
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
         "settings": {
             "pairs": c.pairs,

@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from .. import __version__, api
 from ..lang.format import FormatError, format_text
-from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, METHODS
+from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, METHODS, MODEL_FAMILIES
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
@@ -305,11 +305,15 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
     app.add_middleware(TrustBoundary, hosts=hosts, token=token)      # outermost: checked before anything is read
     page = resources.files("riddle.serve").joinpath("static", "index.html")
 
-    # the method list comes from the vocabulary, so a new method needs no edit of the page
-    options = "\n".join(f'          <option value="{name}"{" selected" if name == DEFAULT_METHOD else ""} '
-                         f'title="{html.escape(what)}">{name}</option>' for name, what in METHODS.items())
-    index_html = page.read_text(encoding="utf-8").replace(
-        "          <!-- the methods: filled in by the server from riddle/vocabulary.py -->", options)
+    # the method and model-family lists come from the vocabulary, so a new one needs no edit of the page
+    def options(names: dict, default: str) -> str:
+        return "\n".join(f'          <option value="{name}"{" selected" if name == default else ""} '
+                          f'title="{html.escape(what)}">{name}</option>' for name, what in names.items())
+    index_html = (page.read_text(encoding="utf-8")
+                  .replace("          <!-- the methods: filled in by the server from riddle/vocabulary.py -->",
+                           options(METHODS, DEFAULT_METHOD))
+                  .replace("          <!-- the model families: filled in by the server from riddle/vocabulary.py -->",
+                           options(MODEL_FAMILIES, DEFAULT_MODELS)))
 
     @app.get("/", response_class=HTMLResponse)
     def index():

@@ -209,7 +209,7 @@ class Solver:
             job.emit("progress", data)
         try:
             checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"),
-                                text=True)                       # a client's string: never a path to read
+                                models=job.settings.get("models"), text=True)   # a client's string: never a path
             if checked.graph is None:
                 self._end(job, "failed", "error", {"message": "the riddle has errors",
                                                    "diagnostics": checked.to_json()["diagnostics"]})

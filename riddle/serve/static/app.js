@@ -158,6 +158,7 @@ function scheduleCheck() {
 // ── solving ──
 function settings() {
   const out = {method: $("method").value};
+  if ($("models").value !== "default") out.models = $("models").value;   // else the riddle's own line decides
   for (const key of ["restarts", "steps", "seed"]) {
     const v = $(key).value.trim();
     if (v !== "") out[key] = Number(v);
