@@ -82,3 +82,33 @@ def test_riddle_models_lists_the_family_and_its_card(capsys):
     assert "coupled" in out and "CoupledNet" in out                          # its card
     families = out.split("model families")[1]
     assert "default" in families and "coupled" in families and "seed 003" in families
+
+
+def test_riddle_train_coupled_writes_the_weights_and_a_card_with_its_baseline(tmp_path, capsys):
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from riddle.models import store
+    from riddle.models.data import load_bundled
+
+    digits = load_bundled()                               # 300 real digits, 30 a class, as a user's IDX files
+    pick = np.concatenate([np.flatnonzero(digits.labels.numpy() == k)[:30] for k in range(10)])
+    images = (digits.images[pick].numpy() * 255).round().astype(np.uint8)
+    labels = digits.labels[pick].numpy().astype(np.uint8)
+    for prefix, part in (("train", slice(0, None, 2)), ("t10k", slice(1, None, 2))):
+        for kind, array in (("images-idx3", images[part]), ("labels-idx1", labels[part])):
+            header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(">" + "I" * array.ndim, *array.shape)
+            with gzip.open(tmp_path / f"{prefix}-{kind}-ubyte.gz", "wb") as f:
+                f.write(header + array.tobytes())
+    out = tmp_path / "weights"
+    assert main(["train", "--coupled", "--data", str(tmp_path), "--out", str(out)]) == 0
+    assert "held-out accuracy" in capsys.readouterr().out
+    net = store.load("coupled", out)
+    assert isinstance(net, CoupledNet) and net.sizes == (784, 512, 512, 10)
+    card = store.card("coupled", out)
+    m = card["metrics"]
+    assert {"accuracy", "discriminative_accuracy", "judge_read_right", "variety_real"} <= set(m)
+    assert 0 <= m["accuracy"] <= 1 and len(m["judge_read_right_per_class"]) == 10
+    assert "discriminatively" in card["baseline"] and "300 digits" in card["data"]["source"]
