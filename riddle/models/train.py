@@ -376,8 +376,10 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
             "metrics": metrics,
             "baseline": "the same network trained discriminatively (−log p(y | x) only) on the same data, same epochs",
             "limits": "a dense sigmoid net trained on 4,500 digits: its samples are less varied than real handwriting "
-                      "(variety_real, per class) and than the default generator's; with this family a `looks like` "
-                      "check expects the noise alone (the generator misfit was measured for the default family)",
+                      "(variety_real, per class) and than the default generator's; its closest drawing of a real "
+                      "digit misses it by 0.19 RMS per pixel (the default generator's: 0.07), so a `looks like` "
+                      "tells digits apart weakly with this family (docs/BENCHMARKS.md, \"Generator misfit: coupled "
+                      "family\")",
             "retrain": "riddle train --coupled [--data DIR] [--out DIR]"}
     store.save(net, "coupled", card, out_dir)
     return store.card("coupled", out_dir)
