@@ -139,6 +139,14 @@ def main() -> None:
     print(json.dumps({k: out[k] for k in ("real_test", "generated", "seconds_per_600_images_fwd_bwd")}, indent=2))
 
 
+def per_label_table(metrics: dict, header: str, rows: list[tuple[str, str, str]]) -> list[str]:
+    """A markdown table with a column per label: rows of (title, metric key, format)."""
+    labels = len(metrics[rows[0][1]])
+    return (["| " + header + " | " + " | ".join(str(k) for k in range(labels)) + " |", "| --- " * (labels + 1) + "|"]
+            + ["| " + title + " | " + " | ".join(fmt.format(v) for v in metrics[key]) + " |"
+               for title, key, fmt in rows])
+
+
 def coupled_bars(card: dict | None, check) -> list[str]:
     """Issue 30's two bars for the coupled network, from its card (`riddle train --coupled`)."""
     if card is None:
@@ -155,7 +163,6 @@ def coupled_section(card: dict | None) -> list[str]:
     if card is None:
         return []
     m, tc, smp = card["metrics"], card["train_config"], card["sampling"]
-    row = lambda key, fmt: "| " + " | ".join(fmt.format(v) for v in m[key]) + " |"  # noqa: E731
     return [
         "",
         "## Seed 003's coupled network (`models coupled`)",
@@ -181,10 +188,8 @@ def coupled_section(card: dict | None) -> list[str]:
         "The per-label sampler is exact: the prior given the argmax. Draws per class (50 each, read by the judge; "
         "variety: pairwise RMS over that of real held-out digits of the class):",
         "",
-        "| class | " + " | ".join(str(k) for k in range(len(m["variety_real"]))) + " |",
-        "| --- " * (len(m["variety_real"]) + 1) + "|",
-        "| read as its class |" + row("judge_read_right_per_class", "{:.0%}")[1:],
-        "| variety over real |" + row("variety_real", "{:.2f}")[1:],
+        *per_label_table(m, "class", [("read as its class", "judge_read_right_per_class", "{:.0%}"),
+                                      ("variety over real", "variety_real", "{:.2f}")]),
         "",
         "Which methods apply: all of them. Method amortised (the default `auto` picks it wherever it applies) fits "
         "the family directly — labels exactly from the logic, each digit from the backward model given its label "
@@ -283,7 +288,6 @@ def render(o: dict) -> str:
     if "sampler" in c:
         s = c["sampler"]
         m, t = s["metrics"], s["training_set"]
-        row = lambda key, fmt: "| " + " | ".join(fmt.format(v) for v in m[key]) + " |"  # noqa: E731
         lines += [
             "",
             "## The learned per-label sampler",
@@ -300,13 +304,11 @@ def render(o: dict) -> str:
             "the acceptance of rejection against the largest weight (mean / max); the accepted drawings' variety "
             "over real handwriting of the label.",
             "",
-            "| label | " + " | ".join(str(k) for k in range(len(m["ess_per_draw"]))) + " |",
-            "| --- " * (len(m["ess_per_draw"]) + 1) + "|",
-            "| judge, raw flow |" + row("judge_agreement_raw", "{:.0%}")[1:],
-            "| judge, accepted |" + row("judge_agreement", "{:.0%}")[1:],
-            "| ESS per draw |" + row("ess_per_draw", "{:.0%}")[1:],
-            "| acceptance |" + row("acceptance", "{:.1%}")[1:],
-            "| variety over real |" + row("variety_real", "{:.2f}")[1:],
+            *per_label_table(m, "label", [("judge, raw flow", "judge_agreement_raw", "{:.0%}"),
+                                          ("judge, accepted", "judge_agreement", "{:.0%}"),
+                                          ("ESS per draw", "ess_per_draw", "{:.0%}"),
+                                          ("acceptance", "acceptance", "{:.1%}"),
+                                          ("variety over real", "variety_real", "{:.2f}")]),
             "",
             "The prior accepts " + ", ".join(f"{v:.1%}" for v in t["prior_acceptance"]) + " of its draws for "
             "labels 0–9 at the same α: no better than the flow's acceptance, at less cost per draw, which is why "
