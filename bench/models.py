@@ -185,7 +185,8 @@ def coupled_section(card: dict | None) -> list[str]:
         "first ten, the top hidden layer is drawn from the class through logistic noise (the seed's one sampled "
         f"layer, at β = {smp['top_sharpness']:g}), then expectations down to the pixels, whose logits are multiplied "
         f"by {smp['sharpness']:g}; soft (temperature {smp['temperature']:g}) so the VI methods can differentiate it. "
-        "The per-label sampler is exact: the prior given the argmax. Draws per class (50 each, read by the judge; "
+        "The per-label sampler is exact: the prior given the argmax. `riddle sample --models coupled --out s.png` "
+        "draws from it. Draws per class (50 each, read by the judge; "
         "variety: pairwise RMS over that of real held-out digits of the class):",
         "",
         *per_label_table(m, "class", [("read as its class", "judge_read_right_per_class", "{:.0%}"),

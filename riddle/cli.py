@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--seed", type=int, default=0)
     sa.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npz")
     sa.add_argument("--weights", metavar="DIR")
+    sa.add_argument("--models", choices=tuple(MODEL_FAMILIES), default="default",
+                    help="whose generator: the default family's, or the coupled network's backward model")
     sa.set_defaults(run=cmd_sample)
 
     pr = sub.add_parser("predicates", help="list the domains and their predicates, with where each comes from",
@@ -533,7 +535,11 @@ def cmd_sample(args) -> int:
     if not out.endswith((".png", ".npz")):
         return _fail(f"--out must end in .png or .npz, not `{out}`")
     try:
-        gen = store.load("generator", args.weights or weights_dir())
+        if args.models == "coupled":                 # every class a tenth of the draws, as the family's prior
+            from .models.coupled import CoupledGenerator
+            gen = CoupledGenerator(store.load("coupled", args.weights or weights_dir()))
+        else:
+            gen = store.load("generator", args.weights or weights_dir())
     except store.ModelError as e:
         return _fail(str(e), EXIT_FAILURE)
     g = torch.Generator().manual_seed(args.seed)
@@ -544,7 +550,8 @@ def cmd_sample(args) -> int:
         write_png(out, grid(images, scale=2))
     else:
         np.savez_compressed(out, images=images.astype(np.float32))
-    print(f"{args.n} prior samples (seed {args.seed}) → {out}")
+    print(f"{args.n} prior samples{'' if args.models == 'default' else f' of models {args.models}'} "
+          f"(seed {args.seed}) → {out}")
     return EXIT_OK
 
 

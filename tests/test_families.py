@@ -112,3 +112,13 @@ def test_riddle_train_coupled_writes_the_weights_and_a_card_with_its_baseline(tm
     assert {"accuracy", "discriminative_accuracy", "judge_read_right", "variety_real"} <= set(m)
     assert 0 <= m["accuracy"] <= 1 and len(m["judge_read_right_per_class"]) == 10
     assert "discriminatively" in card["baseline"] and "300 digits" in card["data"]["source"]
+
+
+def test_riddle_sample_draws_from_the_familys_generator(tmp_path, capsys):
+    import numpy as np
+    assert main(["sample", "--models", "coupled", "--n", "40", "--seed", "1", "--out", str(tmp_path / "c.npz")]) == 0
+    assert "of models coupled" in capsys.readouterr().out
+    images = np.load(tmp_path / "c.npz")["images"]
+    assert images.shape == (40, 28, 28) and 0 <= images.min() and images.max() <= 1
+    assert main(["sample", "--n", "40", "--seed", "1", "--out", str(tmp_path / "d.npz")]) == 0
+    assert not np.allclose(images, np.load(tmp_path / "d.npz")["images"])          # another generator's draws
