@@ -34,6 +34,7 @@ from riddle.lang.checked import MATCH_SIGMAS, Instrument
 from riddle.models.families import registry
 from riddle.models.registry import held_out_digits
 from riddle.report.images import encode_png
+from riddle.vocabulary import MODEL_FAMILIES
 
 LOCAL = [("blur", 1), ("blur", 2), ("blur", 3), ("downsample", 2), ("downsample", 4), ("downsample", 7)]
 PROJECTIONS = (10, 25, 100, 500)
@@ -59,12 +60,12 @@ def main(argv=None) -> int:
     ap.add_argument("--per-class", type=int, default=4)
     ap.add_argument("--restarts", type=int, default=12)
     ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--models", choices=("default", "coupled"), default="default",
-                    help="whose generator: the default family's or the coupled network's")
+    ap.add_argument("--models", choices=tuple(MODEL_FAMILIES), default="default",
+                    help="whose generator: a model family's (riddle/vocabulary.py)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--render", action="store_true", help="rewrite the section from docs/bench/misfit.json; no run")
     args = ap.parse_args(argv)
-    output, heading = OUTPUTS[args.models]
+    output, heading = outputs(args.models)
     if args.render:
         rerender(output, heading, section)
         return 0
@@ -119,8 +120,11 @@ def main(argv=None) -> int:
     return 0
 
 
-OUTPUTS = {"default": ("misfit", "## Generator misfit"),
-           "coupled": ("misfit-coupled", "## Generator misfit: coupled family")}
+def outputs(models: str) -> tuple[str, str]:
+    """docs/bench/NAME.json and the section's heading for a family's run."""
+    if models == "default":
+        return "misfit", "## Generator misfit"
+    return f"misfit-{models}", f"## Generator misfit: {models} family"
 
 
 def predicted_or(chain, rms: float, length: float) -> float:
@@ -131,7 +135,7 @@ def section(out: dict) -> str:
     pd = out["per_digit"]
     models = out.get("models", "default")
     flag = "" if models == "default" else f" --models {models}"
-    lines = [OUTPUTS[models][1], "",
+    lines = [outputs(models)[1], "",
              f"Measured by `python -m bench.misfit{flag}` on {out['machine']}: {out['digits']} held-out real digits "
              f"({out['digits'] // 10} per class, never seen by riddle's models), each seen whole with noise σ 0.05 and "
              f"solved alone (advi, {out['restarts']} restarts × {out['steps']} steps; the best-ELBO restart is the "
@@ -158,7 +162,7 @@ def section(out: dict) -> str:
                      f"{100 * r['kept_0.05']:.0f} % | {100 * r['kept_0.1']:.0f} % | "
                      f"{100 * r['kept_noise_only_0.05']:.0f} % | {100 * r['kept_noise_only_0.1']:.0f} % | "
                      f"{100 * r['wrong_kept_0.1']:.0f} % |")
-    lines += ["", NOTES if models == "default" else COUPLED_NOTES]
+    lines += ["", {"default": NOTES, "coupled": COUPLED_NOTES}.get(models, "")]
     return "\n".join(lines)
 
 
