@@ -134,3 +134,13 @@ def test_generator_draws_the_seeds_one_sampled_layer():
     # below the sampled layer: expectations, as CoupledNet.down from that layer
     assert torch.allclose(images, net.down(top, 2), atol=1e-6)
     assert images.shape == (20_000, 12)
+
+
+def test_the_class_is_exactly_one_hot_and_passes_its_gradient_straight_through():
+    from riddle.models.coupled import CoupledGenerator
+    gen = CoupledGenerator(tiny_net(), class_temperature=1.0)
+    xi = torch.randn(5, 7, generator=torch.Generator().manual_seed(2)).requires_grad_()
+    c = gen.classes_of(xi)
+    assert torch.equal(c.detach(), torch.nn.functional.one_hot(xi[:, :3].argmax(-1), 3).float())
+    gen(xi).sum().backward()
+    assert (xi.grad[:, :3].abs().sum(-1) > 0).all()          # every restart can move towards another class

@@ -172,32 +172,42 @@ class CoupledGenerator(nn.Module):
     """The backward model as a generator G(ξ) with ξ ~ N(0, I), so every solver riddle has can draw
     from it: ξ [N, classes + h] → images [N, 28, 28].
 
-        class  c = softmax(ξ_class / τ)                    τ → 0: one-hot at argmax ξ_class, each class 1/10
+        class  c = one-hot(argmax ξ_class)                 each class 1/10 of the prior, as the seed's
         top    g = σ((β a + ℓ) / τ), a = W_topᵀ c + c_top, ℓ = logit Φ(ξ_top) ~ Logistic(0, 1)
                τ → 0: g_j = 1[β a_j + ℓ_j > 0] ~ Bernoulli(σ(β a_j)) — the seed's one sampled layer
         image  expectations down the backward chain from g (its Eq. 2), pixel logits × `sharpness`
 
-    τ small keeps the map differentiable for the VI methods while its draws are, to within a few
-    per cent of the units, the seed's. Two sharpenings, both 1 in the seed: `top_sharpness` β draws
-    the sampled layer at a lower temperature (a unit the class makes likely is drawn more surely), and
-    `sharpness` multiplies the pixel logits, so the image is nearer the pixel-wise most likely one
-    than the blurry means. The defaults (2, 2) were chosen on bench/coupled.py's scan (docs/BENCHMARKS.md,
-    "Coupled network"): at (1, 1) the judge reads a fifth of the samples as their class."""
+    Differentiable for the VI methods and HMC: the top layer is soft at τ (its draws are the seed's
+    to within a few per cent of the units), and the class passes its gradient straight through a
+    softmax at `class_temperature` (the forward value stays the exact one-hot) — with the softmax
+    itself (τ 0.05) a restart could hardly leave the class its start drew: 33 % of 12 advi restarts
+    right on `x is 7`, 67 % straight through (docs/MODELS.md, "Seed 003's coupled network"). Two
+    sharpenings, both 1 in the seed: `top_sharpness` β draws the sampled layer at a lower temperature
+    (a unit the class makes likely is drawn more surely), and `sharpness` multiplies the pixel logits,
+    so the image is nearer the pixel-wise most likely one than the blurry means. The defaults (2, 2)
+    were chosen on bench/coupled.py's scan (docs/BENCHMARKS.md, "Coupled network"): at (1, 1) the
+    judge reads a fifth of the samples as their class."""
 
     def __init__(self, net: CoupledNet, temperature: float = 0.05, top_sharpness: float = 2.0,
-                 sharpness: float = 2.0):
+                 sharpness: float = 2.0, class_temperature: float = 1.0):
         super().__init__()
         self.net = net
         self.classes, self.units = net.sizes[-1], net.sizes[-2]
         self.latent = self.classes + self.units
         self.image_shape = (28, 28) if net.sizes[0] == 784 else (net.sizes[0],)
         self.temperature, self.top_sharpness, self.sharpness = temperature, top_sharpness, sharpness
+        self.class_temperature = class_temperature
+
+    def classes_of(self, xi: torch.Tensor) -> torch.Tensor:
+        """ξ [N, d] → the one-hot class [N, classes], its gradient a softmax's (straight through)."""
+        z = xi[:, :self.classes]
+        soft = torch.softmax(z / self.class_temperature, -1)
+        return F.one_hot(z.argmax(-1), self.classes).to(z.dtype) + (soft - soft.detach())     # value: 0 exactly
 
     def top(self, xi: torch.Tensor) -> torch.Tensor:
         """ξ [N, d] → the top hidden layer's (nearly binary) values [N, h]."""
         net, k = self.net, len(self.net.sizes) - 2
-        c = torch.softmax(xi[:, :self.classes] / self.temperature, -1)
-        a = c @ net.weights[k] + net.backward_bias[k]
+        a = self.classes_of(xi) @ net.weights[k] + net.backward_bias[k]
         return torch.sigmoid((self.top_sharpness * a + _logistic_of_normal(xi[:, self.classes:])) / self.temperature)
 
     def forward(self, xi: torch.Tensor) -> torch.Tensor:

@@ -371,8 +371,9 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
             "training_seconds": round(seconds, 1),
             "train_config": {"objective": "generative", "image_weight": coupled.IMAGE_WEIGHT, "epochs": coupled.EPOCHS,
                              "batch": 64, "lr": 1e-3, "optimiser": "Adam", "seed": seed},
-            "sampling": {"temperature": 0.05, "top_sharpness": 2.0, "sharpness": 2.0,
-                         "how": "class → one sampled top layer (β-sharpened) → expectations → pixel logits × 2"},
+            "sampling": {"temperature": 0.05, "top_sharpness": 2.0, "sharpness": 2.0, "class_temperature": 1.0,
+                         "how": "class (one-hot; gradient straight through a softmax) → one sampled top layer "
+                                "(β-sharpened) → expectations → pixel logits × 2"},
             "metrics": metrics,
             "baseline": "the same network trained discriminatively (−log p(y | x) only) on the same data, same epochs",
             "limits": "a dense sigmoid net trained on 4,500 digits: its samples are less varied than real handwriting "
