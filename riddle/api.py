@@ -30,7 +30,7 @@ from .graph.symbolic import ORACLE_SECONDS, SymbolicResult, conflict_diagnostic,
 from .lang import CheckedRiddle, load, load_text
 from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
-from .vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, MODEL_FAMILIES, RUN_SETTINGS, settings_problem
+from .vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, RUN_SETTINGS, settings_problem
 
 JSON_SOLUTION_CAP = 1000
 PREVIEW_RESTARTS = 4          # progress events carry the current drawings of this many restarts
@@ -112,26 +112,24 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
     server must say of a client's string (a one-line body naming a file would otherwise be read).
     `oracle_seconds`: the symbolic oracle's time budget (it says what it could not finish within it).
     `models`: the model family (vocabulary.MODEL_FAMILIES) whose networks the riddle is bound to; None:
-    the riddle's own `solve with models …`, else the default. A riddle given as a CheckedRiddle keeps
-    the networks it was checked with."""
-    if models is not None and models not in MODEL_FAMILIES:
-        raise ValueError(f"`models` must be one of {', '.join(MODEL_FAMILIES)}; not `{models}`")
+    the riddle's own `solve with models …`, else the default. A riddle given as a CheckedRiddle is read
+    again from its text to bind a family's networks (one without its text keeps those it has)."""
+    if problem := settings_problem({"models": models}):
+        raise ValueError(problem)
+    if isinstance(riddle, CheckedRiddle) and riddle.source is not None and (
+            models is not None or riddle.settings.get("models", DEFAULT_MODELS) != DEFAULT_MODELS):
+        riddle, name, text = riddle.source.text, riddle.file, True     # read again, to bind the family's networks
 
     def read(registry=None) -> CheckedRiddle:
         if not text and _is_path(riddle):
             return load(riddle, registry)
         return load_text(riddle, name, registry, files=files)
 
-    family = models or DEFAULT_MODELS
-    if isinstance(riddle, CheckedRiddle):
-        checked = riddle
-        family = models or riddle.settings.get("models", DEFAULT_MODELS)
-    else:
-        checked = read()
-        family = models or checked.settings.get("models", DEFAULT_MODELS)
-        if family != DEFAULT_MODELS and checked.ok:     # checked again, bound to the family's networks
-            from .models.families import registry
-            checked = read(registry(family))
+    checked = riddle if isinstance(riddle, CheckedRiddle) else read()
+    family = models or checked.settings.get("models", DEFAULT_MODELS)
+    if family != DEFAULT_MODELS and checked.ok and not isinstance(riddle, CheckedRiddle):
+        from .models.families import registry
+        checked = read(registry(family))               # checked again, bound to the family's networks
     diagnostics = list(checked.diagnostics)
     if not checked.ok:
         return CheckResult(checked, diagnostics, models=family)
@@ -373,10 +371,7 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     if problem:
         raise ValueError(problem)
     if isinstance(riddle, CheckResult) and models is not None and models != riddle.models:
-        if riddle.riddle.source is None:
-            raise ValueError(f"this riddle was checked with models {riddle.models}; check it with models={models!r}")
-        riddle = check(riddle.riddle.source.text, name=riddle.riddle.file, logic=settings.get("logic"),
-                       models=models, text=True)                 # bound again, to the asked family's networks
+        riddle = check(riddle.riddle, logic=settings.get("logic"), models=models)   # bound to that family's networks
     checked = riddle if isinstance(riddle, CheckResult) else check(riddle, files=files, name=name,
                                                                      logic=settings.get("logic"), models=models)
     checked.raise_for_errors()

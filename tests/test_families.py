@@ -143,3 +143,11 @@ def test_every_method_solves_with_the_coupled_family(method):
         with torch.no_grad():
             read = forward(torch.as_tensor(result.solution.images[:, 0])).argmax(-1)
         assert (read == 7).float().mean() >= 0.8
+
+
+def test_a_checked_riddle_is_bound_again_to_the_family_asked_for():
+    from riddle.lang import load_text
+    plain = load_text(RIDDLE)                              # bound to the default networks by the checker
+    assert_coupled(riddle.check(plain, models="coupled"))
+    assert_coupled(riddle.check(load_text(RIDDLE + "solve with models coupled\n")))
+    assert isinstance(networks(riddle.check(plain)).generators["digit"], Generator)

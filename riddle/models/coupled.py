@@ -1,7 +1,8 @@
 """Seed 003's coupled network (Flach, Shekhovtsov & Fikar, "Generative learning for deep networks"):
 one dense sigmoid network whose forward pass recognises (image → class) and whose backward pass,
-through the *same* weights transposed, generates (class → image). Issue 30; this module is its
-model and training objectives — the model family riddle solves with comes next (see the issue).
+through the *same* weights transposed, generates (class → image) — the network, its training
+objectives, and the generator and exact per-label sampler through which the `coupled` model family
+(models/families.py) gives it to riddle's solvers.
 
 The seed reads a sigmoid network as approximate inference in a layered Bayesian network of binary
 units (a DCIM): each layer's units are independent given the layer before, with logistic

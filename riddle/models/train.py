@@ -319,7 +319,7 @@ def coupled_samples(net, judge: torch.nn.Module, x_test: torch.Tensor, y_test: t
                     seed: int, **sharpening) -> dict:
     """Draws of the family's generator given each class (coupled.CoupledLabelSampler), read by the
     judge: the share read as their class, per class; variety against real held-out digits of the
-    class (pairwise RMS ratio); seconds per draw."""
+    class (pairwise RMS ratio); seconds per draw; the generator's sampling settings."""
     from .coupled import CoupledGenerator, CoupledLabelSampler
     gen = CoupledGenerator(net, **sharpening)
     labels = torch.arange(net.sizes[-1]).repeat_interleave(per_class)
@@ -334,7 +334,9 @@ def coupled_samples(net, judge: torch.nn.Module, x_test: torch.Tensor, y_test: t
             "judge_read_right_per_class": [float((read[labels == k] == k).float().mean()) for k in classes],
             "variety_real": [pairwise_rms(images[labels == k].numpy()) / pairwise_rms(x_test[y_test == k].numpy())
                              for k in classes],
-            "seconds_per_sample": seconds, "images": images}
+            "seconds_per_sample": seconds,
+            "sampling": {"temperature": gen.temperature, "top_sharpness": gen.top_sharpness,
+                         "sharpness": gen.sharpness, "class_temperature": gen.class_temperature}}
 
 
 def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed: int = 0,
@@ -364,23 +366,23 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
     metrics = {"accuracy": history.epochs[-1]["val_accuracy"],
                "discriminative_accuracy": runs["discriminative"][1].epochs[-1]["val_accuracy"],
                "image_nll": history.epochs[-1]["backward"],
-               **{k: v for k, v in samples.items() if k != "images"}}
+               **{k: v for k, v in samples.items() if k != "sampling"}}
     card = {"role": COUPLED_ROLE,
             "data": {"source": digits.source, "split_seed": seed, "trained_on": "train_a + val_a",
                      "measured_on": "the shared held-out test split"},
             "training_seconds": round(seconds, 1),
             "train_config": {"objective": "generative", "image_weight": coupled.IMAGE_WEIGHT, "epochs": coupled.EPOCHS,
                              "batch": 64, "lr": 1e-3, "optimiser": "Adam", "seed": seed},
-            "sampling": {"temperature": 0.05, "top_sharpness": 2.0, "sharpness": 2.0, "class_temperature": 1.0,
+            "sampling": {**samples["sampling"],
                          "how": "class (one-hot; gradient straight through a softmax) → one sampled top layer "
-                                "(β-sharpened) → expectations → pixel logits × 2"},
+                                "(β-sharpened) → expectations → sharpened pixel logits"},
             "metrics": metrics,
             "baseline": "the same network trained discriminatively (−log p(y | x) only) on the same data, same epochs",
-            "limits": "a dense sigmoid net trained on 4,500 digits: its samples are less varied than real handwriting "
-                      "(variety_real, per class) and than the default generator's; its closest drawing of a real "
-                      "digit misses it by 0.19 RMS per pixel (the default generator's: 0.07), so a `looks like` "
-                      "tells digits apart weakly with this family (docs/BENCHMARKS.md, \"Generator misfit: coupled "
-                      "family\")",
+            "limits": f"a dense sigmoid net trained on {len(x):,} digits: its samples are less varied than real "
+                      "handwriting (variety_real, per class) and than the default generator's; the shipped weights' "
+                      "closest drawing of a real digit misses it by 0.19 RMS per pixel (the default generator's: "
+                      "0.07), so a `looks like` tells digits apart weakly with this family (docs/BENCHMARKS.md, "
+                      "\"Generator misfit: coupled family\")",
             "retrain": "riddle train --coupled [--data DIR] [--out DIR]"}
     store.save(net, "coupled", card, out_dir)
     return store.card("coupled", out_dir)
