@@ -50,6 +50,7 @@ def objective_for(text, plan, monkeypatch):
 CASES = [(text, plan) for text in RIDDLES for plan in PLANS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, plan", CASES)
 def test_label_tuples_follow_the_exact_weights(text, plan, monkeypatch):
     """p(l) ∝ 1[l ⊨ logic] Π_v Z_v(l_v), the Z's arbitrary: 20,000 draws against brute force."""
@@ -132,6 +133,7 @@ def test_a_table_less_predicate_in_a_connective_is_refused():
         amortised.run(objective, RunConfig(restarts=4, anneal=(1.0,)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise, how", [(0.05, "refined"), (10.0, "weighed")])
 def test_a_seen_image_is_weighed_where_it_can_be_and_refined_where_it_is_too_sharp(tmp_path, noise, how):
     """A seen image's likelihood is one more per-unknown weight: a loose one (σ 10) is weighed like any
@@ -183,6 +185,7 @@ def test_samples_are_independent_and_every_one_satisfies_the_logic_under_fake_ne
     assert torch.equal(run.mu, again.mu)                                                # seeded
 
 
+@pytest.mark.slow
 @needs_weights
 def test_amortised_solves_134_with_varied_drawings():
     import riddle
@@ -250,6 +253,7 @@ class ThresholdClassifier(torch.nn.Module):
         return torch.stack([-s, s], -1)
 
 
+@pytest.mark.slow
 def test_the_sampler_learns_each_labels_part_of_the_prior_and_covers_it():
     """Maximum likelihood on prior draws weighted by E(k, ξ) = p(k | G(ξ))^α: the flow's draws for each
     label follow p(ξ | k) ∝ N(ξ; 0, I) · E(k, ξ) (its mean, computed here by quadrature over ξ₀), and
@@ -309,6 +313,7 @@ def test_the_sampler_is_trained_at_the_collapsed_samplers_alpha_and_temperature(
     assert SamplerConfig().alpha == collapsed.DEFAULT_ALPHA and SamplerConfig().temperature == LABEL_TEMPERATURE
 
 
+@pytest.mark.slow
 @needs_weights
 def test_train_sampler_writes_weights_and_a_card_with_its_figures(tmp_path):
     from riddle.models import store, train, zoo

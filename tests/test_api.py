@@ -60,6 +60,7 @@ def test_a_contradiction_is_checked_ok_to_solve_but_has_no_answer():
     assert result.to_json()["answer"] is None
 
 
+@pytest.mark.slow
 def test_solve_returns_the_answer_images_and_the_cli_json(loop_result, tmp_path):
     result, _ = loop_result
     assert result.answer == [6, 3] and result.correct
@@ -126,6 +127,7 @@ def test_bad_settings_and_bad_riddles_raise_clear_errors():
         riddle.solve("digits a\na is od\n")
 
 
+@pytest.mark.slow
 def test_settings_override_the_files_solve_with_line():
     result = riddle.solve("digits a\na = 4\nsolve with 3 restarts, 9 steps\n", restarts=2)
     assert result.solution.restarts == 2 and result.solution.config.steps == 9

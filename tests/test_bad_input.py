@@ -90,6 +90,7 @@ OPS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10_000), st.one_of(TO
                min_size=1, max_size=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(SEEDS), ops=OPS)
 def test_mutated_riddles_never_crash(seed, ops):
@@ -108,6 +109,7 @@ CONNECTIVE_SEEDS = [(ROOT / "tests" / "ok" / "connectives.rdl").read_bytes(),
                     b"digits a, b\nexactly 1 of { a is odd; if a = 2 then b = 3\n (a < b or b = 1) and b is even }\n"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(CONNECTIVE_SEEDS), ops=OPS)
 def test_mutated_connectives_through_check_graph_and_oracle(tmp_path_factory, seed, ops):
@@ -132,6 +134,7 @@ def test_random_bytes_never_crash(data):
     assert r.ok or r.diagnostics
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=2000)
 @given(text=st.text(max_size=200))
 def test_random_text_through_the_cli(tmp_path_factory, text):

@@ -83,6 +83,7 @@ def server():
         proc.kill()
 
 
+@pytest.mark.slow
 def test_served_on_loopback_and_a_2_mib_body_is_refused_with_413(server):
     import http.client
     body = b"digits a\n" + b"#" * (2 << 20)
@@ -96,6 +97,7 @@ def test_served_on_loopback_and_a_2_mib_body_is_refused_with_413(server):
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
     riddle = (ROOT / "puzzles" / "loop.rdl").read_text()

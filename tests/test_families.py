@@ -61,12 +61,14 @@ def test_a_wrong_family_in_the_file_is_a_diagnostic():
     assert "models" in message and "coupled" in message and ":5:" in message
 
 
+@pytest.mark.slow
 def test_solve_takes_the_family_over_a_check_made_without_it():
     checked = riddle.check(RIDDLE)
     result = riddle.solve(checked, models="coupled", method="amortised", restarts=8, seed=0)
     assert result.solution.models == "coupled" and result.to_json()["models"] == "coupled"
 
 
+@pytest.mark.slow
 def test_cli_flag_solves_134_with_the_coupled_network(capsys):
     code = main(["solve", str(ROOT / "puzzles" / "134.rdl"), "--models", "coupled", "--method", "amortised",
                  "--restarts", "30", "--seed", "0", "--json"])
@@ -84,6 +86,7 @@ def test_riddle_models_lists_the_family_and_its_card(capsys):
     assert "default" in families and "coupled" in families and "seed 003" in families
 
 
+@pytest.mark.slow
 def test_riddle_train_coupled_writes_the_weights_and_a_card_with_its_baseline(tmp_path, capsys):
     import gzip
     import struct
@@ -124,25 +127,37 @@ def test_riddle_sample_draws_from_the_familys_generator(tmp_path, capsys):
     assert not np.allclose(images, np.load(tmp_path / "d.npz")["images"])          # another generator's draws
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["advi", "sequential", "rejection", "hmc", "mgvi", "fullrank", "flow",
                                     "amortised"])
 def test_every_method_solves_with_the_coupled_family(method):
-    # the family's generator is a map of ξ ~ N(0, I) like the default one, so no method needs to know it
-    small = {"restarts": 6, "steps": 40} if method != "sequential" else {"restarts": 2, "steps": 40}
+    """The family's generator is a map of ξ ~ N(0, I) like the default one, so no method needs to know it.
+    What each kind of method guarantees differs, and the test asserts that, not a lucky seed's outcome
+    (measured over seeds 0-9 on an AMD EPYC, 6 restarts each; issue 37's closing note):
+    - the sampling methods weigh drawings by the family's networks: the judge reads 93 % of their draws
+      as 7 (112 of 120). With 16 draws, 9 or more misread has probability below 1e-6 at that rate.
+    - the optimisers move the drawing until the family's forward model reads 7: it did in 298 of 300
+      restarts. Whether riddle's judge then agrees is luck of the seed (advi 0-67 %, mgvi 0-33 % of
+      restarts, a reported answer of 3 on 1-5 seeds in 10 per method): a dense sigmoid net is easy to
+      fool (docs/MODELS.md), so the judge's answer is not asserted for them. At most 3 of 6 restarts
+      misread by the forward model: below 1e-4 at the measured 1 %."""
+    sampling = method in ("rejection", "amortised")
+    small = {"restarts": 16 if sampling else 6, "steps": 40}
+    if method == "sequential":
+        small["restarts"] = 2
     result = riddle.solve("digit x\nx is 7\n", models="coupled", method=method, seed=0, rounds=1, max_seconds=60,
                           **small)
-    assert result.answer == [7] and result.to_json()["models"] == "coupled"
-    if method in ("rejection", "amortised"):
-        assert result.success_rate >= 0.8              # draws weighed, not optimised: the judge agrees
-    else:
-        # optimised drawings: the family's forward model reads 7 in every restart; the judge agrees
-        # less often (a dense sigmoid net is easy to fool: docs/MODELS.md), but on some
-        assert result.success_rate > 0
-        forward = result.solution.graph.unknowns[0].domain.load_classifier()
-        import torch
-        with torch.no_grad():
-            read = forward(torch.as_tensor(result.solution.images[:, 0])).argmax(-1)
-        assert (read == 7).float().mean() >= 0.8
+    assert result.to_json()["models"] == "coupled"
+    assert len(result.solution.images) == small["restarts"]
+    if sampling:
+        assert result.answer == [7] and result.success_rate >= 0.5, result.answers
+        return
+    forward = result.solution.graph.unknowns[0].domain.load_classifier()
+    assert isinstance(forward, CoupledNet)                       # the family's network, not the default one
+    import torch
+    with torch.no_grad():
+        read = forward(torch.as_tensor(result.solution.images[:, 0])).argmax(-1)
+    assert (read == 7).float().mean() >= 0.5, read
 
 
 def test_a_checked_riddle_is_bound_again_to_the_family_asked_for():

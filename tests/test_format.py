@@ -100,6 +100,7 @@ def respaced(draw):
     return text, "\n".join(out) + draw(st.sampled_from(["", "\n", "\n\n"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pair=respaced())
 def test_spacing_never_matters_and_formatting_is_idempotent(pair):

@@ -94,6 +94,7 @@ def statement(draw):
 riddles = st.lists(statement(), min_size=1, max_size=5).map(lambda ss: "digits a, b, c, d\n" + "\n".join(ss) + "\n")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(text=riddles)
 def test_oracle_matches_brute_force(text):
@@ -108,6 +109,7 @@ def test_oracle_matches_brute_force(text):
         assert satisfies(build(riddle), expected[0]) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(text=riddles)
 def test_counting_by_contraction_matches_enumeration(text):
@@ -176,6 +178,7 @@ def reference_join_order(names, factors, domain_sizes):
     return chosen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PUZZLES + ["wide"], ids=[p.stem for p in PUZZLES] + ["wide"])
 def test_incremental_join_order_follows_the_rule(path):
     graph = build(load_text(wide_riddle()) if path == "wide" else load(path))
@@ -203,6 +206,7 @@ def test_the_oracle_says_when_its_budget_ran_out(monkeypatch):
     assert result.describe() == "not counted within 0 s (the oracle's time budget)"
 
 
+@pytest.mark.slow
 def test_a_wide_conflict_is_narrowed_to_the_two_statements_that_clash():
     at_most = "at most 1 of { " + "; ".join(f"x{i} = 3" for i in range(30)) + " }"
     result = solve_symbolic(build(load_text(wide_riddle(at_most))))

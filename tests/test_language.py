@@ -32,6 +32,7 @@ def test_grammar_has_one_source_at_the_top_level():
     assert Path(str(grammar_path())).read_text() == (ROOT / "grammar" / "riddle.lark").read_text()
 
 
+@pytest.mark.slow
 def test_grammar_loads_from_an_installed_wheel(tmp_path):
     """Not editable: build the wheel, install it alone into a folder, parse a riddle from there."""
     import subprocess

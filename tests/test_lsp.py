@@ -62,6 +62,7 @@ def apply(text: str, edits: list[lsp.TextEdit]) -> str:
 PUZZLE = ROOT / "puzzles" / "134.rdl"
 
 
+@pytest.mark.slow
 async def test_diagnostics_appear_and_clear_as_the_text_is_fixed(client: LanguageClient, tmp_path):
     path = tmp_path / "typo.rdl"
     good = PUZZLE.read_text()
@@ -77,6 +78,7 @@ async def test_diagnostics_appear_and_clear_as_the_text_is_fixed(client: Languag
     assert [x for x in await diagnostics_of(client, uri) if x.severity == lsp.DiagnosticSeverity.Error] == []
 
 
+@pytest.mark.slow
 async def test_a_quick_fix_makes_the_file_check(client: LanguageClient, tmp_path):
     path = tmp_path / "typos.rdl"
     text = "digits first, second\nfisrt is odd\nsecond has no closed circel\nfirst + second = 9\n"
@@ -94,6 +96,7 @@ async def test_a_quick_fix_makes_the_file_check(client: LanguageClient, tmp_path
     assert api.check(fixed, text=True).ok
 
 
+@pytest.mark.slow
 async def test_declare_an_undeclared_unknown(client: LanguageClient, tmp_path):
     path = tmp_path / "undeclared.rdl"
     text = "# two digits\ndigits a\na + zed = 9\n"
@@ -106,6 +109,7 @@ async def test_declare_an_undeclared_unknown(client: LanguageClient, tmp_path):
     assert fixed == "# two digits\ndigits a\nzed: digit\na + zed = 9\n" and api.check(fixed, text=True).ok
 
 
+@pytest.mark.slow
 async def test_hover_says_what_a_predicate_an_unknown_and_a_statement_are(client: LanguageClient):
     uri = open_doc(client, PUZZLE)
     await diagnostics_of(client, uri)
@@ -124,6 +128,7 @@ async def test_hover_says_what_a_predicate_an_unknown_and_a_statement_are(client
     assert "logic relation" in statement and "plan" in statement
 
 
+@pytest.mark.slow
 async def test_completion_knows_predicates_unknowns_domains_and_settings(client: LanguageClient, tmp_path):
     path = tmp_path / "c.rdl"
     text = "digits a, b\na has no \nb is \nc: \nsolve with \nsolve with 9 restarts, models \n"
@@ -141,6 +146,7 @@ async def test_completion_knows_predicates_unknowns_domains_and_settings(client:
     assert await labels(5) == {"default", "coupled"}                       # a choice's values after its key
 
 
+@pytest.mark.slow
 async def test_a_plugin_predicate_shows_in_hover(client: LanguageClient, tmp_path):
     path = tmp_path / "p.rdl"
     text = "digits a\na is square\n"
@@ -151,6 +157,7 @@ async def test_a_plugin_predicate_shows_in_hover(client: LanguageClient, tmp_pat
     assert "a perfect square" in h.contents.value and "square_plugin" in h.contents.value
 
 
+@pytest.mark.slow
 async def test_definition_references_and_rename(client: LanguageClient):
     uri = open_doc(client, PUZZLE)
     await diagnostics_of(client, uri)
@@ -181,6 +188,7 @@ async def test_definition_references_and_rename(client: LanguageClient):
             text_document=lsp.TextDocumentIdentifier(uri), position=pos, new_name="is"))
 
 
+@pytest.mark.slow
 async def test_symbols_semantic_tokens_and_formatting(client: LanguageClient):
     path = ROOT / "puzzles" / "send-more-money.rdl"
     uri = open_doc(client, path)
@@ -207,6 +215,7 @@ async def test_symbols_semantic_tokens_and_formatting(client: LanguageClient):
 ERROR_FILES = sorted((ROOT / "tests" / "errors").glob("*.rdl"))
 
 
+@pytest.mark.slow
 async def test_diagnostics_are_exactly_riddle_checks(client: LanguageClient):
     """Every error file of the golden tests: the server's diagnostics are `riddle check --json`'s —
     code, line, column and end (LSP counts from 0) — what an editor shows is what the CLI says."""

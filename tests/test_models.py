@@ -71,6 +71,7 @@ def test_topology_finds_holes():
     assert has_closed_circle(torch.cat([ring, bar])).tolist() == [True, False]
 
 
+@pytest.mark.slow
 def test_topology_agrees_with_labels_on_real_digits(digits):
     holes = has_closed_circle(digits.images).numpy()
     y = digits.labels.numpy()
@@ -204,6 +205,7 @@ def test_models_and_sample_commands(tmp_path, capsys):
     assert main(["sample", "--out", str(tmp_path / "s.jpg")]) == 2
 
 
+@pytest.mark.slow
 def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     cfg = TrainConfig(judge_epochs=1, generator_epochs=1, classifier_epochs=1, reconstructions=1,
                       limit=128, latent=4, generator_width=4, classifier_width=4)

@@ -11,6 +11,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+@pytest.mark.slow
 def test_the_notebook_tour_runs_and_solves_both_riddles():
     try:
         import nbformat

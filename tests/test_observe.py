@@ -210,6 +210,7 @@ def held_out(label: int, k: int = 0) -> np.ndarray:
 SMALL = dict(restarts=24, pairs=1)
 
 
+@pytest.mark.slow
 @needs_weights
 def test_the_top_half_of_a_real_seven_that_is_odd_completes_to_seven(tmp_path):
     from riddle.infer.base import RunConfig
@@ -223,10 +224,13 @@ def test_the_top_half_of_a_real_seven_that_is_odd_completes_to_seven(tmp_path):
     obs = riddle.statements[0]
     mse = ((sol.images[:, 0] - obs.pixels) ** 2 * top).sum((-1, -2)) / top.sum()
     assert sol.answer.answer == (7,) and sol.answer.correct
-    assert ((sol.answers[:, 0] == 7) & (mse < 0.03)).mean() >= 0.5      # loose: bench/observe.py measures it
+    # measured on seeds 0-7 (AMD EPYC): 7 every time, 79-100 % of restarts read 7 and close (90 % in all): the
+    # bar of 12 of 24 lies far in the binomial tail; bench/observe.py measures the method itself
+    assert ((sol.answers[:, 0] == 7) & (mse < 0.03)).mean() >= 0.5
     assert sol.observations[0]["seen_pixels"] == 392
 
 
+@pytest.mark.slow
 @needs_weights
 def test_a_contradicting_observation_is_reported_unsolved(tmp_path, capsys):
     write_png(tmp_path / "seven.png", held_out(7))
@@ -238,6 +242,7 @@ def test_a_contradicting_observation_is_reported_unsolved(tmp_path, capsys):
     assert doc["observations"][0]["path"] == "seven.png"
 
 
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("method", ["sequential", "rejection"])
 def test_observations_work_with_every_method(tmp_path, method, capsys):

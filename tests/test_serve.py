@@ -243,6 +243,7 @@ def test_looks_like_reads_uploads_only(real):
     assert [d["code"] for d in also["diagnostics"]] == ["R060"]
 
 
+@pytest.mark.slow
 def test_a_solve_streams_progress_with_drawings_then_the_result_and_downloads(real):
     r = real.post("/api/solve", json={"text": LOOP, "settings": {"restarts": 8, "steps": 30, "seed": 1,
                                                                   "method": "advi"}})
@@ -270,6 +271,7 @@ def test_a_solve_streams_progress_with_drawings_then_the_result_and_downloads(re
     assert [n for n, _ in events(real, job["id"])] == names
 
 
+@pytest.mark.slow
 def test_a_solve_can_choose_the_model_family(real):
     page = real.get("/").text
     assert '<option value="coupled"' in page and '<option value="default" selected' in page

@@ -15,27 +15,32 @@ from .test_models import needs_weights
 SMALL = dict(restarts=24, pairs=1, steps=150)
 
 
+@pytest.mark.slow
 @needs_weights
 def test_a_riddle_of_connectives_is_solved_with_the_bundled_models():
     """puzzles/liars.rdl: `exactly one of`, `if … then`, `and`, `or` — one exact solution, 1 6 5."""
     sol = solve(load(ROOT / "puzzles" / "liars.rdl"), RunConfig(seed=0, **SMALL), device="cpu")
     assert sol.answer.answer == (1, 6, 5) and sol.answer.correct
-    assert sol.success_rate >= 0.3                       # loose: bench/connectives.py measures the rate
+    # measured on seeds 0-5 (AMD EPYC): 92-100 % of 24 restarts right; bench/connectives.py measures the rate
+    assert sol.success_rate >= 0.3
     assert [g.plan for g in sol.logic.groups] == ["enumerate"] and sol.logic.exact
 
 
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_134_is_solved_on_several_seeds(seed):
     sol = solve(load(ROOT / "puzzles" / "134.rdl"), RunConfig(seed=seed, **SMALL), device="cpu")
     assert sol.answer.answer == (1, 3, 4) and sol.answer.correct
-    assert sol.success_rate >= 0.15                      # loose: the bar itself is measured in bench/
+    # measured on seeds 0-8 (AMD EPYC): 96-100 % of 24 restarts right; the bar itself is measured in bench/
+    assert sol.success_rate >= 0.15
     assert sol.answers.shape == (24, 3) and sol.images.shape == (24, 3, 28, 28)
     assert 0 <= sol.images.min() and sol.images.max() <= 1
     lo, hi = sol.interval
     assert lo <= sol.success_rate <= hi
 
 
+@pytest.mark.slow
 @needs_weights
 def test_solve_command_writes_json_png_and_npz(in_repo, tmp_path, capsys):
     status = main(["solve", "puzzles/358.rdl", "--restarts", "8", "--steps", "60", "--seed", "4", "--quiet",
@@ -59,6 +64,7 @@ def test_solve_command_writes_json_png_and_npz(in_repo, tmp_path, capsys):
     assert list(tmp_path.glob("358-1-*.png"))
 
 
+@pytest.mark.slow
 @needs_weights
 def test_out_points_at_the_reported_answers_picture_wherever_it_ranks(tmp_path):
     """The reported answer need not be the most common one (a verified answer wins): the picture
@@ -68,14 +74,17 @@ def test_out_points_at_the_reported_answers_picture_wherever_it_ranks(tmp_path):
     from riddle.report import write_outputs
     sol = solve(load(ROOT / "puzzles" / "134.rdl"), RunConfig(seed=0, restarts=12, steps=6), device="cpu",
                 method="advi")
-    assert len(sol.rows) >= 2
-    sol.answer = sol.rows[-1]
-    sol.rows = sol.rows[:-1] + [copy_row(sol.rows[0], answer=(9, 9, 9))] * 10 + [sol.rows[-1]]
+    # whatever the solve reached, the last restart is made to hold a rare answer, ranked twelfth and reported
+    rare = (2, 2, 2) if sol.rows[0].answer != (2, 2, 2) else (5, 5, 5)
+    sol.answers[-1] = rare
+    sol.answer = copy_row(sol.rows[0], answer=rare, restarts=1)
+    sol.rows = [sol.rows[0]] + [copy_row(sol.rows[0], answer=(9, 9, 9))] * 10 + [sol.answer]
     written = write_outputs(sol, tmp_path)
     wanted = f"134-{len(sol.rows)}-{'-'.join(map(str, sol.answer.answer))}.png"
     assert written["samples"] == str(tmp_path / wanted) and (tmp_path / wanted).exists()
 
 
+@pytest.mark.slow
 @needs_weights
 def test_same_seed_same_answer_table(in_repo, capsys):
     args = ["solve", "puzzles/product.rdl", "--restarts", "6", "--steps", "40", "--seed", "9", "--json"]
@@ -103,6 +112,7 @@ def test_bad_flags_are_errors_not_tracebacks(in_repo, capsys):
     assert "`--rounds` must lie between 1 and 1000" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @needs_weights
 @pytest.mark.parametrize("method", ["sequential", "rejection"])
 def test_baseline_methods_run_from_the_command_line(in_repo, capsys, method):

@@ -23,7 +23,9 @@ samples at the new μ; α follows the anneal schedule across the approximations 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from torch.func import jvp, vjp
@@ -58,9 +60,20 @@ def metric_weights(objective: Objective, log_p: torch.Tensor, alpha: float, max_
     return c * torch.where(is_prob, odds, torch.ones_like(odds))
 
 
+@cache
+def _load_forward_ad() -> None:
+    """torch's forward-mode AD registers its decompositions through `torch.jit.script` on first use, and
+    torch 2.13 deprecates its own call (one DeprecationWarning per decomposition, 18 in all). riddle cannot
+    change that code, so it loads the module once with that one warning silenced; any other warning shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        import torch._decomp.decompositions_for_jvp  # noqa: F401
+
+
 def metric_product(objective: Objective, mu: torch.Tensor, weights: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """(I + Jᵀ F J) v, matrix-free. mu [R, n, d] (the point), v [R, S, n, d] (S vectors per restart),
     weights [R, S, K] → [R, S, n, d]."""
+    _load_forward_ad()
     point = mu[:, None].expand_as(v).contiguous()
     _, jv = jvp(objective.log_probs, (point,), (v,))                                 # J v: [R, S, K]
     _, pullback = vjp(objective.log_probs, point)

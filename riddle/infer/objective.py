@@ -13,7 +13,7 @@ by its network, σ(±logit), a part's truth switch unweighed (its factor fixes i
 Per call, each network runs once on the whole batch: the generator on all R·S·n latents, the label
 classifier once, each predicate network once on the unknowns it judges. Those per-image outputs are
 the `Readings` (`read`); every term is computed from them (`terms_of`), so a tuple of images from
-different batches can be scored without running a network again (the start search: advi.best_start). Every term is
+different batches can be scored without running a network again (the start search: base.best_start). Every term is
 computed
 exactly, in log space or rescaled:
 
@@ -30,6 +30,7 @@ so that no probability underflows, whatever α (tested NaN-free at α = 100).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import opt_einsum as oe
@@ -71,12 +72,21 @@ def _frozen(module: nn.Module) -> nn.Module:
 PRECISIONS = tuple(p for p in vocabulary.PRECISIONS if p != "auto")
 
 
+# RIDDLE_AUTO_PRECISION=float32 (or bfloat16) makes `auto` mean that precision on any machine: results
+# that do not depend on the CPU a run lands on (tests/conftest.py sets it for the test suite)
+AUTO_PRECISION_VARIABLE = "RIDDLE_AUTO_PRECISION"
+
+
 def pick_precision(name: str, device: str) -> str:
     """`auto`: bfloat16 on a CPU with native bf16 arithmetic (measured 2× faster per solver step
     there, with the same success: docs/BENCHMARKS.md), float32 elsewhere (a CPU without it would
-    emulate bf16 slowly; on CUDA float32 is the measured default)."""
+    emulate bf16 slowly; on CUDA float32 is the measured default) — unless RIDDLE_AUTO_PRECISION
+    names one."""
     if name != "auto":
         return name
+    pinned = os.environ.get(AUTO_PRECISION_VARIABLE, "")
+    if pinned in PRECISIONS:                  # the same arithmetic on every CPU (the tests pin float32)
+        return pinned
     if device == "cpu":
         try:
             return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"

@@ -45,7 +45,10 @@ class CheckedPredicate(nn.Module):
                               "(one value per image)")
         if not torch.isfinite(out).all():
             raise PluginError(f"{what} returned NaN or infinite values")
-        if self.returns == "probability" and ((out < 0) | (out > 1)).any():
+        # a probability computed in floating point (a sum of softmax entries, say) may pass 1 by a few
+        # units of its last place; that is rounding, not a logit (the forward pass clamps it anyway)
+        slack = 8 * torch.finfo(out.dtype).eps if out.is_floating_point() else 0.0
+        if self.returns == "probability" and ((out < -slack) | (out > 1 + slack)).any():
             lo, hi = float(out.min()), float(out.max())
             raise PluginError(f"{what} says it returns probabilities, but returned values in [{lo:.3g}, {hi:.3g}], "
                               "outside [0, 1]; register it with returns=\"logit\" if these are logits")
