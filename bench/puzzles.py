@@ -1,4 +1,5 @@
-"""Every puzzle in puzzles/ with a unique solution, solved with the default settings.
+"""Every puzzle in puzzles/ with a unique solution, solved by advi with its default settings
+(the default method, `auto`, samples instead: bench/amortised.py measures it).
 
     python -m bench.puzzles [--seeds 3] [--only send-more-money ...] [--set lr=0.15 --set anneal=1,3,3,10]
 
@@ -58,7 +59,7 @@ def main() -> None:
     (ROOT / "docs" / "bench" / "puzzles.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
     own = "; ".join(f"{r['puzzle']}: `{format_settings(r['settings'])}`" for r in rows if r["settings"])
     lines = ["## Puzzles", "", f"Measured by `python -m bench.puzzles --seeds {args.seeds}` on {machine()} (cpu), "
-             f"default settings under each puzzle's own `solve with` line ({own or 'none'}), "
+             f"advi's default settings under each puzzle's own `solve with` line ({own or 'none'}), "
              f"seeds 0–{args.seeds - 1}. Runs: how many "
              f"populations of restarts a solve ran (a new one while none of its answers satisfied the riddle); "
              f"per-restart success counts every run's restarts.", "",
