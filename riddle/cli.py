@@ -176,9 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "bundled digits)")
     t.add_argument("--out", metavar="DIR", default="weights", help="where to write the weights (default: ./weights)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--only", choices=("sampler",),
+    t.add_argument("--only", choices=("sampler", "variety"),
                    help="sampler: retrain only the learned per-label sampler, for the generator and classifier "
-                        "already in --models (default: the bundled ones), in about 10 minutes")
+                        "already in --models (default: the bundled ones), in about 10 minutes; variety: measure "
+                        "the report's variety yardsticks for the generators in --models and write them into "
+                        "their cards (seconds; the weights stay)")
     t.add_argument("--models", metavar="DIR", help="with --only sampler: where the generator and classifier are; "
                                                    "with --coupled: where the judge is")
     t.add_argument("--coupled", action="store_true",
@@ -476,7 +478,7 @@ def cmd_sweep(args) -> int:
 def cmd_train(args) -> int:
     from .models.data import DataError
     from .models.store import ModelError
-    from .models.train import TrainConfig, train_all, train_coupled, train_sampler
+    from .models.train import TrainConfig, refresh_variety_references, train_all, train_coupled, train_sampler
     try:
         if args.coupled:
             card = train_coupled(args.out, args.data, args.seed, args.models)
@@ -484,6 +486,9 @@ def cmd_train(args) -> int:
             print(f"trained the coupled network in {card['training_seconds']:.0f} s → {args.out} · held-out accuracy "
                   f"{m['accuracy']:.1%} (discriminative {m['discriminative_accuracy']:.1%}) · samples the judge "
                   f"reads as their class {m['judge_read_right']:.0%}")
+            return EXIT_OK
+        if args.only == "variety":
+            refresh_variety_references(args.models)
             return EXIT_OK
         if args.only == "sampler":
             card = train_sampler(args.out, args.models, TrainConfig(seed=args.seed))

@@ -64,6 +64,7 @@ num(d, e, f, g) + num(a, b) = num(c, d, e, f) + 2
 """
 
 
+@pytest.mark.slow
 def test_factored_log_probs_match_a_direct_computation():
     """`--logic factored`: one term per factor, in the graph's order, each the papers' P_k."""
     registry, (gen, cls, odd, circle) = fake_registry()
@@ -242,6 +243,7 @@ class Quadratic(nn.Module):
         return h, h[..., None]
 
 
+@pytest.mark.slow
 def test_antithetic_advi_finds_the_gaussian_posterior():
     # prior N(0, 1) × likelihood exp(-α/2 |ξ - c|²) → posterior N(α c / (1 + α), 1 / (1 + α))
     c = torch.tensor([[2.0, -1.0]])
@@ -447,9 +449,9 @@ def test_variety_counts_only_the_restarts_of_the_answers_row():
     images[2:] = images[0]                                       # restarts 2, 3: copies of restart 0
     labels = np.full((4, 1), 3)
     judges = {"digit": cls}
-    every = diversity(objective, judges, graph, images, labels, (3,), "cpu", 0)
+    every = diversity(objective, judges, graph, images, labels, (3,))
     kept = np.array([[True], [True], [False], [False]])
-    own = diversity(objective, judges, graph, images, labels, (3,), "cpu", 0, kept)
+    own = diversity(objective, judges, graph, images, labels, (3,), kept)
     assert every["restarts"] == 4 and own["restarts"] == 2
     from riddle.infer.stats import pairwise_rms
     assert own["per_unknown"]["a"] == pytest.approx(pairwise_rms(images[:2, 0]))

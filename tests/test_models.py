@@ -222,3 +222,57 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert HeadReadout(store.load("classifier", tmp_path), "closed circle")(images).shape == (2,)
     xi, _ = store.load("sampler", tmp_path).sample(torch.tensor([3, 7]), torch.randn(2, 4))   # for that generator
     assert xi.shape == (2, 4)
+
+
+@needs_weights
+def test_the_variety_yardsticks_in_the_cards_are_what_the_shipped_models_measure():
+    """The report's variety line reads its per-label yardsticks from the generator's card (a solve no longer
+    draws 512 images and loads the bundled digits for them); they must be what the shipped generator, judge
+    and held-out digits give, or `riddle train --only variety` was not run after the weights changed."""
+    from riddle.models.families import registry
+    from riddle.models.variety import reference_spreads
+    for family in ("default", "coupled"):
+        digit = registry(family).domains["digit"]
+        stored = digit.load_variety()
+        measured = reference_spreads(digit.load_generator(), zoo.for_inference(digit.load_judge()), digit.labels,
+                                     digit.load_examples())
+        for which in ("prior", "real"):
+            assert stored[which].keys() == measured[which].keys() == {str(k) for k in range(10)}
+            for k, v in measured[which].items():
+                assert stored[which][k] == pytest.approx(v, rel=1e-3), (family, which, k)
+
+
+def test_a_domain_without_stored_yardsticks_is_measured_once_per_generator():
+    """A plugin's domain (or weights trained before the cards held them) has no stored yardsticks: the
+    solver measures them with the same function, once per generator, not once per solve."""
+    from dataclasses import replace
+
+    from riddle.infer import solve as solve_mod
+    from riddle.models.registry import Domain
+
+    class Gen(torch.nn.Module):
+        latent = 2
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, xi):                     # two kinds of picture: left half or right half lit
+            img = torch.zeros(len(xi), 4, 4)
+            img[xi[:, 0] > 0, :, :2] = 1
+            img[xi[:, 0] <= 0, :, 2:] = self.w
+            return img + 0.1 * xi[:, 1, None, None]
+
+    def judge(images):                             # label 0: left lit, 1: right lit
+        return torch.stack([images[:, :, :2].mean((1, 2)), images[:, :, 2:].mean((1, 2))], -1)
+
+    calls = []
+    domain = Domain("tile", "tiles", (0, 1), image_shape=(4, 4),
+                    load_examples=lambda: calls.append(1) or (np.zeros((3, 4, 4)), np.array([0, 0, 1])))
+    gen = Gen()
+    first = solve_mod.variety_reference(domain, gen, judge)
+    again = solve_mod.variety_reference(replace(domain), gen, judge)
+    assert again is first and calls == [1]                                    # measured once for this generator
+    assert first["prior"]["0"] > 0 and first["real"]["0"] == 0.0 and first["real"]["1"] is None   # one real 1
+    stored = {"prior": {"0": 1.0, "1": 2.0}, "real": None}
+    assert solve_mod.variety_reference(replace(domain, load_variety=lambda: stored), Gen(), judge) is stored

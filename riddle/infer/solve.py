@@ -13,6 +13,7 @@ own lines. For `rejection` a "restart" is one accepted sample.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -22,6 +23,7 @@ from .. import vocabulary
 from ..graph import FactorGraph, SymbolicResult, build, satisfies, solve_symbolic
 from ..graph.joint import LogicProgram
 from ..lang.checked import CheckedRiddle
+from ..models.variety import reference_spreads
 from . import advi
 from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: bench/trace.py)
 from .base import method as find_method
@@ -200,46 +202,49 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     sol.rows = answer_table(labels, sol.elbo, judge_answer, kept)
     sol.answer = reported_answer(sol.rows, rule)
     if sol.answer is not None and sol.answer.correct:
-        sol.diversity = diversity(objective, judge, graph, sol.images, labels, sol.answer.answer, device, cfg.seed,
-                                  kept)
+        sol.diversity = diversity(objective, judge, graph, sol.images, labels, sol.answer.answer, kept)
     sol.seconds = time.perf_counter() - started
     return sol
 
 
-PRIOR_DRAWS = 512                  # ~50 drawings per digit: enough for a mean pairwise distance, 0.5 s of the judge
+# the variety yardsticks measured in this process, by generator (a model without them in its card is
+# measured once, not on every solve); weak, so a server does not keep an old family's generator alive
+_REFERENCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def variety_reference(domain, generator, judge) -> dict:
+    """The domain's per-label yardsticks for the variety line (models/variety.reference_spreads): from the
+    generator's card where training stored them, else measured here once per generator."""
+    stored = domain.load_variety() if domain.load_variety else None
+    if stored:
+        return stored
+    if generator not in _REFERENCES:
+        examples = domain.load_examples() if domain.load_examples else None
+        _REFERENCES[generator] = reference_spreads(generator, judge, domain.labels, examples)
+    return _REFERENCES[generator]
 
 
 @torch.no_grad()
 def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarray, labels: np.ndarray,
-              answer: tuple, device, seed: int, kept: np.ndarray | None = None) -> dict:
+              answer: tuple, kept: np.ndarray | None = None) -> dict:
     """How different the drawings of the restarts that reached the reported answer are: per unknown,
-    the mean pairwise RMS pixel distance of their images, against the same figure for the prior's
-    own drawings of that label (PRIOR_DRAWS draws of G(ξ), ξ ~ N(0, I), read by the judge), and against
-    real images of that label where the domain has them (`Domain.load_examples`: the bundled digits no
-    network trained on). A ratio near 1: the answers are as varied as the generator's digits (or as
-    real handwriting); near 0: one picture, copied. With
+    the mean pairwise RMS pixel distance of their images, against the same figure for the generator's
+    own drawings of that label and for real images of that label where the domain has them (the
+    bundled digits no network trained on): `variety_reference`. A ratio near 1: the answers are as
+    varied as the generator's digits (or as real handwriting); near 0: one picture, copied. With
     observations (kept [R, m]), only the restarts that also keep every seen pixel count: the answer's
     own row of the table."""
     hit = (labels == np.asarray(answer)[None, :]).all(axis=1)                  # [R]
     if kept is not None and kept.size:
         hit &= kept.all(axis=1)
-    g = torch.Generator().manual_seed(seed + 7)
-    xi = torch.randn(PRIOR_DRAWS, 1, objective.d, generator=g).to(device)
-    prior_cache: dict = {}
     per, prior, real = {}, {}, {}
     for i, u in enumerate(graph.unknowns):
         dom = u.domain.name
-        if dom not in prior_cache:
-            gen = objective.nets.generators[dom]
-            imgs = objective._generate(gen, xi[:, 0]).float()                   # [P, H, W]
-            read = judges[dom](imgs).argmax(-1).cpu().numpy()
-            examples = u.domain.load_examples() if u.domain.load_examples else None
-            prior_cache[dom] = (imgs.cpu().numpy(), np.asarray(u.domain.labels)[read], examples)
-        prior_images, prior_labels, examples = prior_cache[dom]
+        ref = variety_reference(u.domain, objective.nets.generators[dom], judges[dom])
         per[u.name] = pairwise_rms(images[hit, i])
-        prior[u.name] = pairwise_rms(prior_images[prior_labels == answer[i]][:256])
-        if examples is not None:
-            real[u.name] = pairwise_rms(np.asarray(examples[0])[np.asarray(examples[1]) == answer[i]][:256])
+        prior[u.name] = ref["prior"].get(str(answer[i]))
+        if ref.get("real") is not None:
+            real[u.name] = ref["real"].get(str(answer[i]))
     ratios = [per[n] / prior[n] for n in per if per[n] is not None and prior[n]]
     real_ratios = {n: per[n] / real[n] for n in real if per[n] is not None and real[n]}
     return {"restarts": int(hit.sum()), "per_unknown": per, "prior": prior,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..vocabulary import DEFAULT_MODELS, MODEL_FAMILIES
-from .registry import Registry, bundled_model, default_registry
+from .registry import VARIETY_CARD_KEY, Registry, bundled_card_entry, bundled_model, default_registry
 
 COUPLED_WEIGHTS = "coupled"           # riddle/models/weights/coupled.safetensors (+ its card)
 
@@ -59,7 +59,7 @@ def _coupled(base: Registry) -> Registry:
     digit = r.domains["digit"]
     r.domains["digit"] = replace(
         digit, origin="seed 003's coupled network (models coupled)", load_generator=generator,
-        load_classifier=net, load_sampler=sampler,
+        load_classifier=net, load_sampler=sampler, load_variety=bundled_card_entry(COUPLED_WEIGHTS, VARIETY_CARD_KEY),
         description=digit.description + "; drawn and read by seed 003's coupled network",
         # its closest drawing of a real digit misses it by 2.6× the default generator's (bench/misfit.py
         # --models coupled; docs/BENCHMARKS.md, "Generator misfit: coupled family")

@@ -46,6 +46,9 @@ class Domain:
     # this much residual beside the noise (infer/judge.entry_variance); 0: the noise alone.
     misfit_rms: float = 0.0
     misfit_length: float = 0.0
+    # the variety line's per-label yardsticks (models/variety.reference_spreads), stored in the generator's
+    # card at training time; None (or a loader that finds none): a solve measures them once per process
+    load_variety: Callable[[], dict | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -154,12 +157,23 @@ def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | No
     return load
 
 
+def bundled_card_entry(name: str, key: str) -> Callable[[], object]:
+    """A loader for one entry of a riddle weights file's card (None where the card or the entry is missing)."""
+    def load():
+        from . import store
+        return (store.card(name, weights_dir()) or {}).get(key)
+    return load
+
+
 def weights_dir():
     """Where riddle's own models are read from: $RIDDLE_WEIGHTS, else the weights inside the package."""
     import os
 
     from . import store
     return os.environ.get("RIDDLE_WEIGHTS") or store.bundled_dir()
+
+
+VARIETY_CARD_KEY = "variety_reference"          # where a generator's card keeps models/variety.reference_spreads
 
 
 def held_out_digits():
@@ -177,6 +191,7 @@ def _builtin() -> Registry:
                              load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
                              load_judge=bundled_model("judge"), load_examples=held_out_digits,
                              load_sampler=bundled_model("sampler"),
+                             load_variety=bundled_card_entry("generator", VARIETY_CARD_KEY),
                              # measured by bench/misfit.py (docs/BENCHMARKS.md, "Generator misfit")
                              misfit_rms=0.074, misfit_length=0.65))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)

@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from . import data as data_mod
 from . import store, zoo
 from .progress import Progress
+from .registry import VARIETY_CARD_KEY
 from .topology import INK_THRESHOLD, MIN_HOLE_PIXELS, has_closed_circle
-from .variety import pairwise_rms
+from .variety import pairwise_rms, reference_spreads
 
 ODD = (1, 3, 5, 7, 9)
 CLOSED_CIRCLE = (0, 6, 8, 9)
@@ -383,9 +384,38 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
                       "closest drawing of a real digit misses it by 0.19 RMS per pixel (the default generator's: "
                       "0.07), so a `looks like` tells digits apart weakly with this family (docs/BENCHMARKS.md, "
                       "\"Generator misfit: coupled family\")",
-            "retrain": "riddle train --coupled [--data DIR] [--out DIR]"}
+            "retrain": "riddle train --coupled [--data DIR] [--out DIR]",
+            VARIETY_CARD_KEY: reference_spreads(coupled.CoupledGenerator(net), judge, tuple(range(10)),
+                                                (x_test.numpy(), y_test.numpy()))}
     store.save(net, "coupled", card, out_dir)
     return store.card("coupled", out_dir)
+
+
+def refresh_variety_references(models_dir: str | Path | None = None, log=print) -> list[str]:
+    """`riddle train --only variety`: measure the variety line's yardsticks (variety.reference_spreads) for
+    the generators in models_dir (default: the bundled weights) — `generator` and `coupled`, where present —
+    and write them into their cards, the weights untouched. For weights trained before the cards held them.
+    Returns the names updated."""
+    import json
+    models_dir = Path(models_dir) if models_dir else store.bundled_dir()
+    judge = store.load("judge", models_dir if (models_dir / "judge.safetensors").exists() else store.bundled_dir())
+    digits = data_mod.load_bundled()
+    test = data_mod.make_splits(digits.labels, 0).test
+    examples = (digits.images[test].numpy(), digits.labels[test].numpy())
+    updated = []
+    for name in ("generator", "coupled"):
+        card = store.card(name, models_dir)
+        if card is None:
+            continue
+        net = store.load(name, models_dir)
+        if name == "coupled":
+            from .coupled import CoupledGenerator
+            net = CoupledGenerator(net)
+        card[VARIETY_CARD_KEY] = reference_spreads(net, judge, tuple(range(10)), examples)
+        (models_dir / f"{store.file_stem(name)}.json").write_text(json.dumps(card, indent=2) + "\n")
+        log(f"{name}: variety yardsticks written to its card")
+        updated.append(name)
+    return updated
 
 
 # ── the whole zoo ────────────────────────────────────────────────────────────
@@ -431,7 +461,8 @@ def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: Trai
     save(judge, "judge", "independent judge of answers; never a likelihood", "train_b", t,
          {"test_accuracy": accuracy(judge, x_test, y_test)})
     quality = generator_quality(gen, judge, 10_000 if not cfg.limit else 500, cfg.seed + 7)
-    save(gen, "generator", "prior over digit images: G(ξ), ξ ~ N(0, I)", "train_a", t_gen, quality)
+    save(gen, "generator", "prior over digit images: G(ξ), ξ ~ N(0, I)", "train_a", t_gen, quality,
+         {VARIETY_CARD_KEY: reference_spreads(gen, judge, tuple(range(10)), (x_test.numpy(), y_test.numpy()))})
 
     # 3. the label classifier and its `closed circle` head, one network: labels from real digits and
     #    their reconstructions, topology (a hole in the ink) from those and from prior samples, whose
