@@ -28,7 +28,6 @@ from .graph import FactorGraph, build, solve_symbolic
 from .graph.joint import LogicProgram, compile_logic
 from .graph.symbolic import ORACLE_SECONDS, SymbolicResult, conflict_diagnostic, ignored_diagnostic
 from .lang import CheckedRiddle, load, load_text
-from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, RiddleError, render_all
 from .vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, RUN_SETTINGS, settings_problem
 
@@ -155,7 +154,7 @@ def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: lis
         "statements": [
             {"line": s.span.line, "kind": s.kind, "text": s.text(), "unknowns": list(s.unknowns),
              "strength": s.strength, "source": r.source.line_text(s.span.line).strip() if r.source else None,
-             **({"normal_form": s.normal_form()} if isinstance(s, ConnectiveStatement) else {})}
+             **({"normal_form": s.normal_form()} if s.parts else {})}
             for s in r.statements],
         "settings": r.settings,
         "diagnostics": [d.to_json() for d in diagnostics],
@@ -184,7 +183,7 @@ def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: 
     kw = max((len(s.kind) for s in r.statements), default=0)
     for s, text in zip(r.statements, texts):
         lines.append(f"  {s.span.line:>3}  {s.kind:<{kw}}  {text:<{tw}}  ties {', '.join(s.unknowns)}")
-        if isinstance(s, ConnectiveStatement):
+        if s.parts:
             lines.append(f"       {'':<{kw}}  normal form: {s.normal_form()}")
     if r.settings:
         lines.append("solve settings")

@@ -20,7 +20,6 @@ from .graph.build import LogicFactor
 from .graph.joint import LogicProgram
 from .graph.logic import LinearChain
 from .lang import CheckedRiddle
-from .lang.checked import ConnectiveStatement
 from .lang.errors import Diagnostic, render
 from .lang.source import read_source
 from .vocabulary import (
@@ -675,7 +674,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
     w = max((len(f.statement.text()) for f in graph.factors), default=0)
     for fs in groups.values():
         f = fs[0]
-        if isinstance(f.statement, ConnectiveStatement):
+        if f.statement.parts:
             switches = [n for n in dict.fromkeys(n for x in fs for n in x.scope) if not n.isidentifier()]
             fid, what = f.id, (f"{len(fs)} tensor{'s' if len(fs) != 1 else ''} over {len(switches)} "
                                f"switch{'es' if len(switches) != 1 else ''} ({', '.join(switches)})")
@@ -697,7 +696,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
         scope = list(dict.fromkeys(n for x in fs for n in x.scope if n.isidentifier()))
         lines.append(f"  {fid:<4} line {f.statement.span.line:<3} {f.statement.text():<{w}}  {what}{strength}  "
                      f"← {', '.join(scope)}")
-        if isinstance(f.statement, ConnectiveStatement):
+        if f.statement.parts:
             lines.append(f"  {'':<4} {'':<8} normal form: {f.statement.normal_form()}")
     if program is not None:
         lines += program.describe()

@@ -31,7 +31,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__, api
-from .lang.checked import INSTRUMENTS, ConnectiveStatement, PredicateStatement, Statement
+from .lang.checked import INSTRUMENTS, Statement
 from .lang.errors import ERROR, WARNING, Diagnostic
 from .lang.format import KEYWORDS, FormatError, format_text
 from .models.registry import default_registry
@@ -115,9 +115,8 @@ def innermost(statements, pos) -> Statement | None:
     for s in statements:
         if contains(s.span, pos):
             found = s
-            if isinstance(s, ConnectiveStatement):
-                inner = innermost(s.parts, pos)
-                found = inner or s
+            if s.parts:
+                found = innermost(s.parts, pos) or s
     return found
 
 
@@ -150,15 +149,15 @@ def hover_text(a: Analysis, pos: lsp.Position) -> str | None:
     s = innermost(a.riddle.statements, pos)
     if s is None:
         return None
-    if isinstance(s, PredicateStatement) and word and word[0] not in KEYWORDS:
-        p = s.predicate
+    if s.reading is not None and word and word[0] not in KEYWORDS:
+        p = s.reading.predicate
         table = ("truth table: holds for " + ", ".join(map(str, sorted(p.truth_table)))
                  if p.truth_table is not None else "no truth table: only its network says")
         origin = next((q.origin for q in registry.predicates_of(p.domain) if q.name == p.name), p.origin)
         return (f"**{p.name}** — a predicate of {p.domain}s ({origin})\n\n{table}"
                 + (f"\n\n{p.description}" if p.description else ""))
     lines = [f"{s.kind}: `{s.text()}`"]
-    if isinstance(s, ConnectiveStatement):
+    if s.parts:
         lines.append(f"normal form: `{s.normal_form()}`")
     program = a.result.logic
     if program is not None:

@@ -87,3 +87,23 @@ def test_the_layer_table_knows_every_package():
     tops = {p.name if p.is_dir() else p.stem for p in PACKAGE.iterdir()
             if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"}
     assert tops <= {name for names in LAYERS for name in names}
+
+
+def test_no_stage_branches_on_statement_kinds():
+    """Each statement kind says what it means in lang/checked.py (its truth, negation, parts, factor kinds);
+    the other stages ask it through that protocol, so a new kind is one class, not a branch in every stage.
+    Outside the statement module, no `isinstance` test names a statement class (issue 37 counted 31)."""
+    from riddle.lang import checked
+    kinds = {name for name, value in vars(checked).items()
+             if isinstance(value, type) and issubclass(value, checked.Statement) and value is not checked.Statement}
+    assert {"PredicateStatement", "ConnectiveStatement", "ObservationStatement"} <= kinds
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "lang" / "checked.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" and len(node.args) == 2:
+                named = {n.id if isinstance(n, ast.Name) else getattr(n, "attr", None) for n in ast.walk(node.args[1])}
+                if named & kinds:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -28,7 +28,6 @@ Factors carry what the compiler and the oracle need: the predicate, the label, o
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -39,17 +38,19 @@ from ..lang import ast
 from ..lang.checked import (
     CheckedRiddle,
     ConnectiveStatement,
-    DistinctStatement,
-    LabelStatement,
-    ObservationStatement,
-    PredicateStatement,
+    FactorSpec,
+    Formula,
+    LabelLogic,
+    LabelRead,
+    NetworkRead,
+    PixelData,
     RelationStatement,
     Statement,
     Unknown,
 )
 from ..lang.errors import ERROR, Diagnostic, RiddleError
 from ..models.registry import Predicate
-from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, dense_relation, distinct_pair, relation_factor
+from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, domain_grid, relation_factor
 
 
 @dataclass(frozen=True)
@@ -149,41 +150,57 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
     problems: list[Diagnostic] = []
     switches: dict[str, Switch] = {}
     for k, s in enumerate(riddle.statements, start=1):
-        fid = f"f{k}"
-        if isinstance(s, PredicateStatement):
-            factors.append(PredicateFactor(fid, s, (s.unknown,), s.strength, s.predicate, s.negated))
-        elif isinstance(s, LabelStatement):
-            factors.append(LabelFactor(fid, s, (s.unknown,), s.strength, s.label, s.negated))
-        elif isinstance(s, RelationStatement):
+        specs = s.factors()
+        for j, spec in enumerate(specs, start=1):
+            fid = f"f{k}" if len(specs) == 1 else f"f{k}.{j}"          # one statement, several factors: f3.1, f3.2
             try:
-                logic = relation_factor(s, values)
+                factors += _factors(fid, s, spec, values, switches)
             except LogicTooLarge as e:
-                problems.append(Diagnostic(ERROR, "R015", f"this relation is too large to build even when split: {e}",
-                                           s.span, "too large", help="write it over fewer unknowns or smaller numbers"))
-                continue
-            factors.append(LogicFactor(fid, s, logic.scope, s.strength, logic))
-        elif isinstance(s, DistinctStatement):
-            # Pairwise `!=`: n(n-1)/2 tables of |D|^2 entries instead of one of |D|^n.
-            for j, (a, b) in enumerate(itertools.combinations(s.names, 2), start=1):
-                factors.append(LogicFactor(f"{fid}.{j}", s, (a, b), s.strength, distinct_pair(a, b, values)))
-        elif isinstance(s, ObservationStatement):
-            factors.append(ObservationFactor(fid, s, (s.unknown,), s.strength, s.pixels, s.seen, s.noise, s.through))
-        elif isinstance(s, ConnectiveStatement):
-            try:
-                factors += _Connective(fid, s, values, switches).factors()
-            except LogicTooLarge as e:
-                problems.append(Diagnostic(ERROR, "R015", f"this connective is too large to compile: {e}", s.span,
-                                           "too large", help="split it into smaller statements, or state the "
-                                                             "large relation on its own line"))
-        else:
-            raise TypeError(s)
+                problems.append(_too_large(s, e))
+                break
     if problems:
         raise RiddleError(problems, riddle.source)
     return FactorGraph(riddle, riddle.unknowns, tuple(factors), _networkx(riddle.unknowns, factors, switches),
                        tuple(switches.values()))
 
 
-def reading_name(p: PredicateStatement) -> str:
+def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: dict) -> list[Factor]:
+    """One of a statement's factor kinds (lang/checked.py) → its factors. Raises LogicTooLarge."""
+    if isinstance(spec, NetworkRead):
+        return [PredicateFactor(fid, s, (spec.unknown,), s.strength, spec.predicate, spec.negated)]
+    if isinstance(spec, LabelRead):
+        return [LabelFactor(fid, s, (spec.unknown,), s.strength, spec.label, spec.negated)]
+    if isinstance(spec, LabelLogic):
+        logic = relation_factor(spec.part, values) if spec.linear else dense_truth(spec.part, values)
+        return [LogicFactor(fid, s, logic.scope, s.strength, logic)]
+    if isinstance(spec, PixelData):
+        o = spec.observation
+        return [ObservationFactor(fid, s, (o.unknown,), s.strength, o.pixels, o.seen, o.noise, o.through)]
+    if isinstance(spec, Formula):
+        return _Connective(fid, spec.statement, values, switches).factors()
+    raise TypeError(f"unknown factor kind {type(spec).__name__}")
+
+
+def _too_large(s: Statement, e: LogicTooLarge) -> Diagnostic:
+    if s.parts:
+        return Diagnostic(ERROR, "R015", f"this connective is too large to compile: {e}", s.span, "too large",
+                          help="split it into smaller statements, or state the large relation on its own line")
+    return Diagnostic(ERROR, "R015", f"this relation is too large to build even when split: {e}", s.span,
+                      "too large", help="write it over fewer unknowns or smaller numbers")
+
+
+def dense_truth(part: Statement, values: dict[str, np.ndarray]) -> DenseLogic:
+    """A label-level statement as a dense table over its unknowns' labels: its own `holds` on the grid."""
+    scope = part.unknowns
+    size = math.prod(len(values[n]) for n in scope)
+    if size > DENSE_LIMIT:
+        raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a dense table "
+                            f"holds at most {DENSE_LIMIT:.0e})")
+    table = part.holds(domain_grid(scope, values))
+    return DenseLogic(scope, np.broadcast_to(table, tuple(len(values[n]) for n in scope)).copy())
+
+
+def reading_name(p: NetworkRead) -> str:
     return f"{p.predicate.name}({p.unknown})"
 
 
@@ -210,44 +227,27 @@ class _Connective:
 
     def literal(self, part: Statement) -> tuple[str, bool]:
         """(switch, positive): the 0/1 variable that says whether `part` holds (or its negation does)."""
-        if isinstance(part, PredicateStatement):
-            name = self._switch(Switch(reading_name(part), "reading", part.unknown, part.predicate))
-            table = part.predicate.truth_table
+        read = part.reading
+        if read is not None:
+            name = self._switch(Switch(reading_name(read), "reading", read.unknown, read.predicate))
+            table = read.predicate.truth_table
             if table is not None and name not in self.linked:   # the reading agrees with the label
                 self.linked.add(name)
-                labels = self.values[part.unknown]
+                labels = self.values[read.unknown]
                 tie = np.isin(labels, list(table))[:, None] == SWITCH_VALUES.astype(bool)[None, :]
-                self.out.append(self._factor(f"{self.fid}.r{len(self.linked)}", DenseLogic((part.unknown, name), tie)))
-            return name, not part.negated
+                self.out.append(self._factor(f"{self.fid}.r{len(self.linked)}", DenseLogic((read.unknown, name), tie)))
+            return name, not read.negated
         self.parts += 1
         j = self.parts                                    # fixed before nested parts take their numbers
         t = self._switch(Switch(f"{self.fid}.t{j}", "truth"))
-        if isinstance(part, ConnectiveStatement):
+        if part.parts:                                    # a nested formula: its own count over its literals
             inner = self.count_logic(part, [self.literal(p) for p in part.parts], dense=True)
         else:
-            inner = self.leaf_logic(part)
+            inner = dense_truth(part, self.values)
         # t ⟺ part: the part's table for t = 1, its complement for t = 0
         table = np.stack([~inner.table, inner.table], axis=-1)
         self.out.append(self._factor(f"{self.fid}.p{j}", DenseLogic(inner.scope + (t,), table)))
         return t, True
-
-    def leaf_logic(self, part: Statement) -> DenseLogic:
-        scope = part.unknowns
-        size = math.prod(len(self.values[n]) for n in scope)
-        if size > DENSE_LIMIT:
-            raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a part of a "
-                                f"connective is built densely, at most {DENSE_LIMIT:.0e})")
-        if isinstance(part, LabelStatement):
-            return DenseLogic(scope, (self.values[part.unknown] == part.label) != part.negated)
-        if isinstance(part, RelationStatement):
-            return dense_relation(part, self.values)
-        if isinstance(part, DistinctStatement):
-            grids = np.meshgrid(*[self.values[n] for n in scope], indexing="ij")
-            table = np.ones(grids[0].shape, bool)
-            for a, b in itertools.combinations(range(len(scope)), 2):
-                table &= grids[a] != grids[b]
-            return DenseLogic(scope, table)
-        raise TypeError(part)
 
     def count_logic(self, s: ConnectiveStatement, literals: list[tuple[str, bool]], dense: bool = False):
         """The connective as a linear count over its literals: Σ (b or 1 − b)  (op)  N."""
@@ -278,7 +278,7 @@ class _Connective:
         if dense:
             if 2 ** switches > DENSE_LIMIT:
                 raise LogicTooLarge(f"a nested connective counts {switches} parts (at most 19)")
-            return dense_relation(count, self.values)
+            return dense_truth(count, self.values)
         return relation_factor(count, self.values)
 
 

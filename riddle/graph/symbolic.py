@@ -21,17 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
-from ..lang.checked import (
-    ConnectiveStatement,
-    DistinctStatement,
-    LabelStatement,
-    PredicateStatement,
-    RelationStatement,
-    Statement,
-)
+from ..lang.checked import Statement
 from ..lang.errors import ERROR, NOTE, Diagnostic
-from ..lang.evaluate import compare, holds
-from .build import Factor, FactorGraph, LabelFactor, LogicFactor, ObservationFactor, PredicateFactor
+from ..lang.evaluate import compare
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
@@ -96,15 +89,9 @@ class SymbolicResult:
 
 
 def readable(f: Factor) -> bool:
-    """Can the oracle read this factor? Not a predicate without a truth table, nor any factor of a
-    connective with such a predicate inside (its switch would be free: the oracle cannot say)."""
-    if isinstance(f, PredicateFactor):
-        return f.predicate.truth_table is not None
-    if isinstance(f, ObservationFactor):
-        return False                                      # pixels, not labels
-    if isinstance(f.statement, ConnectiveStatement):
-        return all(p.predicate.truth_table is not None for p in f.statement.predicates)
-    return True
+    """Can the oracle read this factor? Its statement must be label-level: not seen pixels, nor a
+    predicate without a truth table, nor a connective with one inside (its switch would be free)."""
+    return f.statement.label_level
 
 
 def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORACLE_SECONDS) -> SymbolicResult:
@@ -128,44 +115,8 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:
     """The statements a label tuple breaks under the truth tables (empty: it is a solution)."""
     env = dict(zip(graph.names, (np.array([v]) for v in labels)))
-    values = graph.values()
-    broken = []
-    for f in graph.factors:
-        if not readable(f) or f.statement in broken:
-            continue
-        if isinstance(f.statement, ConnectiveStatement):     # its switches are not in env: read it whole
-            ok = statement_holds(f.statement, env, values)[0]
-        else:
-            ok = _check(f, env, values)[0]
-        if not ok:
-            broken.append(f.statement)
-    return broken
-
-
-def statement_holds(s: Statement, env: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
-    """Row mask: does statement s hold for the rows' labels in env, predicates read through their
-    truth tables? (Every predicate inside must have one.)"""
-    if isinstance(s, PredicateStatement):
-        return np.isin(env[s.unknown], list(s.predicate.truth_table)) != s.negated
-    if isinstance(s, LabelStatement):
-        return (env[s.unknown] == s.label) != s.negated
-    if isinstance(s, RelationStatement):
-        return np.broadcast_to(holds(s.left, s.op, s.right, env), env[s.unknowns[0]].shape)
-    if isinstance(s, DistinctStatement):
-        out = np.ones(env[s.names[0]].shape, bool)
-        for i, a in enumerate(s.names):
-            for b in s.names[i + 1:]:
-                out &= env[a] != env[b]
-        return out
-    parts = [statement_holds(p, env, values) for p in s.parts]
-    if s.op == "if":
-        return ~parts[0] | parts[1]
-    count = np.sum(parts, axis=0)
-    if s.op == "or":
-        return count >= 1
-    if s.op == "and":
-        return count == len(parts)
-    return compare({"exactly": "=", "at least": ">=", "at most": "<="}[s.op], count, s.count)
+    statements = dict.fromkeys(f.statement for f in graph.factors if readable(f))
+    return [s for s in statements if not s.holds(env)[0]]
 
 
 # ── the join ─────────────────────────────────────────────────────────────────
@@ -419,6 +370,6 @@ def ignored_diagnostic(s: Statement) -> Diagnostic:
         seen = "the measured data" if getattr(s, "through", ()) else "the seen pixels"
         return Diagnostic(NOTE, "R051", "the oracle ignores this statement: it reads pixels, not labels (the report "
                           f"checks each answer's image against {seen})", s.span, "not checked symbolically")
-    whose = "a predicate in it declares" if isinstance(s, ConnectiveStatement) else "its predicate declares"
+    whose = "a predicate in it declares" if s.parts else "its predicate declares"
     return Diagnostic(NOTE, "R051", f"the oracle ignores this statement: {whose} no truth table",
                       s.span, "not checked symbolically")

@@ -51,7 +51,7 @@ class Judge:
 
 
 def observations(graph: FactorGraph) -> list[ObservationStatement]:
-    return [s for s in graph.riddle.statements if isinstance(s, ObservationStatement)]
+    return list(graph.riddle.observations)
 
 
 _VARIANCES: dict[int, tuple] = {}     # id(statement) → (weak ref to it, domain, variance); see entry_variance

@@ -569,7 +569,7 @@ def _fact_names(f: ast.Fact) -> list[ast.Name]:
         return ast.expr_names(f.left) + ast.expr_names(f.right)
     if isinstance(f, ast.Distinct):
         return list(f.names)
-    return []
+    raise TypeError(f"a new kind of fact, {type(f).__name__}: say here which names it mentions")
 
 
 def _order(d: Diagnostic):

@@ -1,10 +1,25 @@
 """The checked riddle: what the checker (`check.py`) makes of a riddle's syntax tree — its unknowns
 bound to domains, its statements in normal forms with their kinds, its settings — and what every
 later stage (graph, infer, report) reads. Plain frozen dataclasses, each statement with its span.
+
+**One meaning per statement.** Each statement kind says here, in its own class, everything the later
+stages ask of it, so that no stage branches on statement kinds and a new kind is one class (plus its
+grammar rule and the checker's line that makes it):
+
+  unknowns, text()     its unknowns (declaration names) and its canonical text
+  holds(env)           its truth over rows of labels, predicates read through their truth tables
+                       (the oracle, the report's check of an answer, a connective's dense parts)
+  negation()           the statement that holds exactly when it does not, where one exists (normal forms)
+  parts, predicates    the statements inside a formula, and the predicate readings at any depth
+  label_level          can the oracle read it (labels and truth tables only)?
+  reading              a lone predicate reading (NetworkRead), else None
+  factors()            what the factor graph gets, as a few factor kinds (below): graph/build.py
+                       turns each kind into its factors without knowing which statement made it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +27,9 @@ import numpy as np
 from ..models.registry import Domain, Predicate
 from . import ast
 from .errors import Diagnostic, Source, Span
+from .evaluate import compare, holds
+
+_FLIP = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}   # a relation's negation
 
 
 @dataclass(frozen=True)
@@ -22,11 +40,53 @@ class Unknown:
     index: int                    # position in declaration order: the order of every answer
 
 
+# ── what a statement gives the factor graph (graph/build.py makes the factors) ─────────────────────
+
+@dataclass(frozen=True)
+class NetworkRead:
+    """A predicate network's reading of one unknown: a predicate factor (σ(±logit)), or in a formula a
+    switch weighed by the network."""
+    unknown: str
+    predicate: Predicate
+    negated: bool
+
+
+@dataclass(frozen=True)
+class LabelRead:
+    """The label classifier's reading of one unknown: its label is (or is not) `label`."""
+    unknown: str
+    label: int
+    negated: bool
+
+
+@dataclass(frozen=True)
+class LabelLogic:
+    """A truth over labels: `part.holds` as a dense tensor over part's unknowns — or, where `linear`,
+    a relation that the compiler may split into partial-sum steps when dense is too large."""
+    part: Statement
+    linear: bool = False
+
+
+@dataclass(frozen=True)
+class PixelData:
+    """Data seen of one unknown's image (a Gaussian likelihood): not label-level."""
+    observation: ObservationStatement
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A count over its parts' truths (graph/build's switches): the parts are statements again."""
+    statement: ConnectiveStatement
+
+
+FactorSpec = NetworkRead | LabelRead | LabelLogic | PixelData | Formula
+
+
 @dataclass(frozen=True, kw_only=True)
 class Statement:
     span: Span
     strength: float = 1.0
-    kind: str = ""                # "neural predicate" | "label" | "logic relation" | "distinct"
+    kind: str = ""                # "neural predicate" | "label" | "logic relation" | "distinct" | ...
 
     @property
     def unknowns(self) -> tuple[str, ...]:
@@ -34,6 +94,45 @@ class Statement:
 
     def text(self) -> str:
         raise NotImplementedError
+
+    def holds(self, env: dict[str, np.ndarray]) -> np.ndarray:
+        """bool rows: does it hold for each row of labels in env (name → label values [...], broadcast)?"""
+        raise NotImplementedError(f"{type(self).__name__} is not label-level")
+
+    def factors(self) -> tuple[FactorSpec, ...]:
+        raise NotImplementedError
+
+    def negation(self) -> Statement | None:
+        return None
+
+    @property
+    def parts(self) -> tuple[Statement, ...]:
+        return ()
+
+    @property
+    def predicates(self) -> tuple[PredicateStatement, ...]:
+        """The predicate statements inside it at any depth (itself, for a predicate statement)."""
+        return ()
+
+    @property
+    def reading(self) -> NetworkRead | None:
+        return None
+
+    @property
+    def label_level(self) -> bool:
+        """Can the oracle read it? Everything but seen pixels, and predicates without a truth table."""
+        return all(p.predicate.truth_table is not None for p in self.predicates)
+
+    def needs_parentheses(self, parent: str) -> bool:
+        """Inside a connective `parent`, would the grammar read its text otherwise?"""
+        return False
+
+    def normal_form(self, positive: bool = True) -> str:
+        """Negation normal form: `not` only on single statements, `if` rewritten as `or`."""
+        if positive:
+            return self.text()
+        negated = self.negation()
+        return negated.text() if negated is not None else f"not {self.text()}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +149,23 @@ class PredicateStatement(Statement):
     def text(self):
         return f"{'not ' if self.negated else ''}{self.predicate.name}({self.unknown})"
 
+    def holds(self, env):
+        return np.isin(env[self.unknown], list(self.predicate.truth_table)) != self.negated
+
+    def factors(self):
+        return (self.reading,)
+
+    def negation(self):
+        return replace(self, negated=not self.negated)
+
+    @property
+    def predicates(self):
+        return (self,)
+
+    @property
+    def reading(self):
+        return NetworkRead(self.unknown, self.predicate, self.negated)
+
 
 @dataclass(frozen=True, kw_only=True)
 class LabelStatement(Statement):
@@ -64,6 +180,15 @@ class LabelStatement(Statement):
 
     def text(self):
         return f"label({self.unknown}) {'!=' if self.negated else '='} {self.label}"
+
+    def holds(self, env):
+        return (env[self.unknown] == self.label) != self.negated
+
+    def factors(self):
+        return (LabelRead(self.unknown, self.label, self.negated),)
+
+    def negation(self):
+        return replace(self, negated=not self.negated)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +206,16 @@ class RelationStatement(Statement):
     def text(self):
         return f"{ast.expr_text(self.left)} {self.op} {ast.expr_text(self.right)}"
 
+    def holds(self, env):
+        shape = np.broadcast_shapes(*(np.shape(env[n]) for n in self.unknowns))
+        return np.broadcast_to(holds(self.left, self.op, self.right, env), shape)
+
+    def factors(self):
+        return (LabelLogic(self, linear=self.linear),)
+
+    def negation(self):
+        return replace(self, op=_FLIP[self.op])
+
 
 @dataclass(frozen=True, kw_only=True)
 class DistinctStatement(Statement):
@@ -93,6 +228,18 @@ class DistinctStatement(Statement):
 
     def text(self):
         return f"all different({', '.join(self.names)})"
+
+    def holds(self, env):
+        out = np.ones(np.broadcast_shapes(*(np.shape(env[n]) for n in self.names)), bool)
+        for i, a in enumerate(self.names):
+            for b in self.names[i + 1:]:
+                out &= env[a] != env[b]
+        return out
+
+    def factors(self):
+        # pairwise `!=`: n(n-1)/2 tables of |D|² entries instead of one of |D|ⁿ
+        return tuple(LabelLogic(DistinctStatement(names=pair, span=self.span, strength=self.strength))
+                     for pair in itertools.combinations(self.names, 2))
 
 
 # The pixel noise σ of an observation without `with noise S`: measured by bench/observe.py
@@ -154,6 +301,13 @@ class ObservationStatement(Statement):
         chain = "".join(f" through {i.text()}" if k == 0 else f", {i.text()}" for k, i in enumerate(self.through))
         return f'looks like({self.unknown}, "{self.path}"{chain}, σ {self.noise:g})'
 
+    def factors(self):
+        return (PixelData(self),)
+
+    @property
+    def label_level(self):
+        return False
+
     def rms(self, measured: np.ndarray) -> np.ndarray:
         """What the instruments make of images, [..., *data shape] → the root-mean-square difference
         over the seen entries [...] (without instruments: the images themselves)."""
@@ -182,7 +336,7 @@ class ConnectiveStatement(Statement):
     `or` at least 1, `and` all, `if A then B` at least 1 of (not A, B), and the counting forms
     as written. The compiler reads it that way too (graph/build.py)."""
     op: str                                   # "or" | "and" | "if" | "exactly" | "at least" | "at most"
-    parts: tuple[Statement, ...]
+    parts: tuple[Statement, ...] = ()        # a default, so the field (not Statement.parts, a property) is what reads
     count: int | None = None                  # the counting forms' N
     kind: str = "connective"
 
@@ -192,13 +346,24 @@ class ConnectiveStatement(Statement):
 
     @property
     def predicates(self) -> tuple[PredicateStatement, ...]:
-        """The predicate statements inside, at any depth."""
-        out = []
-        for p in self.parts:
-            out += (
-                p.predicates if isinstance(p, ConnectiveStatement) else [p] if isinstance(p, PredicateStatement) else []
-            )
-        return tuple(out)
+        return tuple(q for p in self.parts for q in p.predicates)
+
+    def holds(self, env):
+        truths = [p.holds(env) for p in self.parts]
+        if self.op == "if":
+            return ~truths[0] | truths[1]
+        count = np.sum(np.broadcast_arrays(*truths), axis=0)
+        if self.op == "or":
+            return count >= 1
+        if self.op == "and":
+            return count == len(truths)
+        return compare({"exactly": "=", "at least": ">=", "at most": "<="}[self.op], count, self.count)
+
+    def factors(self):
+        return (Formula(self),)
+
+    def needs_parentheses(self, parent):
+        return self.op == "if" or (self.op == "or" and parent in ("and", "if")) or (self.op == "and" and parent == "if")
 
     def text(self):
         if self.op == "if":
@@ -207,49 +372,30 @@ class ConnectiveStatement(Statement):
             return f"{self.op} {self.count} of {{{'; '.join(p.text() for p in self.parts)}}}"
         return f" {self.op} ".join(_part_text(p, self.op) for p in self.parts)
 
-    def normal_form(self) -> str:
-        """Negation normal form: `not` only on single statements, `if` rewritten as `or`."""
-        return _nnf(self, True)
+    def normal_form(self, positive: bool = True) -> str:
+        wrap = lambda x, parent: f"({x})" if " or " in x and parent == "and" else x  # noqa: E731
+        if self.op == "if":                                   # A → B  ≡  ¬A ∨ B
+            a, b = self.parts
+            if positive:
+                return f"{a.normal_form(False)} or {b.normal_form(True)}"
+            return f"{wrap(a.normal_form(True), 'and')} and {wrap(b.normal_form(False), 'and')}"
+        if self.op in ("or", "and"):
+            op = self.op if positive else ("and" if self.op == "or" else "or")
+            return f" {op} ".join(wrap(p.normal_form(positive), op) for p in self.parts)
+        n = self.count
+        inner = "; ".join(p.normal_form(True) for p in self.parts)
+        if positive:
+            return f"{self.op} {n} of {{{inner}}}"
+        if self.op == "at least":
+            return f"at most {n - 1} of {{{inner}}}"
+        if self.op == "at most":
+            return f"at least {n + 1} of {{{inner}}}"
+        return f"at most {n - 1} of {{{inner}}} or at least {n + 1} of {{{inner}}}"
 
 
 def _part_text(p: Statement, parent: str) -> str:
     """A part's text, in parentheses where the grammar would read it otherwise."""
-    if isinstance(p, ConnectiveStatement) and (p.op == "if" or (p.op == "or" and parent in ("and", "if"))
-                                               or (p.op == "and" and parent == "if")):
-        return f"({p.text()})"
-    return p.text()
-
-
-_FLIP = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
-
-
-def _nnf(s: Statement, positive: bool) -> str:
-    if not isinstance(s, ConnectiveStatement):
-        if positive:
-            return s.text()
-        if isinstance(s, (PredicateStatement, LabelStatement)):
-            return type(s)(**{**s.__dict__, "negated": not s.negated}).text()
-        if isinstance(s, RelationStatement):
-            return type(s)(**{**s.__dict__, "op": _FLIP[s.op]}).text()
-        return f"not {s.text()}"
-    wrap = lambda x, parent: f"({x})" if " or " in x and parent == "and" else x  # noqa: E731
-    if s.op == "if":                                      # A → B  ≡  ¬A ∨ B
-        a, b = s.parts
-        if positive:
-            return f"{_nnf(a, False)} or {_nnf(b, True)}"
-        return f"{wrap(_nnf(a, True), 'and')} and {wrap(_nnf(b, False), 'and')}"
-    if s.op in ("or", "and"):
-        op = s.op if positive else ("and" if s.op == "or" else "or")
-        return f" {op} ".join(wrap(_nnf(p, positive), op) for p in s.parts)
-    n = s.count
-    inner = "; ".join(_nnf(p, True) for p in s.parts)
-    if positive:
-        return f"{s.op} {n} of {{{inner}}}"
-    if s.op == "at least":
-        return f"at most {n - 1} of {{{inner}}}"
-    if s.op == "at most":
-        return f"at least {n + 1} of {{{inner}}}"
-    return f"at most {n - 1} of {{{inner}}} or at least {n + 1} of {{{inner}}}"
+    return f"({p.text()})" if p.needs_parentheses(parent) else p.text()
 
 
 @dataclass(frozen=True)
@@ -267,5 +413,10 @@ class CheckedRiddle:
 
     def unknown(self, name: str) -> Unknown:
         return next(u for u in self.unknowns if u.name == name)
+
+    @property
+    def observations(self) -> tuple[ObservationStatement, ...]:
+        """The statements that tie an unknown to seen data (`looks like`)."""
+        return tuple(s for s in self.statements if isinstance(s, ObservationStatement))
 
 
