@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import secrets
 import socket
@@ -25,15 +26,11 @@ from .lang.source import read_source
 from .vocabulary import (
     ALL_KEYS,
     DEFAULT_METHOD,
-    DEVICES,
-    LOGIC_MODES,
+    LIMITS,
     METHODS,
     MODEL_FAMILIES,
-    PRECISIONS,
-    PROPOSALS,
     RUN_SETTINGS,
     SETTINGS,
-    STARTS,
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
@@ -44,6 +41,30 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"riddle: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_RIDDLE)
+
+
+METAVARS = {"int": "N", "float": "X", "floats": "X"}
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of the vocabulary (SETTINGS, then LIMITS): its type, choices and help come from
+    there, and its range is checked by the same validator as a file's `solve with` line (_check_flags)."""
+    for key, spec in {**SETTINGS, **LIMITS}.items():
+        flag = f"--{key.replace('_', '-')}"
+        if spec.kind == "choice":
+            helps = METHODS if key == "method" else MODEL_FAMILIES if key == "models" else None
+            detail = "; ".join(f"{name}: {what}" for name, what in helps.items()) if helps else spec.help
+            parser.add_argument(flag, choices=spec.choices, help=detail)
+            continue
+        span = (f"{_number(spec.low)} to {_number(spec.high)}" if math.isfinite(spec.high)
+                else f"at least {_number(spec.low)}")
+        kind = {"int": "a whole number", "float": "a number", "floats": f"1 to {spec.most} numbers"}[spec.kind]
+        parser.add_argument(flag, type=int if spec.kind == "int" else float, metavar=METAVARS[spec.kind],
+                            nargs="+" if spec.kind == "floats" else None, help=f"{spec.help} ({kind}, {span})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,39 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(run=cmd_graph)
 
     so = sub.add_parser("solve", help="solve a riddle: digits that satisfy it, and how sure riddle is",
-                        description="Solve a riddle with the bundled models: many restarts of annealed variational "
-                                    "inference in one batch; print the answer table. Flags override the file's "
-                                    "`solve with` settings.")
+                        description="Solve a riddle with the bundled models and print the answer table: by "
+                                    "default independent posterior samples (method auto), or many restarts of the "
+                                    "method you name, in one batch. Flags override the file's `solve with` "
+                                    "settings; each takes what the line takes (docs/LANGUAGE.md, \"Solve settings\").")
     so.add_argument("file", metavar="FILE")
-    so.add_argument("--restarts", type=int)
-    so.add_argument("--pairs", type=int, help="antithetic sample pairs per restart and step")
-    so.add_argument("--steps", type=int)
-    so.add_argument("--anneal", type=float, nargs="+", metavar="ALPHA", help="the α schedule, e.g. 0.5 1 3 10")
-    so.add_argument("--lr", type=float)
-    so.add_argument("--seed", type=int)
-    so.add_argument("--clone", type=float, metavar="SHARE",
-                    help="share of restarts replaced by copies of the best at each cloning point (0 = independent "
-                         "restarts, the default; 0.25 replaces the worst quarter)")
-    so.add_argument("--rounds", type=int, metavar="N",
-                    help="advi: at most N runs of all restarts, a new one (fresh seed) while no restart's answer "
-                         "satisfies the riddle (default 3)")
-    so.add_argument("--search", type=int, metavar="N",
-                    help="coordinate sweeps over each restart's own prior draws when choosing its start (default 1; "
-                         "0: the best whole draw)")
-    so.add_argument("--method", choices=tuple(METHODS),
-                    help="; ".join(f"{name}: {what}" for name, what in METHODS.items())
-                    + " (docs/BENCHMARKS.md, \"Methods\")")
-    so.add_argument("--max-seconds", type=float, metavar="S",
-                    help="rejection: stop sampling after S seconds (default 120)")
-    so.add_argument("--device", choices=DEVICES)
-    so.add_argument("--precision", choices=PRECISIONS,
-                    help="the networks' arithmetic (default auto: bfloat16 on a CPU with native bf16, else float32)")
-    so.add_argument("--logic", choices=LOGIC_MODES,
-                    help="joint (default): the statements that read labels enter as one exact weighted model count "
-                         "per connected group; factored: one factor per statement, as in the papers")
-    so.add_argument("--start", choices=STARTS, help=SETTINGS["start"].help)
-    so.add_argument("--proposal", choices=PROPOSALS, help=SETTINGS["proposal"].help)
-    so.add_argument("--models", choices=tuple(MODEL_FAMILIES), help=SETTINGS["models"].help)
+    add_setting_flags(so)
     so.add_argument("--json", action="store_true", help="print the result as JSON")
     so.add_argument("--out", metavar="DIR", help="write PNG grids per answer, the JSON and samples.npz here")
     so.add_argument("--quiet", action="store_true", help="no progress bar")

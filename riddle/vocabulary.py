@@ -83,8 +83,11 @@ SETTINGS: dict[str, SettingSpec] = {
         help="coordinate sweeps over each restart's own prior draws when choosing "
         "its start, e.g. `search 1` (the default; `search 0`: the best whole draw)",
     ),
-    "device": SettingSpec("choice", choices=DEVICES, help="where to solve: `device cpu`"),
-    "precision": SettingSpec("choice", choices=PRECISIONS, help="the networks' arithmetic: `precision float32`"),
+    "device": SettingSpec("choice", choices=DEVICES,
+                          help="where to solve: `device cpu` (auto, the default: cuda where torch sees one)"),
+    "precision": SettingSpec("choice", choices=PRECISIONS,
+                             help="the networks' arithmetic: `precision float32` (auto, the default: bfloat16 on a "
+                                  "CPU with native bf16, else float32; RIDDLE_AUTO_PRECISION pins what auto means)"),
     "logic": SettingSpec(
         "choice",
         choices=LOGIC_MODES,

@@ -137,3 +137,33 @@ def test_every_face_lists_the_vocabularys_methods(capsys):
     with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
         page = client.get("/").text
     assert all(f'<option value="{name}"' in page for name in vocabulary.METHODS)
+
+
+def test_riddle_solve_offers_every_setting_of_the_vocabulary_with_its_choices_and_limits(capsys):
+    """The solve command's flags are made from the vocabulary: one per setting and limit, a choice's values
+    exactly its choices, a number's type and range in its help; a value past a limit is refused with the
+    validator's own sentence, as a file's `solve with` line is."""
+    import argparse
+
+    from riddle.cli import build_parser
+    parser = build_parser()
+    solve = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["solve"]
+    flags = {a.dest: a for a in solve._actions}
+    for key, spec in {**vocabulary.SETTINGS, **vocabulary.LIMITS}.items():
+        action = flags[key]
+        assert action.option_strings == [f"--{key.replace('_', '-')}"]
+        assert action.help, key
+        if spec.kind == "choice":
+            assert tuple(action.choices) == spec.choices, key
+            continue
+        assert action.type is (int if spec.kind == "int" else float), key
+        assert (action.nargs == "+") == (spec.kind == "floats"), key
+        assert ("whole number" in action.help) == (spec.kind == "int"), key
+        beyond = spec.high + 1 if spec.high < float("inf") else None
+        if beyond is not None and beyond < 1e15:
+            value = str(int(beyond)) if spec.kind == "int" else repr(float(beyond))
+            assert main(["solve", FILE, f"--{key.replace('_', '-')}", value]) == 2
+            err = capsys.readouterr().err
+            expected = vocabulary.setting_problem(key, int(beyond) if spec.kind == "int" else
+                                                  [float(beyond)] if spec.kind == "floats" else float(beyond))
+            assert expected.replace(f"`{key}`", f"`--{key.replace('_', '-')}`") in err, (key, err)
