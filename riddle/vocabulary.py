@@ -29,6 +29,9 @@ METHODS: dict[str, str] = {
     "amortised": "independent posterior samples: labels exactly from the logic, digits by rejection per unknown",
 }
 DEFAULT_METHOD = "auto"
+# the methods that draw samples and take no steps (their infer.base.Method's unit is "samples": a test ties
+# the two); the playground greys its steps field for them
+SAMPLING_METHODS = ("rejection", "amortised")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it pays (infer.objective.pick_precision)
 LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each

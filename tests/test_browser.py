@@ -132,7 +132,11 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             expect(page.locator("#diagnostics li")).to_have_count(0)
             expect(page.locator("#solve")).to_be_enabled()
 
-            page.locator("#method").select_option("advi")          # annealed restarts: drawings that form
+            page.locator("#method").select_option("amortised")       # a sampling method takes no steps...
+            expect(page.locator("#steps")).to_be_disabled()
+            page.locator("#method").select_option("advi")          # ...annealed restarts take them
+            expect(page.locator("#steps")).to_be_enabled()
+            expect(page.locator("#count-word")).to_have_text("restarts")
             page.locator("#restarts").fill("20")
             page.locator("#steps").fill("80")
             # record every drawing the progress shows: they must change as the restarts anneal
@@ -142,7 +146,8 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             page.locator("#solve").click()
             expect(page.locator("#answer")).to_have_text("u=6 v=3", timeout=180_000)
             expect(page.locator("#verdict")).to_contain_text("✓")
-            expect(page.locator("#summary")).to_contain_text("success")
+            expect(page.locator("#summary")).to_contain_text("per restart of 20 restarts")   # the method's words
+            expect(page.locator("#answer-table thead")).to_contain_text("restarts")
             previews = page.evaluate("window.previews")
             assert len(set(previews)) >= 3, "the progress showed the drawings fewer than three times"
             assert all(src.startswith("data:image/png;base64,") for src in previews)

@@ -167,3 +167,10 @@ def test_riddle_solve_offers_every_setting_of_the_vocabulary_with_its_choices_an
             expected = vocabulary.setting_problem(key, int(beyond) if spec.kind == "int" else
                                                   [float(beyond)] if spec.kind == "floats" else float(beyond))
             assert expected.replace(f"`{key}`", f"`--{key.replace('_', '-')}`") in err, (key, err)
+
+
+def test_the_sampling_methods_of_the_vocabulary_are_those_whose_rows_are_samples():
+    """vocabulary.SAMPLING_METHODS (the playground greys its steps field for them) is what the methods say."""
+    from riddle.infer.base import method
+    assert {m for m in vocabulary.METHODS if m != "auto" and method(m).unit == "samples"} == \
+        set(vocabulary.SAMPLING_METHODS)

@@ -119,6 +119,10 @@ def solution_json(sol: Solution) -> dict:
         "method": sol.method,
         "models": sol.models,
         "restarts": sol.restarts if not sol.unsatisfiable else c.restarts,
+        # what a row of the answer table is for this method (samples, restarts or chains) and how its success
+        # rate reads: "restarts" above keeps its name for every method (an API field), the unit says what they are
+        "unit": find_method(sol.method).unit,
+        "per_row": find_method(sol.method).per_row,
         "settings": {
             "pairs": c.pairs,
             "steps": c.steps,

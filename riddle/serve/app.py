@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from .. import __version__, api
 from ..lang.format import FormatError, format_text
-from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, METHODS, MODEL_FAMILIES
+from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, METHODS, MODEL_FAMILIES, SAMPLING_METHODS
 from .jobs import TERMINAL, QueueFull, Solver, samples_npz
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
@@ -307,7 +307,8 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
 
     # the method and model-family lists come from the vocabulary, so a new one needs no edit of the page
     def options(names: dict, default: str) -> str:
-        return "\n".join(f'          <option value="{name}"{" selected" if name == default else ""} '
+        return "\n".join(f'          <option value="{name}"{" selected" if name == default else ""}'
+                          f'{" data-samples" if name in SAMPLING_METHODS else ""} '
                           f'title="{html.escape(what)}">{name}</option>' for name, what in names.items())
     index_html = (page.read_text(encoding="utf-8")
                   .replace("          <!-- the methods: filled in by the server from riddle/vocabulary.py -->",

@@ -156,10 +156,20 @@ function scheduleCheck() {
 }
 
 // ── solving ──
+// a sampling method takes no steps: its field is greyed and not sent (the server's options say which)
+function followMethod() {
+  const sampling = $("method").selectedOptions[0]?.hasAttribute("data-samples") ?? false;
+  $("steps").disabled = sampling;
+  // auto samples wherever the riddle allows it (its answer says when it chose to optimise instead)
+  $("count-word").textContent = sampling || $("method").value === "auto" ? "samples" : "restarts";
+  $("steps-field").classList.toggle("unused", sampling);
+}
+
 function settings() {
   const out = {method: $("method").value};
   if ($("models").value !== "default") out.models = $("models").value;   // else the riddle's own line decides
   for (const key of ["restarts", "steps", "seed"]) {
+    if ($(key).disabled) continue;
     const v = $(key).value.trim();
     if (v !== "") out[key] = Number(v);
   }
@@ -250,16 +260,17 @@ function showResult(data) {
   }
   const ci = r.success_interval_95;
   $("summary").textContent = r.answer === null ? "" :
-    `success ${pct(r.success_rate)} of ${r.restarts} restarts (95 % CI ${pct(ci[0])}–${pct(ci[1])}) · ` +
+    `success ${pct(r.success_rate)} ${r.per_row} of ${r.restarts} ${r.unit} (95 % CI ${pct(ci[0])}–${pct(ci[1])}) · ` +
     `${r.seconds.toFixed(1)} s · ${r.method}, ${r.logic ? r.logic.mode + " logic" : ""}`;
   if (data.image) {
     $("answer-image").src = data.image;
     $("answer-image").hidden = false;
-    $("answer-caption").textContent = `restarts that reached the answer (a row each; columns ${names.join(", ")})`;
+    $("answer-caption").textContent = `${r.unit} that reached the answer (a row each; columns ${names.join(", ")})`;
   } else {
     $("answer-image").hidden = true;
     $("answer-caption").textContent = "";
   }
+  $("unit-header").textContent = r.unit;
   const body = $("answer-table").querySelector("tbody");
   body.innerHTML = "";
   for (const row of (r.answers || []).slice(0, 10)) {
@@ -305,6 +316,8 @@ function init() {
   $("solve").addEventListener("click", solve);
   $("format").addEventListener("click", format);
   $("cancel").addEventListener("click", cancel);
+  $("method").addEventListener("change", followMethod);
+  followMethod();
   editor.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("solve").disabled) { e.preventDefault(); solve(); }
   });
