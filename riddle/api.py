@@ -377,12 +377,11 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     r = checked.riddle
     device = device or r.settings.get("device", "auto")
     name, graph, auto = method or r.settings.get("method", DEFAULT_METHOD), None, None
-    if name == "auto":                     # amortised where it samples exactly: asked before its settings apply
+    if name == "auto":                     # decided before the settings apply, so they are the chosen method's
         from .graph import build
-        from .infer.auto import prefer
+        from .infer.auto import resolve
         graph = build(r)
-        auto = prefer(graph)
-        name = auto["choice"] if auto else name
+        name, auto = resolve(name, graph)
     chosen = find_method(name)
     cfg = chosen.config(r.settings, {**settings, "max_seconds": max_seconds})
     report = _progress_bar(cfg, chosen) if progress is True else progress or None

@@ -456,3 +456,26 @@ def test_variety_counts_only_the_restarts_of_the_answers_row():
     from riddle.infer.stats import pairwise_rms
     assert own["per_unknown"]["a"] == pytest.approx(pairwise_rms(images[:2, 0]))
     assert own["per_unknown"]["a"] != pytest.approx(every["per_unknown"]["a"])
+
+
+def test_auto_is_decided_once_and_samples_at_amortiseds_alpha_whichever_face_calls():
+    """issue 37: riddle.solve resolved `auto` by name and built amortised's settings (α 80), while
+    infer.solve(method="auto") chose amortised later and sampled at the caller's cfg.anneal[-1] (α 10).
+    Both now ask infer.auto.resolve first, and the solver adopts the chosen method's own defaults."""
+    from riddle.infer import amortised, collapsed
+    from riddle.infer.auto import EXACT, resolve
+    from riddle.infer.solve import solve
+    text = "digits a, b\na + b = 3\na < b\n"
+    registry, _ = fake_registry()
+    riddle = load_text(text, registry=registry)
+    graph = build(riddle)
+    assert resolve("auto", graph) == ("amortised", {"choice": "amortised", "reason": EXACT})
+    assert resolve("advi", graph) == ("advi", None)
+    assert amortised.METHOD.adopt(base.RunConfig()).anneal == (collapsed.DEFAULT_ALPHA,)
+    given = base.RunConfig(anneal=(5.0,))
+    assert amortised.METHOD.adopt(given) is given                         # a caller's own α stays
+    direct = solve(riddle, base.RunConfig(restarts=4, seed=0), device="cpu", networks=Networks.load(graph),
+                   method="auto")
+    assert direct.method == "amortised" and direct.auto["choice"] == "amortised"
+    assert direct.config.anneal == (collapsed.DEFAULT_ALPHA,)
+    assert amortised.METHOD.config({}, {}).anneal == direct.config.anneal       # what riddle.solve builds

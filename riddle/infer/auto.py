@@ -33,9 +33,22 @@ def prefer(graph: FactorGraph) -> dict | None:
     return {"choice": "amortised", "reason": EXACT}
 
 
+def resolve(name: str, graph: FactorGraph) -> tuple[str, dict | None]:
+    """The one place `auto` is decided before anything is loaded, whichever face asks (riddle.solve, the
+    CLI, the playground, sweep and infer.solve alike): (the method to run, auto's figures for the report).
+    A method other than auto is itself; auto is amortised where `prefer` says so, and stays auto (the
+    pilot decides, `choose`) otherwise. The caller then builds or adopts the chosen method's settings, so
+    its α is amortised's own whichever face called."""
+    if name != "auto":
+        return name, None
+    first = prefer(graph)
+    return (first["choice"], first) if first else ("auto", None)
+
+
 def choose(objective: Objective, cfg: RunConfig, device, pilot: int = 4096) -> tuple[str, dict]:
-    """→ (the method to run, the figures for the report). A caller that has not asked `prefer` yet gets
-    its answer here, under the settings it gave (amortised's α is then cfg.anneal[-1])."""
+    """→ (the method to run, the figures for the report): the pilot, for riddles `resolve` left to it.
+    (A caller that has not resolved yet gets `prefer`'s answer here too; the solver adopts the method's
+    own settings for it.)"""
     first = prefer(objective.graph)
     if first:
         return first["choice"], first

@@ -367,6 +367,14 @@ class Method:
             cfg = with_settings(cfg, settings)
         return cfg
 
+    def adopt(self, cfg: RunConfig) -> RunConfig:
+        """cfg with this method's own defaults where cfg still holds RunConfig's: how a run configured before
+        its method was known (`auto` chooses after the settings were read) gets the settings `config` would
+        have given it. A caller's value that happens to equal RunConfig's default is taken as not given."""
+        plain = RunConfig()
+        own = {k: v for k, v in self.defaults.items() if getattr(cfg, k) == getattr(plain, k)}
+        return with_settings(cfg, own) if own else cfg
+
     def solved_line(self, sol) -> str:
         return (self.solved or _solved_line(self.title))(sol)
 

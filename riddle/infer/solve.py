@@ -25,6 +25,7 @@ from ..graph.joint import LogicProgram
 from ..lang.checked import CheckedRiddle
 from ..models.variety import reference_spreads
 from . import advi
+from .auto import resolve
 from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: bench/trace.py)
 from .base import method as find_method
 from .judge import Judge, accepts, observation_report, observations, observed
@@ -119,11 +120,15 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     where the caller built it already; `auto`: where the caller resolved `auto` itself (auto.prefer),
     its figures for the report. `models`: the family the riddle was checked against, for the report
     (the networks come from the riddle's domains and predicates)."""
-    chosen = find_method(method)                          # ValueError for a name the vocabulary lacks
+    find_method(method)                                   # ValueError for a name the vocabulary lacks
     started = time.perf_counter()
     device = pick_device(device)
     torch.manual_seed(cfg.seed)
     graph = graph or build(riddle)
+    if auto is None:                                      # auto's first question, as every face asks it
+        method, auto = resolve(method, graph)
+    chosen = find_method(method)
+    cfg = chosen.adopt(cfg)                               # e.g. amortised's own α where cfg left it
     symbolic = solve_symbolic(graph)
     sol = Solution(riddle, graph, symbolic, cfg, device, method, models)
     sol.auto = auto
@@ -142,6 +147,7 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     if chosen.choose:
         method, sol.auto = chosen.choose(objective, cfg, device)
         chosen, sol.method = find_method(method), method
+        cfg = sol.config = chosen.adopt(cfg)
     options = options or {}
     if chosen.rounds:
         def verified(mu: torch.Tensor) -> bool:        # does any restart's judged answer solve the riddle?
