@@ -557,9 +557,10 @@ def cmd_sample(args) -> int:
 
 def cmd_train_predicate(args) -> int:
     from .models.data import DataError
-    from .models.registry import RESERVED_WORDS, canonical, default_registry
+    from .models.registry import canonical, default_registry
     from .models.store import ModelError
     from .models.train import train_predicate
+    from .vocabulary import keywords
     registry = default_registry()
     name = canonical(args.name)
     if args.domain != "digit":
@@ -568,9 +569,9 @@ def cmd_train_predicate(args) -> int:
                      + ("has no bundled training data: train its network yourself and register it "
                         "(docs/PREDICATES.md)" if known else "does not exist"))
     words = name.split()
-    if not words or any(w in RESERVED_WORDS or not (w.isidentifier() and w.isascii()) for w in words):
+    if not words or any(w in keywords() or not (w.isidentifier() and w.isascii()) for w in words):
         return _fail(f"`{args.name}` cannot name a predicate: use words of ASCII letters, digits and `_`, none of "
-                     f"them a keyword ({', '.join(RESERVED_WORDS)})")
+                     f"them a keyword ({', '.join(keywords())})")
     if registry.predicate("digit", name) is not None:
         return _fail(f"a predicate `{name}` of `digit` exists already ({registry.predicate('digit', name).origin}); "
                      "choose another name")

@@ -1,5 +1,6 @@
-"""The words riddle's faces share, each written once: inference methods, devices, precisions, logic
-modes, and the solve settings with their ranges — and the one validator for them.
+"""The words riddle's faces share, each written once: the language's keywords (read from the grammar),
+inference methods, devices, precisions, logic modes, and the solve settings with their ranges — and the
+one validator for them.
 
 The checker (`solve with …`), the CLI's flags, the Python API, the playground's JSON API and
 `riddle sweep` all accept exactly what `setting_problem` accepts. This module sits at the bottom of
@@ -11,9 +12,53 @@ and add its name and one line of help to `METHODS` below — the registration (d
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+GRAMMAR_FILE = "riddle.lark"
+
+
+@functools.cache
+def grammar_path():
+    """The grammar's one source, `grammar/riddle.lark` at the repository's top level. A wheel packages
+    that folder as `riddle.grammar` (pyproject.toml's package-dir); a checkout reads it in place."""
+    try:
+        packaged = resources.files("riddle.grammar").joinpath(GRAMMAR_FILE)
+        if packaged.is_file():
+            return packaged
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[1] / "grammar" / GRAMMAR_FILE
+
+
+@functools.cache
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+@functools.cache
+def language():
+    """The LALR parser of the grammar, built once per process (strict: conflicts and collisions are errors).
+    lang/grammar.py parses with it; keywords() reads its terminals, so the registry, the formatter, the LSP
+    and the editor grammar's test share the grammar's own list of words."""
+    from lark import Lark
+    # lexer="basic": keywords are reserved everywhere, not only where the parser expects them
+    # cache=True: Lark keeps the analysed tables in a temporary file keyed by the grammar's hash, so
+    # `riddle check` starts in milliseconds; tests build it uncached to keep strict mode honest.
+    return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=True,
+                maybe_placeholders=False, start=["start", "statement"], cache=True)
+
+
+@functools.cache
+def keywords() -> tuple[str, ...]:
+    """The language's keywords, in the grammar's order: its literal terminals that look like words (`is`,
+    `not`, …, `through`). The lexer reserves them everywhere, so a predicate's name may not contain one."""
+    return tuple(t.pattern.value for t in language().terminals
+                 if t.pattern.type == "str" and t.pattern.value.isalpha())
 
 # name → one line of help; the registration of every inference method (riddle/infer/NAME.py)
 METHODS: dict[str, str] = {

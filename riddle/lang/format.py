@@ -21,14 +21,14 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from ..models.registry import RESERVED_WORDS
+from ..vocabulary import keywords
 from . import ast
 from .errors import Diagnostic, Span
 from .parser import parse
 from .source import decode_source
 
 INDENT = "    "
-KEYWORDS = frozenset(RESERVED_WORDS)                      # the grammar's keywords (a test holds them equal)
+KEYWORDS = frozenset(keywords())                          # the grammar's keywords, read from its terminals
 BINARY = frozenset("+ - * % = == != < <= > >=".split())
 TOKEN = re.compile(r'"[^"\n]*"|[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|[-+*%=<>(){},:;]|\S')
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-# The language's keywords (grammar/riddle.lark); a predicate's name cannot contain them.
-RESERVED_WORDS = ("is", "not", "has", "no", "contains", "all", "different", "num", "with", "strength", "solve",
-                  "or", "and", "if", "then", "exactly", "at", "least", "most", "of", "looks", "like", "noise",
-                  "through")
+from ..vocabulary import keywords
 
 
 def canonical(words: Iterable[str] | str) -> str:
@@ -98,10 +95,10 @@ class Registry:
         if predicate.domain not in self.domains:
             raise RegistryError(f"unknown domain `{predicate.domain}` for predicate `{predicate.name}`")
         predicate = Predicate(**{**predicate.__dict__, "name": canonical(predicate.name)})
-        reserved = [w for w in predicate.name.split() if w in RESERVED_WORDS]
+        reserved = [w for w in predicate.name.split() if w in keywords()]
         if reserved or not all(w.isidentifier() and w.isascii() for w in predicate.name.split()):
             raise RegistryError(f"predicate name `{predicate.name}` cannot be written in a riddle: use words of ASCII "
-                                f"letters, digits and `_`, none of them a keyword ({', '.join(RESERVED_WORDS)})")
+                                f"letters, digits and `_`, none of them a keyword ({', '.join(keywords())})")
         key = (predicate.domain, predicate.name)
         if key in self.predicates:
             raise RegistryError(f"predicate `{predicate.name}` of `{predicate.domain}` is already registered "
