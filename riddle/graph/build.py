@@ -28,13 +28,17 @@ Factors carry what the compiler and the oracle need: the predicate, the label, o
 """
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from ..lang import ast
+
+if TYPE_CHECKING:
+    import networkx as nx
 from ..lang.checked import (
     CheckedRiddle,
     ConnectiveStatement,
@@ -119,8 +123,14 @@ class FactorGraph:
     riddle: CheckedRiddle
     unknowns: tuple[Unknown, ...]
     factors: tuple[Factor, ...]
-    graph: nx.DiGraph = field(compare=False, repr=False)
     switches: tuple[Switch, ...] = ()
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        """The factor graph as networkx nodes and edges (the module's docstring): what feeds what, for
+        `riddle graph` and its DOT. Built when first asked: no solve needs it, and importing networkx
+        costs every command a third of a second."""
+        return _networkx(self.unknowns, self.factors, {s.name: s for s in self.switches})
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -160,8 +170,7 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
                 break
     if problems:
         raise RiddleError(problems, riddle.source)
-    return FactorGraph(riddle, riddle.unknowns, tuple(factors), _networkx(riddle.unknowns, factors, switches),
-                       tuple(switches.values()))
+    return FactorGraph(riddle, riddle.unknowns, tuple(factors), tuple(switches.values()))
 
 
 def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: dict) -> list[Factor]:
@@ -283,6 +292,7 @@ class _Connective:
 
 
 def _networkx(unknowns, factors, switches: dict[str, Switch]) -> nx.DiGraph:
+    import networkx as nx
     g = nx.DiGraph()
     for s in switches.values():
         g.add_node(s.name, kind="switch", switch=s.kind)
