@@ -18,7 +18,7 @@ import json
 import numpy as np
 import torch
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle.graph import build
 from riddle.infer.judge import Judge
 from riddle.infer.objective import Networks, Objective
@@ -82,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     data = measure(args.draws, args.seed)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=2) + "\n")
+    save_json(OUT, data)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Amortised: α", section(data))
 
 

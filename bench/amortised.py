@@ -27,7 +27,7 @@ from collections import Counter
 
 import riddle
 from bench import runs
-from bench.common import ROOT, generate, judged_rejection, machine, tvd, write_section
+from bench.common import ROOT, generate, judged_rejection, machine, save_json, tvd, write_section
 from riddle import sweep
 
 OUT = ROOT / "docs" / "bench" / "amortised.json"
@@ -177,7 +177,7 @@ def main() -> None:
             print(section(data))
             return
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(data, indent=2) + "\n")
+        save_json(OUT, data)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Amortised", section(json.loads(OUT.read_text())))
 
 

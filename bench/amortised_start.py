@@ -13,10 +13,9 @@ docs/bench/amortised_start.json and the "Amortised starts" section of docs/BENCH
 from __future__ import annotations
 
 import argparse
-import json
 
 from bench import runs
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle import sweep
 
 OUT = ROOT / "docs" / "bench" / "amortised_start.json"
@@ -70,7 +69,7 @@ def main() -> None:
         print(section(data))
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=2) + "\n")
+    save_json(OUT, data)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Amortised starts", section(data))
 
 

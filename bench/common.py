@@ -36,13 +36,18 @@ def machine() -> str:
 
 
 def write_section(path: Path, heading: str, section: str) -> None:
-    """Replace one `## ` section of a markdown file in place (or append it), leaving the others alone.
-    The section must begin with its own heading: a section written into another's slot would leave
-    two sections of one name, and the next rerun would keep only the first."""
+    """Replace one `## ` section of a markdown file in place (or append it), leaving the others alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here comes from a script in `bench/`.\n"
+    path.write_text(replace_section(text, heading, section))
+
+
+def replace_section(text: str, heading: str, section: str) -> str:
+    """The markdown `text` with its `## ` section `heading` replaced by `section` (or it appended). The
+    section must begin with its own heading: a section written into another's slot would leave two
+    sections of one name, and the next rerun would keep only the first."""
     first = section.split("\n", 1)[0].strip()
     if first != heading:
         raise ValueError(f"section headed {first!r} written into the slot {heading!r}")
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here comes from a script in `bench/`.\n"
     parts = text.split("\n## ")
     head, sections = parts[0], ["## " + p for p in parts[1:]]
     same = [i for i, s in enumerate(sections) if s.split("\n", 1)[0].strip() == heading]
@@ -50,14 +55,52 @@ def write_section(path: Path, heading: str, section: str) -> None:
         sections = [section if i == same[0] else s for i, s in enumerate(sections) if i == same[0] or i not in same]
     else:
         sections.append(section)
-    path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections))
+    return head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections)
+
+
+def provenance() -> dict:
+    """Where and how a result was measured, recorded in every bench JSON (asv's lesson: a figure is keyed
+    by commit and machine): the commit and whether the tree had changes, torch's version, the machine, the
+    threads, what `precision auto` meant there, the command, the date."""
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+
+    from riddle.infer.objective import pick_precision
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--", "riddle", "bench", "grammar")),
+            "torch": torch.__version__, "machine": machine(), "threads": torch.get_num_threads(),
+            "precision": pick_precision("auto", "cpu"),
+            "command": " ".join([f"python -m {_module_of(sys.argv[0])}", *sys.argv[1:]]),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _module_of(argv0: str) -> str:
+    """`python -m bench.NAME` puts the script's path in argv[0]; `python -m bench run NAME` its module name."""
+    path = Path(argv0)
+    if path.suffix == ".py" and path.resolve().is_relative_to(ROOT):
+        return ".".join(path.resolve().relative_to(ROOT).with_suffix("").parts)
+    return argv0 or "bench"
+
+
+def save_json(path: Path, data: dict, indent: int = 2, keep: bool = False) -> None:
+    """A bench's kept results, with their provenance (keep: a render's rewrite keeps the run's own)."""
+    import json
+    if not (keep and "provenance" in data):
+        data = {**data, "provenance": provenance()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent, default=list) + "\n")
 
 
 def publish(name: str, heading: str, out: dict, section) -> None:
     """A bench's results: docs/bench/NAME.json and its section (`heading`) of docs/BENCHMARKS.md."""
-    import json
-    (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / f"{name}.json", out)
     write_section(ROOT / "docs" / "BENCHMARKS.md", heading, section(out))
 
 

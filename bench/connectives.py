@@ -21,7 +21,7 @@ from dataclasses import replace
 import torch
 
 from bench import runs
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle import sweep
 from riddle.graph import build, solve_symbolic
 from riddle.infer.solve import DEFAULTS
@@ -125,8 +125,7 @@ def main() -> None:
     if args.only:
         return
     cfg = replace(DEFAULTS, seed=args.seed)
-    out_json.write_text(json.dumps({"machine": machine(), "config": cfg.__dict__, "rows": rows}, indent=2,
-                                   default=list) + "\n")
+    save_json(out_json, {"machine": machine(), "config": cfg.__dict__, "rows": rows})
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Connectives", section(rows, machine(), args.seed))
 
 

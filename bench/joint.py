@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from bench import runs
-from bench.common import ROOT, generate, known_answer, machine, write_section
+from bench.common import ROOT, generate, known_answer, machine, save_json, write_section
 from riddle import sweep
 from riddle.graph import build, solve_symbolic
 from riddle.infer.solve import DEFAULTS
@@ -121,8 +121,7 @@ def main() -> None:
                      "diversity": row["variety"]})
     if args.only:
         return
-    (ROOT / "docs" / "bench" / "joint.json").write_text(
-        json.dumps({"machine": machine(), "config": cfg.__dict__, "rows": rows}, indent=2, default=list) + "\n")
+    save_json(ROOT / "docs" / "bench" / "joint.json", {"machine": machine(), "config": cfg.__dict__, "rows": rows})
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Joint logic", section(rows, args, machine()))
 
 

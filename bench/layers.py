@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle.graph import build
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load
@@ -72,7 +72,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     out = {"machine": machine(), "riddle": args.riddle, "rows": rows}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "layers.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "layers.json", out)
     lines = ["## Layer rewrite", "",
              f"Measured by `python -m bench.layers --repeats {args.repeats}` on {out['machine']}: one solver step of "
              f"riddle {args.riddle} (energy and its gradient), median of {args.repeats} alternating blocks. 'direct' "

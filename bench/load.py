@@ -37,7 +37,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from bench.common import ROOT, machine, rerender, write_section
+from bench.common import ROOT, machine, rerender, save_json, write_section
 
 SOLVABLE = ["134.rdl", "358.rdl", "product.rdl", "remainder.rdl", "year.rdl"]
 SOLVE_SETTINGS = {"restarts": 20}
@@ -408,7 +408,7 @@ def main(argv=None) -> int:
     print(section(out))
     if not args.no_write:
         (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "bench" / "load.json").write_text(json.dumps(out, indent=2) + "\n")
+        save_json(ROOT / "docs" / "bench" / "load.json", out)
         write_section(ROOT / "docs" / "BENCHMARKS.md", "## Playground under load", section(out))
     return 0
 

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle.graph import build, joint
 from riddle.graph.joint import LogicGroup, LogicProgram, compile_logic
 from riddle.infer.objective import Networks, Objective, pick_precision
@@ -110,7 +110,7 @@ def main() -> None:
         print(json.dumps(networks[-1]), flush=True)
     out = {"machine": machine(), "batch": args.batch, "rows": rows, "networks": networks,
            "limits": {"enumerate": joint.ENUMERATE_LIMIT, "contract": joint.CONTRACT_LIMIT}}
-    (ROOT / "docs" / "bench" / "logic.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "logic.json", out)
     lines = ["## Logic plans", "",
              f"Measured by `python -m bench.logic` on {machine()} (cpu): one logic term, forward and backward, for "
              f"{args.batch} image tuples (100 restarts × 2 samples: one solver step), best of 5. Size: enumerate — "

@@ -22,7 +22,7 @@ import json
 from collections import Counter
 
 from bench import runs
-from bench.common import ROOT, judged_rejection, machine, tvd, write_section
+from bench.common import ROOT, judged_rejection, machine, save_json, tvd, write_section
 from riddle import sweep
 
 METHODS = ("advi", "hmc", "mgvi", "fullrank", "flow")
@@ -178,7 +178,7 @@ def main():
               f"{'✓' if row['right'] else '✗'}  {row['solve_seconds']:6.1f} s"
               + (f"  R-hat {dg['rhat_max']:.2f} ESS {dg['ess_bulk_min']:.0f}" if dg.get("rhat_max") else ""),
               flush=True)
-    OUT.write_text(json.dumps(data, indent=1) + "\n")
+    save_json(OUT, data, indent=1)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Methods", section(data))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, machine, save_json
 from riddle.models import data, store
 from riddle.models.registry import weights_dir
 from riddle.models.topology import has_closed_circle
@@ -70,7 +70,7 @@ def main() -> None:
         for own in ("sampler", "coupled"):
             if store.card(own, wdir):
                 out["cards"][own] = store.card(own, wdir)
-        (ROOT / "docs" / "bench" / "models.json").write_text(json.dumps(out, indent=2) + "\n")
+        save_json(ROOT / "docs" / "bench" / "models.json", out, keep=True)
         (ROOT / "docs" / "MODELS.md").write_text(render(out))
         return
     torch.set_num_threads(2)
@@ -134,7 +134,7 @@ def main() -> None:
            "real_hole_rate_by_label": hole_real, "seconds_per_600_images_fwd_bwd": costs,
            "cards": cards}
     (docs / "bench").mkdir(exist_ok=True)
-    (docs / "bench" / "models.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(docs / "bench" / "models.json", out)
     (docs / "MODELS.md").write_text(render(out))
     print(json.dumps({k: out[k] for k in ("real_test", "generated", "seconds_per_600_images_fwd_bwd")}, indent=2))
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from bench import runs
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle import sweep
 from riddle.infer.judge import keeps
 from riddle.lang import load_text
@@ -134,7 +134,7 @@ def main() -> None:
                                               "kept_rule": "misfit",
                                               "label_temperature": LABEL_TEMPERATURE},
              "completion": completion, "riddles": riddles}
-    out_json.write_text(json.dumps(saved, indent=2) + "\n")
+    save_json(out_json, saved)
     draw(pictures)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Observations", section(saved))
 

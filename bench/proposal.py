@@ -22,7 +22,7 @@ import argparse
 import json
 
 from bench import runs
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle import sweep
 
 OUT = ROOT / "docs" / "bench" / "proposal.json"
@@ -127,7 +127,7 @@ def main() -> None:
         data = json.loads(OUT.read_text())
     else:
         data = measure(args)
-        OUT.write_text(json.dumps(data, indent=1) + "\n")
+        save_json(OUT, data, indent=1)
     for heading, text in sections(data).items():
         write_section(ROOT / "docs" / "BENCHMARKS.md", heading, text)
         print(text, "\n")

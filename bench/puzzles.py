@@ -15,12 +15,11 @@ setting (as `riddle sweep --set` takes it) for every puzzle, to try a candidate 
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
 
 from bench import runs
-from bench.common import ROOT, known_answer, machine, write_section
+from bench.common import ROOT, known_answer, machine, save_json, write_section
 from riddle import sweep
 from riddle.lang import load
 
@@ -56,7 +55,7 @@ def main() -> None:
     if args.only or overrides:              # a subset or a variant: printed above, the docs keep the defaults' table
         return
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "puzzles.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+    save_json(ROOT / "docs" / "bench" / "puzzles.json", {"machine": machine(), "rows": rows})
     own = "; ".join(f"{r['puzzle']}: `{format_settings(r['settings'])}`" for r in rows if r["settings"])
     lines = ["## Puzzles", "", f"Measured by `python -m bench.puzzles --seeds {args.seeds}` on {machine()} (cpu), "
              f"advi's default settings under each puzzle's own `solve with` line ({own or 'none'}), "

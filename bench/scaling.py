@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from bench import runs
-from bench.common import ROOT, generate, machine, write_section
+from bench.common import ROOT, generate, machine, save_json, write_section
 from riddle import sweep
 from riddle.graph import build
 from riddle.infer.objective import Networks, Objective
@@ -124,7 +124,7 @@ def main() -> None:
     out = {"machine": machine(), "device": args.device, "seed": args.seed, "rows": rows, "puzzles": puzzles,
            "rejection_seconds": args.rejection_seconds, "sequential_restarts": args.sequential_restarts}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "scaling.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "scaling.json", out)
     plot(rows, ROOT / "docs" / "bench" / "scaling.png", out["machine"])
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Baselines", methods_section(puzzles, args, out["machine"]))
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Scaling", section(rows, args, out["machine"]))

@@ -13,13 +13,12 @@ of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 
 import torch
 
 from bench import runs
-from bench.common import ROOT, known_answer, machine, write_section
+from bench.common import ROOT, known_answer, machine, save_json, write_section
 from riddle import sweep
 from riddle.infer.solve import DEFAULTS
 from riddle.lang import load
@@ -73,7 +72,7 @@ def main() -> None:
                 "images_per_restart_step": 2 * cfg.pairs * len(riddle.unknowns)}
     out = {"machine": machine(), "device": args.device, "config": cfg.__dict__, "runs": runs_, "batching": batching}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "solve.json").write_text(json.dumps(out, indent=2, default=list) + "\n")
+    save_json(ROOT / "docs" / "bench" / "solve.json", out)
     lines = ["## Solver", "",
              f"Measured by `python -m bench.solve --seeds {args.seeds} --restarts {cfg.restarts} --steps {cfg.steps}` "
              f"on {out['machine']} ({args.device}, networks in {many['precision']}). Success is per restart, judged by "

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from bench.common import ROOT, known_answer, machine
+from bench.common import ROOT, known_answer, machine, save_json
 from riddle.graph import build
 from riddle.infer import advi
 from riddle.infer.objective import Networks, Objective, pick_precision
@@ -69,7 +69,7 @@ def main() -> None:
                                         for row in sol.rows[:8]]}}
     print(json.dumps(out, indent=2))
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "stability.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "stability.json", out)
 
 
 if __name__ == "__main__":

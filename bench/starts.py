@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from bench import runs
-from bench.common import ROOT, generate, known_answer, machine, write_section
+from bench.common import ROOT, generate, known_answer, machine, save_json, write_section
 from riddle import sweep
 from riddle.lang import load
 
@@ -63,7 +63,7 @@ def main() -> None:
                      "answer": row["answer"], "right": row["answer"] == list(known_answer(riddle)),
                      "success": row["success"], "seconds": round(row["seconds"], 1)})
     data = {"machine": machine(), "seed": args.seed, "rows": rows}
-    (ROOT / "docs" / "bench" / "starts.json").write_text(json.dumps(data, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "starts.json", data)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Starts", section(data, args.searches))
 
 

@@ -8,12 +8,11 @@ Writes docs/bench/sweep.json and the "Sweep" section of docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle import sweep
 
 
@@ -34,7 +33,7 @@ def main():
                      "solves": len(done), "right": sum(r["right"] for r in done),
                      "mean_solve": sum(r["seconds"] for r in done) / len(done)})
         print(rows[-1], flush=True)
-    (ROOT / "docs" / "bench" / "sweep.json").write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
+    save_json(ROOT / "docs" / "bench" / "sweep.json", {"machine": machine(), "rows": rows}, indent=1)
     lines = ["## Sweep", "", f"Measured by `python -m bench.sweep` on {machine()}: the same {len(tasks)} solves "
              "(puzzles/134.rdl, 30 restarts, 100 steps, one per seed) by `riddle sweep` with each number of local "
              "workers, every solve given cores / workers threads; wall time of the whole sweep, worker start-up "

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 
 
 def wide(extra: list[str] = (), chained: bool = True) -> str:
@@ -119,7 +119,7 @@ def main() -> None:
         print(f"{name}: check {best['check_s']:.3f} s, peak RSS {rows[-1]['peak_rss_mb']} MB — {best['answer'][:90]}")
     out = {"machine": machine(), "rows": rows}
     (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "bench" / "symbolic.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_json(ROOT / "docs" / "bench" / "symbolic.json", out)
     table = ["| case | parse + check + build | + oracle | + logic plan (`riddle check`) | peak RSS to the oracle "
              "| RSS before the riddle | oracle's answer | bar |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]

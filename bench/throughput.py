@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle.graph import build
 from riddle.infer.objective import Networks, Objective
 from riddle.lang import load
@@ -66,7 +66,7 @@ def main() -> None:
             print(json.dumps({"precision": precision, **rows[-1]}), flush=True)
         out = {"machine": machine(), "device": args.device, "precision": precision, "riddle": args.riddle,
                "rows": rows}
-        (folder / f"throughput-{args.device}-{precision}.json").write_text(json.dumps(out, indent=2) + "\n")
+        save_json(folder / f"throughput-{args.device}-{precision}.json", out)
     plot(folder)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Throughput", section(folder))
 

@@ -14,7 +14,6 @@ counts are a little lower than a solve's success rate. Prints a table; `--json` 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import ROOT, known_answer
+from bench.common import ROOT, known_answer, save_json
 from riddle.graph import build, satisfies
 from riddle.infer import advi
 from riddle.infer.objective import Networks, Objective, pick_precision
@@ -71,9 +70,9 @@ def main() -> None:
     print(f"{args.puzzle}, seed {args.seed}, {cfg.restarts} restarts, {cfg.steps} steps; counts are restarts")
     advi.run(objective, cfg, "cpu", progress=progress)
     if args.json:
-        args.json.write_text(json.dumps({"puzzle": args.puzzle, "seed": args.seed, "config": {
+        save_json(args.json, {"puzzle": args.puzzle, "seed": args.seed, "config": {
             "restarts": cfg.restarts, "steps": cfg.steps, "lr": cfg.lr, "anneal": list(cfg.anneal)},
-            "rows": rows}, indent=2))
+            "rows": rows})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import ROOT, machine, write_section
+from bench.common import ROOT, machine, save_json, write_section
 from riddle.models.train import TrainConfig, train_all, train_predicate
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     card = train_predicate("prime", (2, 3, 5, 7), Path(args.out) / "prime", progress=False)
     out["predicate"] = {"name": "prime", "true_labels": [2, 3, 5, 7], "wall_seconds": time.perf_counter() - started,
                         "training_seconds": card["training_seconds"], "metrics": card["metrics"]}
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    save_json(path, out)
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Training", section(out))
 
 
