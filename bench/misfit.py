@@ -16,7 +16,8 @@ drawing). Its misfit e = real − drawing gives
   (the same drawings measured through each chain: a check of the rule, not a solve through it).
 Writes docs/bench/misfit.json and the "Generator misfit" section of docs/BENCHMARKS.md; with
 `--models coupled`, the coupled family's generator instead (docs/bench/misfit-coupled.json, section
-"Generator misfit: coupled family"), whose two numbers riddle/models/families.py carries.
+"Generator misfit: coupled family"), whose two numbers the family's description carries
+(riddle/models/registry.py, FAMILIES).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import torch
 
 from bench.common import ROOT, machine, save_json
 from riddle.models import data, store
-from riddle.models.registry import weights_dir
+from riddle.models.registry import FAMILIES, weights_dir
 from riddle.models.topology import has_closed_circle
 from riddle.models.train import accuracy, predict, prior_samples
 from riddle.models.zoo import HeadReadout, LabelReadout
@@ -58,6 +58,10 @@ def cost(model, x, bf16: bool, repeat=9) -> float:
     return float(np.median(times))
 
 
+# the cards whose figures their own training runs measure: the sampler's and every other family's weights
+OWN_CARDS = ("sampler", *dict.fromkeys(w for f in FAMILIES.values() if f.name != "default" for w in f.weights))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", default=None)
@@ -67,7 +71,7 @@ def main() -> None:
     if args.render:                                   # after an edit to the text or a retrained card of its own
         out = json.loads((ROOT / "docs" / "bench" / "models.json").read_text())
         wdir = Path(args.weights or weights_dir())
-        for own in ("sampler", "coupled"):
+        for own in OWN_CARDS:
             if store.card(own, wdir):
                 out["cards"][own] = store.card(own, wdir)
         save_json(ROOT / "docs" / "bench" / "models.json", out, keep=True)
@@ -77,7 +81,7 @@ def main() -> None:
     wdir = Path(args.weights or weights_dir())
     models = {n: store.load(n, wdir) for n in ("generator", "classifier", "judge")}
     cards = {n: store.card(n, wdir) for n in models}
-    for own in ("sampler", "coupled"):                 # their figures are measured by their training runs (cards)
+    for own in OWN_CARDS:                              # their figures are measured by their training runs (cards)
         if store.card(own, wdir):
             cards[own] = store.card(own, wdir)
     models["odd"] = LabelReadout(models["classifier"], (1, 3, 5, 7, 9))

@@ -166,3 +166,21 @@ def test_a_checked_riddle_is_bound_again_to_the_family_asked_for():
     assert_coupled(riddle.check(plain, models="coupled"))
     assert_coupled(riddle.check(load_text(RIDDLE + "solve with models coupled\n")))
     assert isinstance(networks(riddle.check(plain)).generators["digit"], Generator)
+
+
+def test_each_family_is_one_description_that_the_registry_and_the_faces_read():
+    """registry.FAMILIES describes every family of the vocabulary once; the registry a riddle is checked
+    against takes the family's networks, misfit and origin from it, and `riddle train --family` its trainer."""
+    from riddle import vocabulary
+    from riddle.models.families import FAMILIES, registry
+    assert set(FAMILIES) == set(vocabulary.MODEL_FAMILIES)
+    for name, family in FAMILIES.items():
+        digit = registry(name).domains["digit"]
+        assert (digit.misfit_rms, digit.misfit_length) == (family.misfit_rms, family.misfit_length)
+        module, function = family.trainer.split(":")
+        import importlib
+        assert callable(getattr(importlib.import_module(module), function))
+    assert FAMILIES["coupled"].weights == ("coupled",)
+    assert isinstance(FAMILIES["coupled"].generator(), CoupledGenerator)
+    assert isinstance(FAMILIES["coupled"].sampler(), CoupledLabelSampler)
+    assert isinstance(FAMILIES["default"].generator(), Generator)

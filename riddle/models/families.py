@@ -1,6 +1,11 @@
 """Model families: which networks draw and read a riddle's digits (`solve with models coupled`,
 `--models coupled`, `riddle.solve(..., models="coupled")`). The names and their help live in
-riddle/vocabulary.py (MODEL_FAMILIES); this module binds each to its networks.
+riddle/vocabulary.py (MODEL_FAMILIES); each family is described once, as a `ModelFamily` in
+registry.FAMILIES beside the domains it binds: the weights files it reads, how its generator, label
+classifier and per-label sampler are made from them, its generator's measured misfit, the card that keeps
+its variety yardsticks, and its trainer. Everything else reads the description: the registry a riddle is
+checked against (`registry`, here), `riddle sample`, `riddle train --family`, `riddle train --only
+variety`, bench/models and bench/misfit.
 
 A family is a registry: the riddle is checked against it, so every stage after the checker — the
 factor graph, the objective, every inference method, the report — uses the family's networks with
@@ -9,15 +14,18 @@ swaps the `digit` domain's generator, label classifier and per-label sampler for
 network (riddle/models/coupled.py), and reads the built-in predicates with truth tables (`odd`,
 `even`, `closed circle`) off its forward model; riddle's judge stays the outside judge, and plugin
 predicates keep their own networks (they read images, whoever drew them).
+
+A third family is one description in registry.FAMILIES and one line of help in the vocabulary (docs/ARCHITECTURE.md,
+"Adding a model family").
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..vocabulary import DEFAULT_MODELS, MODEL_FAMILIES
-from .registry import VARIETY_CARD_KEY, Registry, bundled_card_entry, bundled_model, default_registry
+from .registry import FAMILIES, VARIETY_CARD_KEY, ModelFamily, Registry, bundled_card_entry, default_registry
 
-COUPLED_WEIGHTS = "coupled"           # riddle/models/weights/coupled.safetensors (+ its card)
+__all__ = ["FAMILIES", "ModelFamily", "registry"]
 
 
 def registry(family: str = DEFAULT_MODELS, base: Registry | None = None) -> Registry:
@@ -27,46 +35,38 @@ def registry(family: str = DEFAULT_MODELS, base: Registry | None = None) -> Regi
     base = base or default_registry()
     if family == DEFAULT_MODELS:
         return base
-    return _coupled(base)
+    return _bound(base, FAMILIES[family])
 
 
-def _coupled(base: Registry) -> Registry:
-    shared = bundled_model(COUPLED_WEIGHTS)           # one CoupledNet per process, shared by all loaders below
-
-    def net():
-        from .store import ModelError
-        try:
-            return shared()
-        except ModelError as e:                       # say how to make the family's own weights
-            raise ModelError(str(e).replace("run `riddle train`", "run `riddle train --coupled`")) from None
-
-    def generator():
-        from .coupled import CoupledGenerator
-        return CoupledGenerator(net())
-
-    def sampler():
-        from .coupled import CoupledLabelSampler
-        model = net()
-        return CoupledLabelSampler(model.sizes[-1], model.sizes[-1] + model.sizes[-2])
+def _bound(base: Registry, fam: ModelFamily) -> Registry:
+    """A copy of `base` whose `digit` draws and reads with `fam`'s networks."""
+    def loader(make):
+        def load():
+            from .store import ModelError
+            try:
+                return make()
+            except ModelError as e:                   # say how to make the family's own weights
+                raise ModelError(str(e).replace("run `riddle train`", f"run `riddle train --family {fam.name}`")) \
+                    from None
+        return load
 
     def readout(true_labels):
         def load():
             from .zoo import LabelReadout
-            return LabelReadout(net(), tuple(sorted(true_labels)))
-        return load
+            return LabelReadout(fam.classifier(), tuple(sorted(true_labels)))
+        return loader(load)
 
     r = base.copy()
     digit = r.domains["digit"]
     r.domains["digit"] = replace(
-        digit, origin="seed 003's coupled network (models coupled)", load_generator=generator,
-        load_classifier=net, load_sampler=sampler, load_variety=bundled_card_entry(COUPLED_WEIGHTS, VARIETY_CARD_KEY),
-        description=digit.description + "; drawn and read by seed 003's coupled network",
-        # its closest drawing of a real digit misses it by 2.6× the default generator's (bench/misfit.py
-        # --models coupled; docs/BENCHMARKS.md, "Generator misfit: coupled family")
-        misfit_rms=0.194, misfit_length=1.10)
-    for key, p in list(r.predicates.items()):
-        if p.domain == "digit" and p.origin == "built in" and p.truth_table is not None:
-            r.predicates[key] = replace(p, load_network=readout(p.truth_table),
-                                        description=f"{p.description.split(' (')[0]} (read off the coupled "
-                                                    "network's forward model)")
+        digit, origin=fam.origin, load_generator=loader(fam.generator), load_classifier=loader(fam.classifier),
+        load_sampler=loader(fam.sampler), load_variety=bundled_card_entry(fam.generator_weights, VARIETY_CARD_KEY),
+        description=digit.description + (f"; {fam.described_as}" if fam.described_as else ""),
+        misfit_rms=fam.misfit_rms, misfit_length=fam.misfit_length)
+    if fam.predicates_read_off_classifier:
+        for key, p in list(r.predicates.items()):
+            if p.domain == "digit" and p.origin == "built in" and p.truth_table is not None:
+                r.predicates[key] = replace(p, load_network=readout(p.truth_table),
+                                            description=f"{p.description.split(' (')[0]} (read off the "
+                                                        f"{fam.name} network's forward model)")
     return r

@@ -7,9 +7,10 @@ Built-in entries are registered here; plugins add their own through the same cal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
 
-from ..vocabulary import keywords
+from ..vocabulary import DEFAULT_MODELS, MODEL_FAMILIES, keywords
 
 
 def canonical(words: Iterable[str] | str) -> str:
@@ -181,16 +182,93 @@ def held_out_digits():
     return digits.images[test].numpy(), digits.labels[test].numpy()
 
 
+# ── model families: which networks draw and read `digit` (models/families.py binds a registry to one) ──
+
+@dataclass(frozen=True)
+class ModelFamily:
+    name: str
+    generator_weights: str                    # the weights file (stem) the generator is made from
+    classifier_weights: str                   # the label classifier's (images → logits [N, labels] + heads)
+    sampler_weights: str | None               # the per-label sampler's, or None (made from the generator's)
+    make_generator: Callable = lambda net: net    # loaded weights → G(ξ), ξ ~ N(0, I) ([N, latent] → [N, H, W])
+    make_sampler: Callable | None = None      # loaded generator weights → its per-label sampler
+    misfit_rms: float = 0.0                   # the generator's closest drawing of a real digit misses it by
+    misfit_length: float = 0.0                # this much (bench/misfit.py --models NAME)
+    origin: str = "built in"
+    described_as: str = ""                    # added to the domain's description
+    trainer: str = ""                         # `module:function` for `riddle train --family NAME`:
+                                              # (out, data, seed, judge folder) → its card
+    predicates_read_off_classifier: bool = False   # re-point odd/even/closed circle to this family's classifier
+
+    @property
+    def weights(self) -> tuple[str, ...]:
+        """Its own weights files (stems), each once: what its card and `riddle train --family` cover."""
+        return tuple(dict.fromkeys(w for w in (self.generator_weights, self.classifier_weights,
+                                               self.sampler_weights) if w))
+
+    def generator(self, directory: str | Path | None = None):
+        """Its G(ξ), from `directory` (default: riddle's weights folder, shared per process)."""
+        return self.make_generator(_load(self.generator_weights, directory))
+
+    def classifier(self, directory: str | Path | None = None):
+        return _load(self.classifier_weights, directory)
+
+    def sampler(self, directory: str | Path | None = None):
+        if self.make_sampler is not None:
+            return self.make_sampler(_load(self.generator_weights, directory))
+        return _load(self.sampler_weights, directory) if self.sampler_weights else None
+
+    def train(self, out: str | Path, data: str | Path | None, seed: int, judge_dir: str | Path | None) -> dict:
+        import importlib
+        module, function = self.trainer.split(":")
+        return getattr(importlib.import_module(module), function)(out, data, seed, judge_dir)
+
+
+def _load(stem: str, directory: str | Path | None):
+    """A weights file: riddle's own (shared per process, RIDDLE_WEIGHTS honoured) or one from `directory`."""
+    if directory is None:
+        return bundled_model(stem)()
+    from . import store
+    return store.load(stem, directory)
+
+
+def _coupled_generator(net):
+    from .coupled import CoupledGenerator
+    return CoupledGenerator(net)
+
+
+def _coupled_sampler(net):
+    from .coupled import CoupledLabelSampler
+    return CoupledLabelSampler(net.sizes[-1], net.sizes[-1] + net.sizes[-2])
+
+
+FAMILIES: dict[str, ModelFamily] = {
+    DEFAULT_MODELS: ModelFamily(
+        DEFAULT_MODELS, generator_weights="generator", classifier_weights="classifier", sampler_weights="sampler",
+        # measured by bench/misfit.py (docs/BENCHMARKS.md, "Generator misfit")
+        misfit_rms=0.074, misfit_length=0.65, trainer="riddle.models.train:train_zoo"),
+    "coupled": ModelFamily(
+        "coupled", generator_weights="coupled", classifier_weights="coupled", sampler_weights=None,
+        make_generator=_coupled_generator, make_sampler=_coupled_sampler,
+        # its closest drawing of a real digit misses it by 2.6× the default generator's (bench/misfit.py
+        # --models coupled; docs/BENCHMARKS.md, "Generator misfit: coupled family")
+        misfit_rms=0.194, misfit_length=1.10, origin="seed 003's coupled network (models coupled)",
+        described_as="drawn and read by seed 003's coupled network", trainer="riddle.models.train:train_coupled",
+        predicates_read_off_classifier=True),
+}
+assert set(FAMILIES) == set(MODEL_FAMILIES), "every family of the vocabulary is described here, and only those"
+
+
 def _builtin() -> Registry:
+    default = FAMILIES["default"]                 # the default family's description: its networks and misfit
     r = Registry()
     r.register_domain(Domain("digit", "digits", tuple(range(10)),
                              description="handwritten MNIST digits 0..9, 28 x 28, white on black",
-                             load_generator=bundled_model("generator"), load_classifier=bundled_model("classifier"),
+                             load_generator=default.generator, load_classifier=default.classifier,
                              load_judge=bundled_model("judge"), load_examples=held_out_digits,
-                             load_sampler=bundled_model("sampler"),
-                             load_variety=bundled_card_entry("generator", VARIETY_CARD_KEY),
-                             # measured by bench/misfit.py (docs/BENCHMARKS.md, "Generator misfit")
-                             misfit_rms=0.074, misfit_length=0.65))
+                             load_sampler=default.sampler,
+                             load_variety=bundled_card_entry(default.generator_weights, VARIETY_CARD_KEY),
+                             misfit_rms=default.misfit_rms, misfit_length=default.misfit_length))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",
                                    load_network=bundled_model("classifier", readout=odd)))

@@ -342,7 +342,7 @@ def coupled_samples(net, judge: torch.nn.Module, x_test: torch.Tensor, y_test: t
 
 def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed: int = 0,
                   judge_dir: str | Path | None = None, log=print) -> dict:
-    """`riddle train --coupled`: the coupled network trained generatively (coupled.IMAGE_WEIGHT, EPOCHS)
+    """`riddle train --family coupled`: the coupled network trained generatively (coupled.IMAGE_WEIGHT, EPOCHS)
     on split A of the digits, and the same network trained discriminatively on the same data as the
     baseline its card compares with; written as coupled.safetensors + coupled.json. Samples are read
     by the judge in judge_dir (default: the bundled one). Returns the card."""
@@ -384,7 +384,7 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
                       "closest drawing of a real digit misses it by 0.19 RMS per pixel (the default generator's: "
                       "0.07), so a `looks like` tells digits apart weakly with this family (docs/BENCHMARKS.md, "
                       "\"Generator misfit: coupled family\")",
-            "retrain": "riddle train --coupled [--data DIR] [--out DIR]",
+            "retrain": "riddle train --family coupled [--data DIR] [--out DIR]",
             VARIETY_CARD_KEY: reference_spreads(coupled.CoupledGenerator(net), judge, tuple(range(10)),
                                                 (x_test.numpy(), y_test.numpy()))}
     store.save(net, "coupled", card, out_dir)
@@ -393,25 +393,24 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
 
 def refresh_variety_references(models_dir: str | Path | None = None, log=print) -> list[str]:
     """`riddle train --only variety`: measure the variety line's yardsticks (variety.reference_spreads) for
-    the generators in models_dir (default: the bundled weights) — `generator` and `coupled`, where present —
-    and write them into their cards, the weights untouched. For weights trained before the cards held them.
+    the generators of every model family whose weights are in models_dir (default: the bundled weights), and
+    write them into their cards, the weights untouched. For weights trained before the cards held them.
     Returns the names updated."""
     import json
+
+    from .families import FAMILIES
     models_dir = Path(models_dir) if models_dir else store.bundled_dir()
     judge = store.load("judge", models_dir if (models_dir / "judge.safetensors").exists() else store.bundled_dir())
     digits = data_mod.load_bundled()
     test = data_mod.make_splits(digits.labels, 0).test
     examples = (digits.images[test].numpy(), digits.labels[test].numpy())
     updated = []
-    for name in ("generator", "coupled"):
+    for family in FAMILIES.values():
+        name = family.generator_weights
         card = store.card(name, models_dir)
         if card is None:
             continue
-        net = store.load(name, models_dir)
-        if name == "coupled":
-            from .coupled import CoupledGenerator
-            net = CoupledGenerator(net)
-        card[VARIETY_CARD_KEY] = reference_spreads(net, judge, tuple(range(10)), examples)
+        card[VARIETY_CARD_KEY] = reference_spreads(family.generator(models_dir), judge, tuple(range(10)), examples)
         (models_dir / f"{store.file_stem(name)}.json").write_text(json.dumps(card, indent=2) + "\n")
         log(f"{name}: variety yardsticks written to its card")
         updated.append(name)
@@ -419,6 +418,13 @@ def refresh_variety_references(models_dir: str | Path | None = None, log=print) 
 
 
 # ── the whole zoo ────────────────────────────────────────────────────────────
+
+def train_zoo(out_dir: str | Path, data_dir: str | Path | None = None, seed: int = 0,
+              judge_dir: str | Path | None = None) -> dict[str, dict]:
+    """The default family's trainer (`riddle train`, `riddle train --family default`): the whole zoo, its own
+    judge included (judge_dir is for families that borrow riddle's judge)."""
+    return train_all(out_dir, data_dir, TrainConfig(seed=seed))
+
 
 def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: TrainConfig = TrainConfig(),
               progress: bool = True) -> dict[str, dict]:
