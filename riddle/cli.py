@@ -145,9 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
                                     "Give riddle files, or one STUDY.toml with the grid (docs/SWEEP.md).")
     sw.add_argument("riddles", nargs="+", metavar="RIDDLE", help="riddle files (or globs), or one study .toml")
     sw.add_argument("--seeds", metavar="LIST", help="e.g. 0-9 or 1,4,7 (default 0)")
-    sw.add_argument("--method", metavar="LIST", help=f"methods, comma-separated (default {DEFAULT_METHOD})")
+    sw.add_argument("--method", metavar="LIST", help=f"methods, comma-separated (default {DEFAULT_METHOD}), of: "
+                                                    + ", ".join(METHODS))
     sw.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
-                    help="a setting and its values, repeatable (restarts=50,100; anneal=0.5:1:3:10,1:10)")
+                    help="a setting and its values, repeatable (restarts=50,100; anneal=0.5:1:3:10,1:10); the keys "
+                         "are riddle solve's flags: " + ", ".join(k for k in (*SETTINGS, *LIMITS) if k != "method")
+                         + ", each with the same values and limits")
     sw.add_argument("--out", metavar="DIR", help="where results.jsonl and summary.md go (default ./sweep)")
     sw.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
     sw.add_argument("--ray", metavar="auto|ADDRESS|local",

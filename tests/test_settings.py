@@ -174,3 +174,14 @@ def test_the_sampling_methods_of_the_vocabulary_are_those_whose_rows_are_samples
     from riddle.infer.base import method
     assert {m for m in vocabulary.METHODS if m != "auto" and method(m).unit == "samples"} == \
         set(vocabulary.SAMPLING_METHODS)
+
+
+def test_riddle_sweep_names_every_method_and_setting_of_the_vocabulary():
+    import argparse
+
+    from riddle.cli import build_parser
+    parser = build_parser()
+    sweep = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["sweep"]
+    helps = {a.dest: a.help for a in sweep._actions}
+    assert all(m in helps["method"] for m in vocabulary.METHODS)
+    assert all(k in helps["set"] for k in (*vocabulary.SETTINGS, *vocabulary.LIMITS) if k != "method")
