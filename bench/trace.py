@@ -50,7 +50,8 @@ def main() -> None:
     truth = np.asarray(known_answer(riddle))
     rows = []
 
-    def progress(t: int, alpha: float) -> None:
+    def progress(e) -> None:                        # riddle.infer.events.Annealed
+        t, alpha = e.step, e.alpha
         if (t + 1) % args.every and t + 1 != cfg.steps:
             return
         logits = objective.label_logits.reshape(cfg.restarts, -1, len(graph.names), len(labels_of))

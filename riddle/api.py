@@ -384,7 +384,7 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
         name, auto = resolve(name, graph)
     chosen = find_method(name)
     cfg = chosen.config(r.settings, {**settings, "max_seconds": max_seconds})
-    report = _progress_bar(cfg, chosen) if progress is True else progress or None
+    report = _progress_bar() if progress is True else progress or None
     step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
     sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,
                     preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto, models=checked.models)
@@ -394,12 +394,11 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
 
 
 def _progress_adapters(report, cfg, method):
-    """The solver's low-level callbacks, as the method's `progress` kind calls them, → ProgressEvents;
-    and the preview (step, α, images) where the method has one."""
+    """The method's typed progress events (infer/events.py) → ProgressEvents; and the preview (step, α,
+    images) where the method has one."""
     if report is None:
         return None, None
-    kind = method.progress
-    state = {"total": cfg.steps * (cfg.restarts if kind == "restart-steps" else 1), "images": None}
+    state = {"total": cfg.steps, "images": None}
 
     def preview(t, alpha, images):
         if t % PREVIEW_EVERY == 0 or (t + 1) % cfg.steps == 0:
@@ -407,36 +406,36 @@ def _progress_adapters(report, cfg, method):
         else:
             state["images"] = None
 
-    def step(t, second, *restart):
-        if kind == "accepted":                          # (drawn, accepted)
-            report(ProgressEvent(step=second, total=cfg.restarts, drawn=t))
+    def step(e):                                        # infer.events.Annealed or Drawn
+        from .infer.events import Drawn
+        if isinstance(e, Drawn):
+            report(ProgressEvent(step=e.accepted, total=cfg.restarts, drawn=e.drawn))
             return
-        if kind == "restart-steps":
-            r = restart[0]
-            report(ProgressEvent(step=r * cfg.steps + t + 1, total=state["total"], alpha=second, restart=r))
+        if e.restart is not None:                       # one restart at a time: steps over all of them
+            report(ProgressEvent(step=e.restart * cfg.steps + e.step + 1, total=cfg.steps * cfg.restarts,
+                                 alpha=e.alpha, restart=e.restart))
             return
-        if t >= state["total"]:                         # another round: the total grows by one run
+        if e.step >= state["total"]:                    # another round: the total grows by one run
             state["total"] += cfg.steps
         images, state["images"] = state["images"], None
-        report(ProgressEvent(step=t + 1, total=state["total"], alpha=second, round=t // cfg.steps + 1,
+        report(ProgressEvent(step=e.step + 1, total=state["total"], alpha=e.alpha, round=e.step // cfg.steps + 1,
                              images=images))
     return step, (preview if method.preview else None)
 
 
 class _progress_bar:
-    """`progress=True`: the CLI's bar on stderr (none for a chooser: the method it picks is not known yet)."""
+    """`progress=True`: the CLI's bar on stderr, made at the first event, when what is counted is known (a
+    chooser such as auto's pilot learns its method only then)."""
 
-    def __init__(self, cfg, method):
-        from .models.progress import Progress
-        self.accepted = method.progress == "accepted"
-        total = (
-            cfg.restarts if self.accepted else cfg.steps * (cfg.restarts if method.progress == "restart-steps" else 1)
-        )
-        self.bar = None if method.choose else Progress(total, "sampling (accepted)" if self.accepted else "solving")
+    def __init__(self):
+        self.bar = None
+        self.accepted = False
 
     def __call__(self, e: ProgressEvent) -> None:
+        from .models.progress import Progress as Bar
         if self.bar is None:
-            return
+            self.accepted = e.drawn is not None
+            self.bar = Bar(e.total, "sampling (accepted)" if self.accepted else "solving")
         if self.accepted:
             self.bar.update(e.step - self.bar.done, f"{e.drawn:,} drawn")
             return
@@ -444,7 +443,7 @@ class _progress_bar:
         note = f"α {e.alpha:g}" + (f" · round {e.round}" if e.round > 1 else "")
         self.bar.update(e.step - self.bar.done, note)
 
-    def close(self):
+    def close(self):                                   # the bar ends its own line when its count is reached
         pass
 
 

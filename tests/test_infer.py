@@ -396,7 +396,7 @@ def test_rounds_run_again_with_fresh_seeds_until_an_answer_is_verified():
     objective = Objective(graph, Networks.load(graph))
     cfg = base.RunConfig(restarts=3, steps=6, init_candidates=2, clone=0.0, rounds=3, seed=5, precision="float32")
     steps, checked = [], []
-    never = _rounds(objective, cfg, "cpu", lambda t, a: steps.append(t), lambda mu: checked.append(mu) or False)
+    never = _rounds(objective, cfg, "cpu", lambda e: steps.append(e.step), lambda mu: checked.append(mu) or False)
     assert len(never) == 3 and len(checked) == 2                   # no check after the last round
     assert steps == list(range(18))                                 # the bar counts steps across rounds
     assert not torch.allclose(never[0].mu, never[1].mu)             # each round its own seed

@@ -48,7 +48,7 @@ class MeanField(Family):
 
 
 def run(objective: Objective, cfg: RunConfig, device="cpu", noise=None, progress=None, inspect=None) -> Run:
-    """progress(t, α) after every step; inspect(t, α, μ [R, n, d]) before it, to look at the means.
+    """progress(Annealed(t, α)) after every step; inspect(t, α, μ [R, n, d]) before it, to look at the means.
     `noise`: (candidates [R, C, n, d], step noise [T, R, P, n, d]) instead of drawing them from cfg.seed."""
     return fit(objective, cfg, lambda mu0: MeanField(mu0, cfg.init_sigma), device, progress, inspect, noise)
 

@@ -22,6 +22,7 @@ import torch
 
 from .. import vocabulary
 from . import collapsed
+from .events import Annealed, Drawn, Progress  # noqa: F401 (the methods' progress, re-exported)
 from .objective import Objective, Readings
 from .schedule import alpha_at, stage_starts
 
@@ -241,7 +242,7 @@ def fit(objective: Objective, cfg: RunConfig, family_for: Callable[[torch.Tensor
 
     with P antithetic pairs per step from the run's step noise, α along the anneal schedule, cloning
     at its points when cfg.clone > 0; last, the ELBO at the final α with four pairs, and the family's
-    own draws. progress(t, α) after every step; inspect(t, α, centre [R, n, d]) before it.
+    own draws. progress(Annealed(t, α)) after every step; inspect(t, α, centre [R, n, d]) before it.
 
     Adam's update is element-wise, so without cloning restart r follows the trajectory it would
     follow alone given the same noise (tested: batched = looped)."""
@@ -269,7 +270,7 @@ def fit(objective: Objective, cfg: RunConfig, family_for: Callable[[torch.Tensor
             with torch.no_grad():
                 inspect(t, alpha, family.centre().detach())
         if progress:
-            progress(t, alpha)
+            progress(Annealed(t, alpha))
     with torch.no_grad():
         g = torch.Generator().manual_seed(cfg.seed + 1)
         n, d = mu0.shape[1:]
@@ -341,7 +342,8 @@ def _solved_line(title: str) -> Callable:
 class Method:
     """An inference method as the solver, the report and the faces see it.
 
-    run(objective, cfg, device, progress=None, inspect=None) → Run. The solver judges G(Run.mu) per
+    run(objective, cfg, device, progress=None, inspect=None) → Run; `progress` receives typed events
+    (infer/events.py: Annealed per step, Drawn per batch of a sampler's draws). The solver judges G(Run.mu) per
     restart; `Run.draws`, where given, are the samples whose judged share is each restart's `share`."""
     name: str
     run: Callable[..., Run]
@@ -349,8 +351,6 @@ class Method:
     unit: str = "restarts"                  # a row of the answer table: restarts, chains or samples
     per_row: str = "per restart"            # how the success rate reads: per restart, of accepted samples
     rounds: bool = True                     # run all restarts again (fresh seed) while no answer is verified
-    progress: str = "steps"                 # steps: progress(t, α); restart-steps: progress(t, α, r);
-                                            # accepted: progress(drawn, accepted)
     preview: bool = True                    # inspect(t, α, μ) is called, so the playground can show drawings
     solved: Callable | None = None          # sol → the report's line about the run (default: from `title`)
     finish: Callable | None = None          # (objective, judge, run) → (points [R, n, d], diagnostics dict):

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 
 from ..graph.build import FactorGraph, ObservationFactor, PredicateFactor
 from ..graph.joint import LogicGroup
+from .events import Drawn
 from .objective import Objective
 
 NEG = -1e4                       # log 0 for a label that is ruled out (exp underflows to 0; no NaN in the plans)
@@ -304,7 +305,7 @@ class Samples:
 def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed: int = 0, device="cpu",
            config: CollapsedConfig = CollapsedConfig(), budget: float | None = None, progress=None) -> Samples:
     """`count` independent samples of the collapsed posterior at α (the objective's program must be
-    the joint one; `unsupported` must have nothing to say). progress(drawn, done)."""
+    the joint one; `unsupported` must have nothing to say). progress(Drawn(drawn, done))."""
     budget = budget or config.max_seconds
     started = time.perf_counter()
     graph, n, d = objective.graph, len(objective.names), objective.d
@@ -350,7 +351,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
                 log_w[rows, lab] = log_p + log_e[rows, lab] - log_mix
                 pool.add(xi, log_w, torch.rand(P, generator=g), per.double())
         if progress:
-            progress(sum(p.drawn for p in pools), 0)
+            progress(Drawn(sum(p.drawn for p in pools), 0))
         return len(xi)
 
     for k in range(len(groups)):
@@ -419,7 +420,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
                 log_target += log_e[torch.arange(N), labels[:, i]] - 0.5 * (xi[:, i] ** 2).sum(-1)
     drawn = sum(p.drawn for p in pools)
     if progress:
-        progress(drawn, N)
+        progress(Drawn(drawn, N))
 
     def name(kind: Kind) -> str:
         return graph.unknowns[kind.members[0]].name + (f" (+{len(kind.members) - 1})" if len(kind.members) > 1 else "")

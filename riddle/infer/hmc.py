@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .base import Method, Run, RunConfig, starts
+from .base import Annealed, Method, Run, RunConfig, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -146,7 +146,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
             if inspect:
                 inspect(shown, alpha, xi)
             if progress:
-                progress(shown, alpha)
+                progress(Annealed(shown, alpha))
     if not kept:                                                      # a budget with no sampling phase
         kept, energies, accepts = [xi], [u], [torch.ones(R, device=dev)]
     draws = torch.stack(kept, 1)                                       # [R, M, n, d]

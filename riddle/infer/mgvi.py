@@ -31,7 +31,7 @@ import torch
 from torch.func import jvp, vjp
 
 from ..graph.build import ObservationFactor
-from .base import Method, Run, RunConfig, starts
+from .base import Annealed, Method, Run, RunConfig, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -149,7 +149,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
             if inspect:
                 inspect(t, alpha, mu.detach())
             if progress:
-                progress(t, alpha)
+                progress(Annealed(t, alpha))
             t += 1
     final_alpha = cfg.anneal[-1]
     delta, info = sample(objective, mu.detach(), final_alpha, max(pairs, draws // 2), g, mgvi)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Method, Run, RunConfig
+from .base import Drawn, Method, Run, RunConfig
 from .objective import Objective
 
 
@@ -54,7 +54,8 @@ class RejectionResult:
 
 @torch.no_grad()
 def sample(objective: Objective, cfg: RejectionConfig, device="cpu", progress=None) -> RejectionResult:
-    """Prior draws in batches until cfg.accepted are accepted, or a budget runs out. progress(drawn, accepted)."""
+    """Prior draws in batches until cfg.accepted are accepted, or a budget runs out.
+    progress(Drawn(drawn, accepted)) after each batch."""
     n, d = len(objective.names), objective.d
     g = torch.Generator().manual_seed(cfg.seed)
     threshold = math.log(0.5)
@@ -71,7 +72,7 @@ def sample(objective: Objective, cfg: RejectionConfig, device="cpu", progress=No
             kept_xi.append(xi[ok, 0].cpu())
             kept_lp.append(lp[ok].cpu())
         if progress:
-            progress(drawn, accepted)
+            progress(Drawn(drawn, accepted))
     latents = torch.cat(kept_xi)[:cfg.accepted] if kept_xi else torch.empty(0, n, d)
     log_probs = torch.cat(kept_lp)[:cfg.accepted] if kept_lp else torch.empty(0, len(objective.terms))
     return RejectionResult(latents, log_probs, drawn, accepted, time.perf_counter() - started, n)
@@ -101,5 +102,5 @@ def solved(sol) -> str:
             f"({dg['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
 
 
-METHOD = Method("rejection", run, unit="samples", per_row="of accepted samples", rounds=False, progress="accepted",
+METHOD = Method("rejection", run, unit="samples", per_row="of accepted samples", rounds=False,
                 preview=False, solved=solved, finish=finish)

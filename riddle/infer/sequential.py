@@ -14,13 +14,13 @@ from .objective import Objective
 
 
 def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspect=None) -> Run:
-    """progress(t, α, r) after step t of restart r."""
+    """progress(Annealed(t, α, restart=r)) after step t of restart r."""
     n, d = len(objective.names), objective.d
     candidates, noise = draw_noise(cfg, n, d, device, objective)
     one = replace(cfg, restarts=1, clone=0.0)
     runs = []
     for r in range(cfg.restarts):
-        step = (lambda t, alpha, r=r: progress(t, alpha, r)) if progress else None
+        step = (lambda e, r=r: progress(replace(e, restart=r))) if progress else None
         runs.append(advi.run(objective, one, device, noise=(candidates[r:r + 1], noise[:, r:r + 1]), progress=step))
     return Run(torch.cat([x.mu for x in runs]), torch.cat([x.sigma for x in runs]),
                torch.cat([x.elbo_trace for x in runs], 1), torch.cat([x.final_elbo for x in runs]),
@@ -29,4 +29,4 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
 
 
 METHOD = Method("sequential", run, title=lambda c: f"restarts one at a time × {2 * c.pairs} samples", rounds=False,
-                progress="restart-steps", preview=False)
+                preview=False)

@@ -111,15 +111,15 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
           method: str = vocabulary.DEFAULT_METHOD, options: dict | None = None,
           preview=None, preview_restarts: int = 4, graph: FactorGraph | None = None,
           auto: dict | None = None, models: str = vocabulary.DEFAULT_MODELS) -> Solution:
-    """progress is called as the work advances, as the method's `Method.progress` says: per step
-    progress(step, α); one restart at a time progress(step, α, restart); a sampler progress(drawn,
-    accepted) once per batch. Where the method has a preview (`Method.preview`): preview(step, α,
-    images) before each progress call, `images()` decoding the current means of the first
-    `preview_restarts` restarts ([k, n, H, W] numpy) when the caller wants them. `options`: keyword
-    arguments for the method's run (e.g. rejection's `sampling`). `graph`: the riddle's factor graph
-    where the caller built it already; `auto`: where the caller resolved `auto` itself (auto.prefer),
-    its figures for the report. `models`: the family the riddle was checked against, for the report
-    (the networks come from the riddle's domains and predicates)."""
+    """progress receives the method's typed events as the work advances (infer/events.py): Annealed(step,
+    α) per step, with `restart` set where one restart runs at a time, steps numbered across rounds;
+    Drawn(drawn, accepted) once per batch of a sampler's draws. Where the method has a preview
+    (`Method.preview`): preview(step, α, images) before each progress call, `images()` decoding the
+    current means of the first `preview_restarts` restarts ([k, n, H, W] numpy) when the caller wants
+    them. `options`: keyword arguments for the method's run (e.g. rejection's `sampling`). `graph`: the
+    riddle's factor graph where the caller built it already; `auto`: where the caller resolved `auto`
+    itself (auto.resolve), its figures for the report. `models`: the family the riddle was checked
+    against, for the report (the networks come from the riddle's domains and predicates)."""
     find_method(method)                                   # ValueError for a name the vocabulary lacks
     started = time.perf_counter()
     device = pick_device(device)
@@ -274,10 +274,11 @@ def _rounds(objective: Objective, cfg: RunConfig, device, progress, verified, in
     population often misses together: docs/BENCHMARKS.md, "Rounds"). A fresh population is a fresh
     chance; the oracle only says that no answer found so far satisfies the riddle, never what would.
     Riddles solved in the first run pay nothing.
-    progress(step, α) counts steps across rounds (the CLI's bar grows when a round starts)."""
+    progress(Annealed) counts steps across rounds (the CLI's bar grows when a round starts)."""
     runs = []
     for k in range(max(1, cfg.rounds)):
-        step = progress if progress is None or k == 0 else (lambda t, a, k=k: progress(k * cfg.steps + t, a))
+        step = progress if progress is None or k == 0 else (
+            lambda e, k=k: progress(replace(e, step=k * cfg.steps + e.step)))
         look = inspect if inspect is None or k == 0 else (lambda t, a, mu, k=k: inspect(k * cfg.steps + t, a, mu))
         runs.append(run(objective, replace(cfg, seed=round_seed(cfg.seed, k)), device, progress=step, inspect=look))
         if k + 1 < cfg.rounds:
