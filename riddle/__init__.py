@@ -12,6 +12,7 @@ from .api import CheckResult, ProgressEvent, Result, check, solve
 from .lang import CheckedRiddle, Diagnostic, RiddleError, load, load_text
 from .models.registry import Domain, PluginError, Predicate, Registry, RegistryError, default_registry
 from .plugins import load_plugins, predicate, register_domain, register_predicate
+from .reading import Reading, read
 
 __version__ = "0.1.0"
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "ProgressEvent",
     "Result",
     "check",
+    "read",
+    "Reading",
     "solve",
     "CheckedRiddle",
     "Diagnostic",

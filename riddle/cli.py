@@ -22,6 +22,7 @@ from .lang.source import read_source
 from .vocabulary import (
     ALL_KEYS,
     DEFAULT_METHOD,
+    DEFAULT_MODELS,
     LIMITS,
     METHODS,
     MODEL_FAMILIES,
@@ -190,6 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--json", action="store_true")
     m.set_defaults(run=cmd_models)
+
+    rd = sub.add_parser("read", help="what riddle's networks read in pictures: labels, predicates, the judge",
+                        description="Read images with a model family's networks: each image's label distribution "
+                                    "(the label classifier, softmax), the probability of each predicate of the "
+                                    "domain, and the independent judge's label. PNG, or .npy (one image, a stack "
+                                    "[N, 28, 28], or FILE.npy#INDEX for one image of a stack).")
+    rd.add_argument("images", nargs="+", metavar="IMAGE")
+    rd.add_argument("--models", choices=tuple(MODEL_FAMILIES), default=DEFAULT_MODELS,
+                    help="whose networks read: " + "; ".join(f"{n}: {h}" for n, h in MODEL_FAMILIES.items()))
+    rd.add_argument("--json", action="store_true", help="print a JSON list: per image its label, probabilities, "
+                                                        "predicates and the judge's label")
+    rd.set_defaults(run=cmd_read)
 
     sa = sub.add_parser(
         "sample",
@@ -526,6 +539,22 @@ def cmd_models(args) -> int:
     print("model families (`riddle solve FILE --models NAME`, `solve with models NAME`)")
     for name, what in MODEL_FAMILIES.items():
         print(f"  {name:<14} {what}")
+    return EXIT_OK
+
+
+def cmd_read(args) -> int:
+    from .models.store import ModelError
+    from .reading import ReadError, read
+    try:
+        readings = read(args.images, models=args.models)
+    except ReadError as e:
+        return _fail(str(e))
+    except ModelError as e:
+        return _fail(str(e), EXIT_FAILURE)
+    if args.json:
+        print(json.dumps([r.to_json() for r in readings], indent=2))
+    else:
+        print("\n".join(r.text() for r in readings))
     return EXIT_OK
 
 

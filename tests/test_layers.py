@@ -17,7 +17,7 @@ LAYERS = [
     ("graph",),
     ("infer",),
     ("report",),
-    ("api",),
+    ("api", "reading"),
     ("cli", "serve", "sweep", "lsp", "__init__", "__main__"),
 ]
 
