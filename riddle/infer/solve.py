@@ -186,8 +186,11 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
             g = torch.Generator().manual_seed(cfg.seed + 2)
             eps = torch.randn(R, samples_per_restart, *mu.shape[1:], generator=g).to(device)
             latents = mu[:, None] + result.sigma[:, None] * eps
-        draws = objective.images(latents)                                               # [R, M, n, H, W]
-        draw_labels, _ = judge.read(draws.reshape(-1, *draws.shape[2:]))
+        if latents.shape[1] == 1 and torch.equal(latents[:, 0], mu.to(device)):
+            draws, draw_labels = images[:, None], labels           # a sampler's one draw is its sample: read once
+        else:
+            draws = objective.images(latents)                                           # [R, M, n, H, W]
+            draw_labels, _ = judge.read(draws.reshape(-1, *draws.shape[2:]))
         draws_kept = observed(graph, draws).all(-1)                                    # [R, M]
     ok = accepts(graph, symbolic, draw_labels.reshape(R, latents.shape[1], -1)) & draws_kept
     sol.sample_share = ok.mean(axis=1)
