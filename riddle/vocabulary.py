@@ -80,7 +80,7 @@ SAMPLING_METHODS = ("rejection", "amortised")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float32", "bfloat16")          # auto: bfloat16 where it pays (infer.objective.pick_precision)
 LOGIC_MODES = ("joint", "factored")                   # graph/joint.py compiles each
-STARTS = ("prior", "amortised")                       # where a restart starts (infer.base.starts)
+STARTS = ("prior", "amortised")                       # where a restart starts (infer.base.start_strategy)
 PROPOSALS = ("prior", "learned")                      # what method amortised draws digits from (infer/collapsed.py)
 # name → one line of help; the model families an unknown of `digit` can be drawn and read with
 # (riddle/models/families.py binds each to its networks)

@@ -479,3 +479,21 @@ def test_auto_is_decided_once_and_samples_at_amortiseds_alpha_whichever_face_cal
     assert direct.method == "amortised" and direct.auto["choice"] == "amortised"
     assert direct.config.anneal == (collapsed.DEFAULT_ALPHA,)
     assert amortised.METHOD.config({}, {}).anneal == direct.config.anneal       # what riddle.solve builds
+
+
+def test_start_strategies_are_a_registry_like_methods():
+    """`start NAME` is an init strategy: prior_start in base, any other the START of riddle/infer/NAME.py,
+    so base imports no sampler (it imported collapsed for `start amortised` before)."""
+    import ast as pyast
+    from pathlib import Path
+
+    from riddle import vocabulary
+    from riddle.infer import amortised
+    assert base.start_strategy("prior") is base.prior_start
+    assert base.start_strategy("amortised") is amortised.START
+    assert all(callable(base.start_strategy(s)) for s in vocabulary.STARTS)
+    with pytest.raises(ValueError, match="unknown start"):
+        base.start_strategy("random")
+    tree = pyast.parse(Path(base.__file__).read_text())
+    imported = {a.name for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom) for a in n.names}
+    assert "collapsed" not in imported

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from . import collapsed
-from .base import Method, MethodError, Run, RunConfig
+from .base import Method, MethodError, Run, RunConfig, prior_start
 from .objective import Objective
 
 
@@ -64,3 +64,23 @@ def solved(sol) -> str:
 # on nearly every accepted drawing, and the drawings stay as varied (docs/BENCHMARKS.md, "Amortised")
 METHOD = Method("amortised", run, unit="samples", per_row="per sample", rounds=False,
                 preview=False, solved=solved, finish=finish, defaults={"anneal": (collapsed.DEFAULT_ALPHA,)})
+
+
+def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:
+    """`start amortised`: each restart starts from its own independent posterior sample (collapsed.py,
+    at the sampler's α), so the run refines drawings that already solve the riddle rather than searching
+    for one. Restarts the time budget left without a sample start as `start prior` would."""
+    joint = objective if objective.program.mode == "joint" else \
+        Objective(objective.graph, objective.nets, objective.precision, "joint").to(device)
+    problem = collapsed.unsupported(joint)
+    if problem:
+        raise MethodError(problem.replace("method amortised", "start amortised"))
+    s = collapsed.sample(joint, cfg.restarts, collapsed.DEFAULT_ALPHA, cfg.seed + 17, device,
+                         collapsed.CollapsedConfig(proposal=cfg.proposal), budget=cfg.max_seconds)
+    mu0 = prior_start(objective, cfg, candidates, device) if len(s.xi) < cfg.restarts else candidates[:, 0]
+    mu0 = mu0.clone()
+    mu0[:len(s.xi)] = s.xi.to(mu0.device)
+    return mu0
+
+
+START = amortised_start          # `start amortised` (base.start_strategy)

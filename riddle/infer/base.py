@@ -3,8 +3,10 @@
 - `RunConfig`: the settings of one run of R restarts (chains, samples), the vocabulary's run settings.
 - `Run`: what a method returns — each restart's representative point, spread, trace and final ELBO,
   its own draws where it has them, and method-specific figures in `extra`.
-- `starts`: where every batched method starts (the best of each restart's prior draws, then a
-  coordinate search), with the run's step noise; `best_start`, `observed_starts`.
+- `starts`: where every batched method starts, with the run's step noise, by the init strategy the run's
+  `start` names (`start_strategy`: `prior_start` here — the best of each restart's prior draws, then a
+  coordinate search, `best_start`; an observed unknown's draws fit its pixels, `observed_starts` — and
+  amortised.py's posterior samples for `start amortised`).
 - `fit`: one annealed Adam loop over a variational family (`Family`): advi, fullrank and flow supply
   only their family, as Pyro's SVI takes a guide.
 - `Method`: how a method describes itself to the solver and the report (what a row is, whether it runs
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from .. import vocabulary
-from . import collapsed
 from .events import Annealed, Drawn, Progress  # noqa: F401 (the methods' progress, re-exported)
 from .objective import Objective, Readings
 from .schedule import alpha_at, stage_starts
@@ -126,28 +127,23 @@ def starts(objective: Objective, cfg: RunConfig, device, noise=None) -> tuple[to
     the sequential baseline gives each restart its slice of the batched run's."""
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, len(objective.names), objective.d,
                                                                          device, objective)
-    if cfg.start == "amortised":
-        return amortised_start(objective, cfg, candidates, device), step_noise
-    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if cfg.init_candidates > 1 else candidates[:, 0]
-    return mu0, step_noise
+    return start_strategy(cfg.start)(objective, cfg, candidates, device), step_noise
 
 
-def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:
-    """`start amortised`: each restart starts from its own independent posterior sample (collapsed.py,
-    at the sampler's α), so the run refines drawings that already solve the riddle rather than searching
-    for one. Restarts the time budget left without a sample start as `start prior` would."""
-    joint = objective if objective.program.mode == "joint" else \
-        Objective(objective.graph, objective.nets, objective.precision, "joint").to(device)
-    problem = collapsed.unsupported(joint)
-    if problem:
-        raise MethodError(problem.replace("method amortised", "start amortised"))
-    s = collapsed.sample(joint, cfg.restarts, collapsed.DEFAULT_ALPHA, cfg.seed + 17, device,
-                         collapsed.CollapsedConfig(proposal=cfg.proposal), budget=cfg.max_seconds)
-    mu0 = best_start(objective, candidates, cfg.anneal[0], cfg.search) if len(s.xi) < cfg.restarts else \
-        candidates[:, 0]
-    mu0 = mu0.clone()
-    mu0[:len(s.xi)] = s.xi.to(mu0.device)
-    return mu0
+def prior_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:
+    """`start prior` (the default): each restart's best candidate at the first α, after `search` coordinate
+    sweeps over its own draws (best_start); an observed unknown's candidates already fit its pixels
+    (observed_starts)."""
+    return best_start(objective, candidates, cfg.anneal[0], cfg.search) if cfg.init_candidates > 1 else candidates[:, 0]
+
+
+def start_strategy(name: str) -> Callable:
+    """The init strategy `start NAME` names (vocabulary.STARTS): (objective, cfg, candidates [R, C, n, d],
+    device) → each restart's start [R, n, d]. `prior` is here; any other is the START of the module
+    riddle/infer/NAME.py (amortised.py's: a posterior sample), so base imports no sampler."""
+    if name not in vocabulary.STARTS:
+        raise ValueError(f"unknown start {name!r}; one of {', '.join(vocabulary.STARTS)}")
+    return prior_start if name == "prior" else importlib.import_module(f"{__package__}.{name}").START
 
 
 @torch.no_grad()
