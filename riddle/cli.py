@@ -47,6 +47,11 @@ def _number(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
+def each_with_help(names: dict[str, str]) -> str:
+    """A registry's names with their line of help (methods, model families), for a flag's help."""
+    return "; ".join(f"{name}: {what}" for name, what in names.items())
+
+
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of the vocabulary (SETTINGS, then LIMITS): its type, choices and help come from
     there, and its range is checked by the same validator as a file's `solve with` line (_check_flags)."""
@@ -54,7 +59,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         flag = f"--{key.replace('_', '-')}"
         if spec.kind == "choice":
             helps = METHODS if key == "method" else MODEL_FAMILIES if key == "models" else None
-            detail = "; ".join(f"{name}: {what}" for name, what in helps.items()) if helps else spec.help
+            detail = each_with_help(helps) if helps else spec.help
             parser.add_argument(flag, choices=spec.choices, help=detail)
             continue
         span = (f"{_number(spec.low)} to {_number(spec.high)}" if math.isfinite(spec.high)
@@ -199,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "[N, 28, 28], or FILE.npy#INDEX for one image of a stack).")
     rd.add_argument("images", nargs="+", metavar="IMAGE")
     rd.add_argument("--models", choices=tuple(MODEL_FAMILIES), default=DEFAULT_MODELS,
-                    help="whose networks read: " + "; ".join(f"{n}: {h}" for n, h in MODEL_FAMILIES.items()))
+                    help="whose networks read: " + each_with_help(MODEL_FAMILIES))
     rd.add_argument("--json", action="store_true", help="print a JSON list: per image its label, probabilities, "
                                                         "predicates and the judge's label")
     rd.set_defaults(run=cmd_read)
@@ -214,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--out", metavar="FILE", required=True, help="FILE.png (a grid) or FILE.npz")
     sa.add_argument("--weights", metavar="DIR")
     sa.add_argument("--models", choices=tuple(MODEL_FAMILIES), default="default",
-                    help="whose generator: " + "; ".join(f"{n}: {h}" for n, h in MODEL_FAMILIES.items()))
+                    help="whose generator: " + each_with_help(MODEL_FAMILIES))
     sa.set_defaults(run=cmd_sample)
 
     pr = sub.add_parser("predicates", help="list the domains and their predicates, with where each comes from",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from riddle.cli import main
 from riddle.graph import build, satisfies, solve_symbolic, symbolic
-from riddle.graph.logic import LinearChain, dense_relation, linear_chain
+from riddle.graph.logic import LinearChain, dense_truth, linear_chain
 from riddle.lang import ast, load, load_text
 from riddle.lang.checked import DistinctStatement, LabelStatement, PredicateStatement
 
@@ -232,7 +232,7 @@ def test_split_relation_equals_dense_tensor(relation):
     stmt = riddle.statements[0]
     values = {n: np.arange(10) for n in "abcd"}
     chain = linear_chain(stmt, values)
-    dense = dense_relation(stmt, values)
+    dense = dense_truth(stmt, values)
     got = chain.dense()
     # axes of got follow chain order; unknowns with coefficient 0 are absent from it
     perm = [chain.scope.index(n) for n in dense.scope if n in chain.scope]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from riddle.graph import build
-from riddle.graph.logic import dense_relation
+from riddle.graph.logic import dense_truth
 from riddle.infer import advi, base
 from riddle.infer.objective import Networks, Objective, scatter_logsumexp
 from riddle.infer.stats import answer_table, reported_answer, wilson
@@ -94,7 +94,7 @@ def test_factored_log_probs_match_a_direct_computation():
                 expected = 1 - q if s.negated else q
             elif len(f.scope) > 3:
                 # a split relation: against the dense tensor, contracted in float64 by einsum
-                table = dense_relation(s, {n: np.arange(10) for n in names})
+                table = dense_truth(s, {n: np.arange(10) for n in names}, limit=None)
                 operands = [table.table.astype(float)] + [p[r, si, names.index(n)].numpy() for n in table.scope]
                 letters = "abcdefghij"[:len(table.scope)]
                 expected = np.einsum(letters + "," + ",".join(letters) + "->", *operands)

@@ -29,7 +29,6 @@ Factors carry what the compiler and the oracle need: the predicate, the label, o
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,7 +53,7 @@ from ..lang.checked import (
 )
 from ..lang.errors import ERROR, Diagnostic, RiddleError
 from ..models.registry import Predicate
-from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, domain_grid, relation_factor
+from .logic import DENSE_LIMIT, DenseLogic, LinearChain, LogicTooLarge, dense_truth, relation_factor
 
 
 @dataclass(frozen=True)
@@ -196,17 +195,6 @@ def _too_large(s: Statement, e: LogicTooLarge) -> Diagnostic:
                           help="split it into smaller statements, or state the large relation on its own line")
     return Diagnostic(ERROR, "R015", f"this relation is too large to build even when split: {e}", s.span,
                       "too large", help="write it over fewer unknowns or smaller numbers")
-
-
-def dense_truth(part: Statement, values: dict[str, np.ndarray]) -> DenseLogic:
-    """A label-level statement as a dense table over its unknowns' labels: its own `holds` on the grid."""
-    scope = part.unknowns
-    size = math.prod(len(values[n]) for n in scope)
-    if size > DENSE_LIMIT:
-        raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a dense table "
-                            f"holds at most {DENSE_LIMIT:.0e})")
-    table = part.holds(domain_grid(scope, values))
-    return DenseLogic(scope, np.broadcast_to(table, tuple(len(values[n]) for n in scope)).copy())
 
 
 def reading_name(p: NetworkRead) -> str:

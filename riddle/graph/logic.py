@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lang.evaluate import compare, holds, linear_form
+from ..lang.evaluate import compare, linear_form
 
 DENSE_LIMIT = 10 ** 6             # entries; the checker uses the same bound to decide what is split
 STATE_LIMIT = 2 * 10 ** 5         # partial-sum values per chain link
@@ -79,15 +79,17 @@ def domain_grid(scope, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values[name].reshape([-1 if i == k else 1 for i in range(n)]) for k, name in enumerate(scope)}
 
 
-def dense_relation(stmt, values: dict[str, np.ndarray]) -> DenseLogic:
-    scope = stmt.unknowns
+def dense_truth(part, values: dict[str, np.ndarray], limit: float | None = DENSE_LIMIT) -> DenseLogic:
+    """A label-level statement (lang/checked.py) as a dense table over its unknowns' labels: its own
+    `holds` on the label grid — a relation, a part of a connective, all different's pairs alike. More
+    than `limit` entries raise LogicTooLarge (None: no bound, for a reference computed on purpose)."""
+    scope = part.unknowns
     shape = tuple(len(values[n]) for n in scope)
-    table = holds(stmt.left, stmt.op, stmt.right, domain_grid(scope, values))
-    return DenseLogic(scope, np.broadcast_to(table, shape).copy())
-
-
-def distinct_pair(a: str, b: str, values: dict[str, np.ndarray]) -> DenseLogic:
-    return DenseLogic((a, b), values[a][:, None] != values[b][None, :])
+    size = math.prod(shape)
+    if limit is not None and size > limit:
+        raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a dense table "
+                            f"holds at most {DENSE_LIMIT:.0e})")
+    return DenseLogic(scope, np.broadcast_to(part.holds(domain_grid(scope, values)), shape).copy())
 
 
 def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
@@ -147,5 +149,5 @@ def _lookup(sorted_values: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray,
 def relation_factor(stmt, values: dict[str, np.ndarray]) -> DenseLogic | LinearChain:
     size = math.prod(len(values[n]) for n in stmt.unknowns)
     if size <= DENSE_LIMIT:
-        return dense_relation(stmt, values)
+        return dense_truth(stmt, values)
     return linear_chain(stmt, values)
