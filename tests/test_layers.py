@@ -17,7 +17,7 @@ LAYERS = [
     ("graph",),
     ("infer",),
     ("report",),
-    ("api", "reading"),
+    ("api", "reading", "learn", "tables"),
     ("cli", "serve", "sweep", "lsp", "__init__", "__main__"),
 ]
 

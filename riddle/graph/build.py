@@ -116,6 +116,32 @@ class Switch:
 
 SWITCH_VALUES = np.array([0, 1], dtype=np.int64)
 
+# A template number whose values span at most this many integers is one given variable; a wider one is
+# its decimal digits, one given variable each (so that a sum of long numerals stays a chain of small steps).
+GIVEN_WHOLE_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Given:
+    """A variable of the logic whose value each data row gives: a template's `$name` number (docs/LEARNING.md),
+    whole or one decimal digit of it. A row's value v is first clamped into [low, high] — the values at
+    which the statements that read it can differ, widened by one each side, where every statement reads a
+    value beyond as it reads the bound — then stored as the position of (v − low)'s digit at `power`
+    (digits), or of v itself (whole)."""
+    name: str                     # "$sum" (whole) or "$sum.3" (the digit at 10^3)
+    placeholder: str              # "$sum"
+    values: np.ndarray            # int64: the labels of this variable
+    low: int
+    high: int
+    power: int | None = None      # None: the whole number
+
+    def position(self, value: int) -> int:
+        """Where a row's value of the placeholder falls among this variable's values."""
+        v = min(max(int(value), self.low), self.high)
+        if self.power is None:
+            return v - self.low
+        return (v - self.low) // 10 ** self.power % 10
+
 
 @dataclass(frozen=True)
 class FactorGraph:
@@ -123,6 +149,7 @@ class FactorGraph:
     unknowns: tuple[Unknown, ...]
     factors: tuple[Factor, ...]
     switches: tuple[Switch, ...] = ()
+    givens: tuple[Given, ...] = ()            # a template's numbers: variables each data row fixes
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -137,13 +164,15 @@ class FactorGraph:
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """Every variable the logic sums over: the unknowns (declaration order), then the switches."""
-        return self.names + tuple(s.name for s in self.switches)
+        """Every variable the logic sums over: the unknowns (declaration order), the switches, then a
+        template's given numbers."""
+        return self.names + tuple(s.name for s in self.switches) + tuple(g.name for g in self.givens)
 
     def values(self) -> dict[str, np.ndarray]:
-        """Each variable's values: an unknown's labels, a switch's 0 and 1."""
+        """Each variable's values: an unknown's labels, a switch's 0 and 1, a given's values."""
         out = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in self.unknowns}
         out.update({s.name: SWITCH_VALUES for s in self.switches})
+        out.update({g.name: g.values for g in self.givens})
         return out
 
     def factors_of(self, statement: Statement) -> list[Factor]:
@@ -155,24 +184,57 @@ def build(riddle: CheckedRiddle) -> FactorGraph:
     if not riddle.ok:
         raise RiddleError([d for d in riddle.diagnostics if d.is_error], riddle.source)
     values = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in riddle.unknowns}
+    givens, given_exprs = _givens(riddle, values)
+    values.update({g.name: g.values for g in givens})
     factors: list[Factor] = []
     problems: list[Diagnostic] = []
     switches: dict[str, Switch] = {}
     for k, s in enumerate(riddle.statements, start=1):
+        s = s.with_givens(given_exprs)
         specs = s.factors()
         for j, spec in enumerate(specs, start=1):
             fid = f"f{k}" if len(specs) == 1 else f"f{k}.{j}"          # one statement, several factors: f3.1, f3.2
             try:
-                factors += _factors(fid, s, spec, values, switches)
+                factors += _factors(fid, s, spec, values, switches, given_exprs)
             except LogicTooLarge as e:
                 problems.append(_too_large(s, e))
                 break
     if problems:
         raise RiddleError(problems, riddle.source)
-    return FactorGraph(riddle, riddle.unknowns, tuple(factors), tuple(switches.values()))
+    return FactorGraph(riddle, riddle.unknowns, tuple(factors), tuple(switches.values()), givens)
 
 
-def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: dict) -> list[Factor]:
+def _givens(riddle: CheckedRiddle, values: dict) -> tuple[tuple[Given, ...], dict[str, ast.Expr]]:
+    """A template's numbers as given variables, and the expression over them that stands for each
+    placeholder. Each placeholder's range is where the statements that read it can tell its values
+    apart: in a linear relation, −(the rest) / coefficient over the rest's bounds; as a count, 0..parts."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for st in riddle.statements:
+        for p, (lo, hi) in st.given_ranges(values).items():
+            a, b = ranges.get(p, (lo, hi))
+            ranges[p] = (min(a, lo), max(b, hi))
+    givens: list[Given] = []
+    exprs: dict[str, ast.Expr] = {}
+    for p, (lo, hi) in ranges.items():
+        low, high = lo - 1, hi + 1
+        span = next(st.span for st in riddle.statements if p in st.placeholders)
+        if high - low + 1 <= GIVEN_WHOLE_LIMIT:
+            givens.append(Given(p, p, np.arange(low, high + 1, dtype=np.int64), low, high))
+            exprs[p] = ast.Variable(name=ast.Name(text=p, span=span), span=span)
+            continue
+        width = len(str(high - low))
+        digits = [Given(f"{p}.{j}", p, np.arange(10, dtype=np.int64), low, high, j) for j in reversed(range(width))]
+        givens += digits
+        expr: ast.Expr = ast.Numeral(digits=tuple(ast.Name(text=g.name, span=span) for g in digits), span=span)
+        if low:
+            shift = ast.Literal(number=ast.Number(text=str(abs(low)), span=span), span=span)
+            expr = ast.BinOp(op="+" if low > 0 else "-", left=expr, right=shift, span=span)
+        exprs[p] = expr
+    return tuple(givens), exprs
+
+
+def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: dict,
+             given_exprs: dict | None = None) -> list[Factor]:
     """One of a statement's factor kinds (lang/checked.py) → its factors. Raises LogicTooLarge."""
     if isinstance(spec, NetworkRead):
         return [PredicateFactor(fid, s, (spec.unknown,), s.strength, spec.predicate, spec.negated)]
@@ -185,7 +247,7 @@ def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: d
         o = spec.observation
         return [ObservationFactor(fid, s, (o.unknown,), s.strength, o.pixels, o.seen, o.noise, o.through)]
     if isinstance(spec, Formula):
-        return _Connective(fid, spec.statement, values, switches).factors()
+        return _Connective(fid, spec.statement, values, switches, given_exprs or {}).factors()
     raise TypeError(f"unknown factor kind {type(spec).__name__}")
 
 
@@ -204,8 +266,10 @@ def reading_name(p: NetworkRead) -> str:
 class _Connective:
     """One connective statement → its switch factors (see the module's docstring)."""
 
-    def __init__(self, fid: str, stmt: ConnectiveStatement, values: dict, switches: dict[str, Switch]):
+    def __init__(self, fid: str, stmt: ConnectiveStatement, values: dict, switches: dict[str, Switch],
+                 given_exprs: dict[str, ast.Expr]):
         self.fid, self.stmt, self.values, self.switches = fid, stmt, values, switches
+        self.given_exprs = given_exprs
         self.out: list[Factor] = []
         self.linked: set[str] = set()
         self.parts = 0
@@ -269,7 +333,10 @@ class _Connective:
         left = term(*literals[0])
         for lit in literals[1:]:
             left = ast.BinOp(op="+", left=left, right=term(*lit), span=span)
-        right = ast.Literal(number=ast.Number(text=str(n), span=span), span=span)
+        if isinstance(n, str):                           # a template's `$k`: the row's given count
+            right = self.given_exprs[n]
+        else:
+            right = ast.Literal(number=ast.Number(text=str(n), span=span), span=span)
         count = RelationStatement(span=span, left=left, op=op, right=right, linear=True)
         switches = len(count.unknowns)
         if dense:

@@ -53,6 +53,14 @@ ENUMERATE_LIMIT = 40_000           # satisfying rows × unknowns of one enumerat
 CONTRACT_LIMIT = 20_000            # entries of any tensor or intermediate, per image tuple
 JOIN_ROW_LIMIT = 1_000_000         # partial assignments the join may hold while it enumerates a component
 TRIAL_ROW_LIMIT = 250_000          # … while it tries a part of a split (many tries: each must be quick)
+# A component of more variables than this that is one split relation runs as its chain in log space: a
+# contraction floors each distribution at exp(−CONTRACT_FLOOR / variables), negligible up to here
+# (e^−27 ≈ 2·10⁻¹²) but not at the hundreds of digits of a long sum (docs/LANGUAGE.md, "Long numbers").
+CHAIN_OVER = 24
+# A component of more variables than this that is one split relation runs as its chain in log space: a
+# contraction floors each distribution at exp(−CONTRACT_FLOOR / variables), negligible up to here
+# (e^−27 ≈ 2·10⁻¹²) but not at the hundreds of digits of a long sum (docs/LANGUAGE.md, "Long numbers").
+CHAIN_OVER = 24
 PLAN_BATCH = 256                   # the batch (restarts × samples) opt_einsum plans a path for
 
 
@@ -68,11 +76,12 @@ class LogicGroup:
     strength: float
     exact: bool = True                        # False: one part of a split component
     rows: np.ndarray | None = None  # enumerate: int64 [m, k], label positions per scope unknown
-    masks: tuple[np.ndarray, ...] = ()  # contract: bool [|D_v|] per scope unknown, what its unary statements allow
+    masks: tuple[np.ndarray, ...] = ()  # contract, chain: bool [|D_v|] per scope unknown, what its unary
+                                        # statements allow
     operands: tuple[tuple[np.ndarray, tuple[int, ...]], ...] = ()   # contract: logic tensors and their index ids
     path: tuple = ()                          # contract: opt_einsum's path over (unknown operands, then `operands`)
     equation: str = ""                        # contract: the einsum over batch, unknowns and partial sums
-    chain: LinearChain | None = None          # chain: the split relation, contracted by messages
+    chain: LinearChain | None = None          # chain: the split relation, contracted by messages in log space
 
     kind = "logic"
 
@@ -83,12 +92,22 @@ class LogicGroup:
     @property
     def switches(self) -> tuple[str, ...]:
         """The connectives' 0/1 switches in scope (their names are never identifiers; unknowns' are)."""
-        return tuple(n for n in self.scope if not n.isidentifier())
+        return tuple(n for n in self.scope if not n.isidentifier() and not n.startswith("$"))
+
+    @property
+    def givens(self) -> tuple[str, ...]:
+        """A template's given numbers in scope (`$sum`, or its digits `$sum.3`): each data row fixes them."""
+        return tuple(n for n in self.scope if n.startswith("$"))
+
+    @property
+    def unknowns(self) -> tuple[str, ...]:
+        return tuple(n for n in self.scope if n.isidentifier())
 
     def _variables(self) -> str:
-        k, s = len(self.scope) - len(self.switches), len(self.switches)
+        k, s, g = len(self.unknowns), len(self.switches), len(self.givens)
         text = f"{k} unknown{'s' if k != 1 else ''}"
-        return text + (f" and {s} switch{'es' if s != 1 else ''}" if s else "")
+        text += f", {s} switch{'es' if s != 1 else ''}" if s else ""
+        return text + (f", {g} given{'s' if g != 1 else ''}" if g else "")
 
     def describe(self) -> str:
         if self.plan == "enumerate":
@@ -97,7 +116,8 @@ class LogicGroup:
             what = (f"contract {len(self.operands)} logic tensor{'s' if len(self.operands) != 1 else ''} with "
                     f"the distributions of {self._variables()}, largest intermediate {self.size:,} entries")
         else:
-            what = f"chain over partial sums of {'·'.join(str(len(s)) for s in self.chain.states)} values"
+            what = (f"chain over partial sums of {self._variables()}, "
+                    f"{'·'.join(str(len(s)) for s in self.chain.states)} values")
         return what + ("" if self.exact else " (part of a split component: approximate)")
 
     def to_json(self) -> dict:
@@ -132,7 +152,7 @@ class LogicProgram:
         lines = [head]
         for g in groups:
             where = ", ".join(str(n) for n in sorted({s.span.line for s in g.statements}))
-            shown = [n for n in g.scope if n not in g.switches]
+            shown = list(g.unknowns) + list(dict.fromkeys(n.split(".")[0] for n in g.givens))
             lines.append(f"  {g.id:<4} {g.describe()}  ← line{'s' if ',' in where else ''} {where} "
                          f"({', '.join(shown)})")
         return lines
@@ -296,7 +316,27 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
         return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
                           rows=_positions(graph, scope, rows))
-    return _contraction(graph, factors, scope, gid, exact)
+    chain = _lone_chain(graph, factors, scope, gid, exact) if len(scope) > CHAIN_OVER else None
+    return chain if chain is not None else _contraction(graph, factors, scope, gid, exact)
+
+
+def _lone_chain(graph: FactorGraph, factors, scope, gid, exact) -> LogicGroup | None:
+    """A component that is one split relation (and unary statements on its unknowns) runs as its chain:
+    messages over partial sums in log space, exact however many unknowns it ties — a contraction floors
+    each distribution (CONTRACT_FLOOR / unknowns), which at hundreds of unknowns is no longer exact."""
+    multi = [f for f in factors if len(f.scope) > 1]
+    if len(multi) != 1 or not isinstance(getattr(multi[0], "logic", None), LinearChain):
+        return None
+    chain = multi[0].logic
+    values = graph.values()
+    masks = {n: np.ones(len(values[n]), bool) for n in chain.scope}
+    for f in factors:
+        if len(f.scope) == 1:
+            if f.scope[0] not in masks:
+                return None
+            masks[f.scope[0]] &= unary_mask(f, values[f.scope[0]])
+    return LogicGroup(gid, tuple(factors), tuple(scope), "chain", chain.size, _strength(factors), exact,
+                      masks=tuple(masks[n] for n in chain.scope), chain=chain)
 
 
 def _positions(graph: FactorGraph, scope, rows: np.ndarray) -> np.ndarray:

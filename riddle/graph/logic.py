@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lang.evaluate import compare, linear_form
+from ..lang.evaluate import INT_LIMIT, compare, linear_form
 
 DENSE_LIMIT = 10 ** 6             # entries; the checker uses the same bound to decide what is split
 STATE_LIMIT = 2 * 10 ** 5         # partial-sum values per chain link
@@ -103,7 +103,13 @@ def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
     # Largest coefficients first: they decide the most, so pruning bites early.
     order = sorted((n for n in stmt.unknowns if coeffs.get(n, 0) != 0), key=lambda n: -abs(coeffs[n]))
     c = [coeffs[n] for n in order]
-    vals = [values[n].astype(np.int64) for n in order]
+    # Long numerals (sums of any length are exact): partial sums in Python integers. With the largest
+    # coefficients first and the pruning below, a sum of numerals keeps carry-many values per step, so
+    # the chain grows linearly with the digits (docs/LANGUAGE.md, "Long numbers").
+    big = max([abs(const)] + [abs(ci) * int(np.abs(values[n]).max(initial=0)) for ci, n in zip(c, order)]) \
+        * max(len(c), 1) >= INT_LIMIT
+    dtype = object if big else np.int64
+    vals = [values[n].astype(dtype) for n in order]
     # Range of what the terms after j can still add: rest_lo[j], rest_hi[j].
     term_lo = [min(ci * v.min(), ci * v.max()) for ci, v in zip(c, vals)]
     term_hi = [max(ci * v.min(), ci * v.max()) for ci, v in zip(c, vals)]
@@ -113,11 +119,12 @@ def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
     def feasible(s: np.ndarray, j: int) -> np.ndarray:
         """Can s plus some completion of terms j.. satisfy (op) 0? Exact at j = n, bounds before."""
         lo, hi = s + rest_lo[j], s + rest_hi[j]
-        return {"=": (lo <= 0) & (hi >= 0), "!=": ~((lo == 0) & (hi == 0)), "<": lo < 0, "<=": lo <= 0,
-                ">": hi > 0, ">=": hi >= 0}[stmt.op]
+        lo0, hi0 = np.asarray(lo <= 0, bool), np.asarray(hi >= 0, bool)     # bool, also for Python integers
+        lz, hz = np.asarray(lo == 0, bool), np.asarray(hi == 0, bool)
+        return {"=": lo0 & hi0, "!=": ~(lz & hz), "<": lo0 & ~lz, "<=": lo0, ">": hi0 & ~hz, ">=": hi0}[stmt.op]
 
     # Forward: the partial sums reachable after j terms that bounds do not rule out.
-    states = [np.array([const], dtype=np.int64)]
+    states = [np.array([const], dtype=dtype)]
     for j, (cj, v) in enumerate(zip(c, vals)):
         candidates = np.unique(states[j][:, None] + cj * v[None, :])
         kept = candidates[feasible(candidates, j + 1)]
@@ -126,7 +133,7 @@ def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
         states.append(kept)
     # Backward: keep only states from which an accepted end is reachable (bounds were only a filter).
     alive = [None] * len(states)
-    alive[-1] = compare(stmt.op, states[-1], 0)
+    alive[-1] = np.asarray(compare(stmt.op, states[-1], 0), bool)
     for j in range(len(c) - 1, -1, -1):
         pos, found = _lookup(states[j + 1], states[j][:, None] + c[j] * vals[j][None, :])
         alive[j] = (found & alive[j + 1][pos]).any(axis=1)

@@ -212,7 +212,7 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
     high = max((int(values[n].max()) for n in names if len(values[n])), default=0)
     table = np.zeros((1, 0), np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
     column: dict[str, int] = {}
-    partial = [np.full(1, ch.const, dtype=np.int64) for ch in chains]
+    partial = [np.full(1, ch.const, dtype=ch.states[0].dtype) for ch in chains]   # object: a long numeral's sums
     for step, n in enumerate(order):
         d = domain[n]
         m = len(table)
@@ -233,7 +233,7 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
                 keep &= _check(f, cols, values)
         for i, ch in enumerate(chains):
             if n in ch.scope:                              # int64 before the product: int8 labels overflow
-                partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n].astype(np.int64)
+                partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n].astype(partial[i].dtype)
             if n in ch.scope or step == 0:
                 keep &= _chain_feasible(ch, partial[i], assigned, values)
         table = table[keep]
@@ -251,11 +251,12 @@ def _chain_feasible(ch: LinearChain, partial: np.ndarray, assigned: set, values)
     lo = hi = 0
     for c, n in zip(ch.coeffs, ch.scope):
         if n not in assigned:
-            a, b = c * values[n].min(), c * values[n].max()
+            a, b = c * int(values[n].min()), c * int(values[n].max())
             lo, hi = lo + min(a, b), hi + max(a, b)
     low, high = partial + lo, partial + hi
-    return {"=": (low <= 0) & (high >= 0), "!=": ~((low == 0) & (high == 0)), "<": low < 0, "<=": low <= 0,
-            ">": high > 0, ">=": high >= 0}[ch.op]
+    l0, h0 = np.asarray(low <= 0, bool), np.asarray(high >= 0, bool)         # bool, also for Python integers
+    lz, hz = np.asarray(low == 0, bool), np.asarray(high == 0, bool)
+    return {"=": l0 & h0, "!=": ~(lz & hz), "<": l0 & ~lz, "<=": l0, ">": h0 & ~hz, ">=": h0}[ch.op]
 
 
 # ── counting by contraction ──────────────────────────────────────────────────

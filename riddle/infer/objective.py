@@ -104,7 +104,9 @@ def scatter_logsumexp(values: torch.Tensor, index: torch.Tensor, size: int) -> t
     safe_peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
     total = torch.zeros((b, size), dtype=values.dtype, device=values.device)
     total = total.scatter_add(1, idx, torch.exp(values - safe_peak.gather(1, idx)))
-    return torch.log(total) + safe_peak
+    # a slot nothing reaches (a learner's one-hot givens make many) is log 0 = −∞, with a zero gradient, not NaN
+    live = total > 0
+    return torch.where(live, torch.log(torch.where(live, total, torch.ones_like(total))), -torch.inf) + safe_peak
 
 
 # Before a contraction each distribution is divided by its largest entry; what is left of an entry is
@@ -128,6 +130,8 @@ class Readings:
                                                        # when the unknowns span domains); None if unread
     predicates: dict[str, dict[int, torch.Tensor]]     # predicate → unknown index → logit [B]
     fits: dict[str, tuple[int, torch.Tensor]]          # observation term → (unknown index, log-likelihood [B])
+    given: list | None = None                          # a template's given variables: log one-hot [B, |values|]
+                                                       # each, in graph.givens order (learning; riddle/learn.py)
 
     def take(self, index: torch.Tensor) -> "Readings":
         """index [B', n] → the readings of B' new tuples whose unknown u is image index[:, u] of these."""
@@ -177,9 +181,9 @@ class Objective(nn.Module):
         self.index = {n: i for i, n in enumerate(graph.variables)}
         self.domain_of = [u.domain.name for u in graph.unknowns]
         self.latent = {d: g.latent for d, g in networks.generators.items()}
-        if len(set(self.latent.values())) != 1:
+        if len(set(self.latent.values())) > 1:
             raise ValueError("all generators of one riddle must share a latent dimension")
-        self.d = next(iter(self.latent.values()))
+        self.d = next(iter(self.latent.values()), None)      # None: no generator (learning reads data images)
         self.image_shape = tuple(graph.unknowns[0].domain.image_shape)
         self.program = compile_logic(graph, logic) if isinstance(logic, str) else logic
         self.terms = self.program.terms
@@ -206,11 +210,14 @@ class Objective(nn.Module):
         # Logic groups as buffers, built once (buffers follow the module to the GPU).
         self._rows: dict[str, str] = {}               # enumerate: group id → buffer of its rows [m, k]
         self._chains: dict[str, list[tuple[str, str, str]]] = {}
+        self._chain_masks: dict[str, list[str]] = {}
         self._contracted: dict[str, tuple[list[str], list[str]]] = {}   # contract: mask and tensor buffers
         for g in self.program.groups:
             if g.plan == "enumerate":
                 self._rows[g.id] = self._buffer(torch.from_numpy(g.rows).long())
             elif g.plan == "chain":
+                if g.masks:                               # what the group's unary statements allow, per chain step
+                    self._chain_masks[g.id] = [self._buffer(torch.from_numpy(m)) for m in g.masks]
                 steps = []
                 for step in g.chain.step:                 # (s_prev, x) → target partial sum
                     step = torch.from_numpy(step)
@@ -349,8 +356,8 @@ class Objective(nn.Module):
     def terms_of(self, readings: "Readings") -> torch.Tensor:
         """Readings of B image tuples → log P_k [B, K]."""
         logp, pred_logits = readings.logp, readings.predicates
-        if self.graph.switches:
-            logp = self._with_switches(logp, pred_logits, readings.size)
+        if self.graph.switches or self.graph.givens:
+            logp = self._with_switches(logp, pred_logits, readings.size, readings.given)
         columns = []
         for t in self.terms:
             if isinstance(t, PredicateFactor):
@@ -380,7 +387,7 @@ class Objective(nn.Module):
             total = total + t.strength * self.log_likelihood(t, imgs)
         return total
 
-    def _with_switches(self, logp, pred_logits, B: int) -> list[torch.Tensor]:
+    def _with_switches(self, logp, pred_logits, B: int, given: list | None = None) -> list[torch.Tensor]:
         """The unknowns' label log-probabilities and the switches' as one list, by variable index:
         a predicate's reading log [σ(−logit), σ(logit)]; a part's truth switch log [1, 1] (it is
         fixed by its factor, not weighed)."""
@@ -391,7 +398,7 @@ class Objective(nn.Module):
                 out.append(torch.stack([nn.functional.logsigmoid(-logit), nn.functional.logsigmoid(logit)], -1))
             else:
                 out.append(out[0].new_zeros((B, 2)))
-        return out
+        return out + list(given or [])
 
     def logic_term(self, g: LogicGroup, logp) -> torch.Tensor:
         """log P of one logic group from the unknowns' label log-probabilities ([B, n, L], or a list of
@@ -413,9 +420,12 @@ class Objective(nn.Module):
         chain = g.chain
         b = (logp.shape[0] if isinstance(logp, torch.Tensor) else logp[0].shape[0])
         message = torch.zeros((b, len(chain.states[0])), device=self.strength.device)   # log 1 at s_0
+        masks = self._chain_masks.get(g.id)
         for j, (name, buffers) in enumerate(zip(chain.scope, self._chains[g.id])):
             s_prev, x, target = (getattr(self, b) for b in buffers)
             lp = self._logp(logp, self.index[name])                                      # [B, L]
+            if masks is not None:
+                lp = lp.masked_fill(~getattr(self, masks[j]), -torch.inf)
             values = message[:, s_prev] + lp[:, x]                                       # [B, M]
             message = scatter_logsumexp(values, target, len(chain.states[j + 1]))
         return torch.logsumexp(message, dim=1)

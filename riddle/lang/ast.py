@@ -57,6 +57,16 @@ class Numeral(Expr):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Placeholder(Expr):
+    """`$sum`: a template's number, filled from a column of a data table (docs/LEARNING.md)."""
+    text: str                     # as written, with its `$`
+
+    @property
+    def column(self) -> str:
+        return self.text[1:]
+
+
+@dataclass(frozen=True, kw_only=True)
 class BinOp(Expr):
     op: str                       # "+" | "-" | "*" | "%"
     left: Expr
@@ -103,7 +113,7 @@ class Observation(Fact):
     """`x looks like "PATH" [through INSTRUMENT, …]`: an image (or part of one) seen of unknown x,
     maybe through instruments (blur, downsample) applied to x in order."""
     subject: Name
-    path: Text
+    path: "Text | Placeholder"    # a placeholder in a template: the image comes from a data table
     through: tuple["Instrument", ...] = ()
 
 
@@ -172,6 +182,29 @@ class Riddle:
 
 # ── helpers ──────────────────────────────────────────────────────────────────
 
+def expr_placeholders(expr: Expr) -> list[Placeholder]:
+    """Every placeholder (`$sum`) in an expression, in reading order (with repeats)."""
+    if isinstance(expr, Placeholder):
+        return [expr]
+    if isinstance(expr, BinOp):
+        return expr_placeholders(expr.left) + expr_placeholders(expr.right)
+    if isinstance(expr, Negate):
+        return expr_placeholders(expr.operand)
+    return []
+
+
+def substitute(expr: Expr, values: dict[str, Expr]) -> Expr:
+    """The expression with each placeholder named in `values` (by its text, `$sum`) replaced."""
+    if isinstance(expr, Placeholder):
+        return values.get(expr.text, expr)
+    if isinstance(expr, BinOp):
+        return BinOp(op=expr.op, left=substitute(expr.left, values), right=substitute(expr.right, values),
+                     span=expr.span)
+    if isinstance(expr, Negate):
+        return Negate(operand=substitute(expr.operand, values), span=expr.span)
+    return expr
+
+
 def expr_names(expr: Expr) -> list[Name]:
     """Every unknown's name used in an expression, in reading order (with repeats)."""
     if isinstance(expr, Variable):
@@ -194,6 +227,8 @@ def expr_text(expr: Expr, parent: int = 0) -> str:
         return expr.number.text
     if isinstance(expr, Variable):
         return expr.name.text
+    if isinstance(expr, Placeholder):
+        return expr.text
     if isinstance(expr, Numeral):
         return "num(" + ", ".join(d.text for d in expr.digits) + ")"
     if isinstance(expr, Negate):

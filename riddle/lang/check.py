@@ -23,6 +23,7 @@ from .checked import (
     INSTRUMENTS,
     CheckedRiddle,
     ConnectiveStatement,
+    DataImageStatement,
     DistinctStatement,
     Instrument,
     LabelStatement,
@@ -32,14 +33,15 @@ from .checked import (
     Statement,
     Unknown,
 )
-from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, suggest
+from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
 from .evaluate import INT_LIMIT, bounds, holds, linear_form
 from .observe import ObservationError, read_matrix, read_observation
 
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
-MAX_LITERAL = 10 ** 12
-MAX_NUMERAL_DIGITS = 12
+MAX_LITERAL = 10 ** 1000         # numbers are exact at any size in sums; this only bounds what a line may hold
+MAX_NUMERAL_DIGITS = 1000
 MAX_UNKNOWNS = 64
+MAX_TEMPLATE_UNKNOWNS = 1024      # a template's unknowns are read from its rows' images, not searched for
 ARTICLES = ("a", "an", "the")
 NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
@@ -48,18 +50,25 @@ NUMBER_WORDS = {w: i for i, w in enumerate(
 # ── the checker ─────────────────────────────────────────────────────────────
 
 def check(riddle: ast.Riddle, registry: Registry | None = None, source: Source | None = None,
-          broken_statements: tuple[str, ...] = (), files: Mapping[str, bytes] | None = None) -> CheckedRiddle:
-    """Bind names and validate. `broken_statements` are the texts of statements that failed to
+          broken_statements: tuple[str, ...] = (), files: Mapping[str, bytes] | None = None,
+          template: bool = False) -> CheckedRiddle:
+    """Bind names and validate. `template`: `$name` placeholders are allowed (a template, filled from a
+    data table by `riddle learn`; docs/LEARNING.md); elsewhere each one is an error (R070).
+    `broken_statements` are the texts of statements that failed to
     parse: names they mention are not reported as undeclared (they may be declared there).
     `files`: when given, the only images `looks like` may name (uploads, by file name): the disk is
     never read for them (the web playground's rule)."""
-    return _Checker(riddle, registry or default_registry(), source, broken_statements, files).run()
+    return _Checker(riddle, registry or default_registry(), source, broken_statements, files, template).run()
 
 
 class _Checker:
     def __init__(self, riddle: ast.Riddle, registry: Registry, source: Source | None, broken: tuple[str, ...],
-                 files: Mapping[str, bytes] | None = None):
+                 files: Mapping[str, bytes] | None = None, template: bool = False):
         self.riddle, self.registry, self.source, self.files = riddle, registry, source, files
+        self.template = template
+        # a template (placeholders allowed, and present) may declare more unknowns: the learner reads them
+        self.max_unknowns = MAX_TEMPLATE_UNKNOWNS if template and _has_placeholders(riddle) else MAX_UNKNOWNS
+        self.placeholders: dict[str, tuple[str, Span]] = {}   # `$a` → ("image" | "number", first use)
         self.broken_words = {w for text in broken for w in re.findall(r"[A-Za-z_]\w*", text)}
         self.diags: list[Diagnostic] = []
         self.unknowns: dict[str, Unknown] = {}
@@ -80,10 +89,11 @@ class _Checker:
             if isinstance(s, ast.Declaration):
                 self.declaration(s)
         if self.over_limit:
-            first, total = self.over_limit[0], MAX_UNKNOWNS + len({n.text for n in self.over_limit})
-            self.error("R032", f"too many unknowns: riddle handles at most {MAX_UNKNOWNS}, this riddle declares "
-                               f"{total}", first.span, f"the {MAX_UNKNOWNS + 1}th",
-                       help=f"split the riddle, or leave out {total - MAX_UNKNOWNS} unknowns (every statement "
+            limit = self.max_unknowns
+            first, total = self.over_limit[0], limit + len({n.text for n in self.over_limit})
+            self.error("R032", f"too many unknowns: riddle handles at most {limit}, this riddle declares "
+                               f"{total}", first.span, f"the {limit + 1}th",
+                       help=f"split the riddle, or leave out {total - limit} unknowns (every statement "
                             "that names one past the limit is left unchecked)")
         if not self.unknowns and not self.broken_words:
             first = statements[0].span if statements else None
@@ -113,7 +123,27 @@ class _Checker:
             last = statements[-1].span
             self.warn("R031", "the riddle states nothing about its unknowns: every answer is a solution", last)
         return CheckedRiddle(self.riddle.file, self.source, tuple(self.unknowns.values()), tuple(checked),
-                             settings, tuple(sorted(self.diags, key=_order)))
+                             settings, tuple(sorted(self.diags, key=_order)),
+                             {name: kind for name, (kind, _) in self.placeholders.items()})
+
+    def placeholder(self, p: ast.Placeholder, kind: str) -> bool:
+        """A `$name` where an image ("image") or a whole number ("number") stands: fine in a template
+        (each name one kind), an error in a riddle that is solved."""
+        if not self.template:
+            self.error("R070", f"`{p.text}` is a placeholder: only a template has them, and a template is "
+                               "filled from a data table", p.span, "placeholder",
+                       help=f"learn from it with `riddle learn {Path(self.riddle.file).name} --data TABLE`, or check "
+                            "it with `riddle check FILE --data TABLE`; to solve, write the image or number itself")
+            return False
+        seen = self.placeholders.get(p.column)
+        if seen is not None and seen[0] != kind:
+            self.error("R071", f"`{p.text}` stands for {'an image' if kind == 'image' else 'a number'} here and for "
+                               f"{'an image' if seen[0] == 'image' else 'a number'} before", p.span,
+                       f"{'an image' if kind == 'image' else 'a number'} here", related=[(seen[1], "first used here")],
+                       help="a table column holds images or numbers, not both: use two placeholders")
+            return False
+        self.placeholders.setdefault(p.column, (kind, p.span))
+        return True
 
     # declarations ------------------------------------------------------------
 
@@ -128,7 +158,7 @@ class _Checker:
                            help="give each unknown one name and declare it once",
                            related=[(self.unknowns[n.text].span, "first declared here")])
                 continue
-            if len(self.unknowns) >= MAX_UNKNOWNS:
+            if len(self.unknowns) >= self.max_unknowns:
                 self.over_limit.append(n)             # reported once, after every declaration (run)
                 continue
             self.unknowns[n.text] = Unknown(n.text, domain, n.span, len(self.unknowns))
@@ -188,6 +218,19 @@ class _Checker:
 
     def observation(self, f: ast.Observation, strength: float) -> Statement | None:
         u = self.resolve(f.subject)
+        if isinstance(f.path, ast.Placeholder):             # a template's image, filled from a data table
+            ok = self.placeholder(f.path, "image")
+            if f.through:
+                self.error("R072", "an image from a data table is read as it is: it takes no instruments",
+                           f.through[0].span, "instrument", help="remove `through …`, or give the image itself")
+                return None
+            if f.noise is not None:
+                self.error("R072", "an image from a data table is the unknown itself: it has no noise",
+                           f.noise.span, "noise", help="remove `with noise …`")
+                return None
+            if u is None or not ok:
+                return None
+            return DataImageStatement(span=f.span, strength=strength, unknown=u.name, column=f.path.column)
         noise = DEFAULT_NOISE
         if f.noise is not None:
             noise = f.noise.value
@@ -317,6 +360,9 @@ class _Checker:
                 return None
             if count is None:
                 return None
+            if isinstance(count, str):                      # a template's `$k`: each row's value is checked
+                return ConnectiveStatement(span=f.span, strength=strength, op=f.op, parts=tuple(parts), count=count) \
+                    if ok else None
             where = f.count.span
             if f.op in ("exactly", "at least") and count > k:
                 self.error("R023", f"`{f.op} {count} of` a list of {k} statement{'s' if k != 1 else ''} can never hold",
@@ -329,8 +375,10 @@ class _Checker:
             return None
         return ConnectiveStatement(span=f.span, strength=strength, op=f.op, parts=tuple(parts), count=count)
 
-    def count(self, f: ast.Connective) -> int | None:
+    def count(self, f: ast.Connective) -> int | str | None:
         c = f.count
+        if isinstance(c, ast.Placeholder):                  # a template's count: its text, filled per row
+            return c.text if self.placeholder(c, "number") else None
         if isinstance(c, ast.Number) and c.is_integer:
             return int(c.text)
         if isinstance(c, ast.Name) and c.text.lower() in NUMBER_WORDS:
@@ -404,6 +452,12 @@ class _Checker:
         ok = self.expression(f.left) & self.expression(f.right)
         if not ok:
             return None
+        placeholders = ast.expr_placeholders(f.left) + ast.expr_placeholders(f.right)
+        if placeholders and (linear_form(f.left) is None or linear_form(f.right) is None):
+            self.error("R073", f"`{placeholders[0].text}` stands in a relation that is not a sum: a placeholder may "
+                               "stand only in sums and differences of constant multiples", f.span, "not linear",
+                       help="write the relation as a sum, such as `num(a1, a0) + num(b1, b0) = $sum`")
+            return None
         # `x = 7`, `7 != x`: a label statement, read by the label classifier
         for side, other in ((f.left, f.right), (f.right, f.left)):
             if f.op in ("=", "!=") and isinstance(side, ast.Variable) and isinstance(other, ast.Literal):
@@ -415,10 +469,16 @@ class _Checker:
         stmt = RelationStatement(span=f.span, strength=strength, left=f.left, op=f.op, right=f.right,
                                  linear=linear_form(f.left) is not None and linear_form(f.right) is not None)
         ranges = {n: (min(u.domain.labels), max(u.domain.labels)) for n, u in self.unknowns.items()}
+        ranges.update({p.text: (0, 0) for p in placeholders})          # a row's own number: checked per row
         lo_hi = [bounds(side, ranges) for side in (f.left, f.right)]
-        if any(abs(x) >= INT_LIMIT for pair in lo_hi for x in pair):
-            self.error("R019", "the values of this relation can exceed 2^62: riddle computes with 64-bit integers",
-                       f.span, "too large", help="use smaller numbers or shorter numerals")
+        if not stmt.linear and any(abs(x) >= INT_LIMIT for pair in lo_hi for x in pair):
+            self.error("R019", "the values of this relation can exceed 2^62: riddle computes a relation that is not a "
+                               "sum with 64-bit integers", f.span, "too large",
+                       help="use smaller numbers, or write it as a sum (sums of numerals are exact at any length)")
+            return None
+        if not stmt.unknowns and placeholders:
+            self.error("R073", f"`{stmt.text()}` relates no unknown, only numbers from the table", f.span,
+                       "no unknown here", help="a relation should involve at least one unknown")
             return None
         if not stmt.unknowns:
             value = _constant_truth(f)
@@ -453,11 +513,11 @@ class _Checker:
                     "R014", f"relations are over whole numbers, not {e.number.text}", e.span, "not a whole number"
                 )
                 return False
-            if int(e.number.text) > MAX_LITERAL:
+            if len(e.number.text.lstrip("0")) > len(str(MAX_LITERAL)) - 1:
                 self.error(
                     "R014",
                     f"the number {e.number.text[:20]}{'…' if len(e.number.text) > 20 else ''} is too large "
-                    f"(at most {MAX_LITERAL:.0e})",
+                    f"(at most 1000 digits)",
                     e.span,
                     "too large",
                 )
@@ -484,6 +544,8 @@ class _Checker:
                     )
                     return False
             return ok
+        if isinstance(e, ast.Placeholder):
+            return self.placeholder(e, "number")
         if isinstance(e, ast.BinOp):
             return self.expression(e.left) & self.expression(e.right)
         if isinstance(e, ast.Negate):
@@ -570,6 +632,21 @@ def _fact_names(f: ast.Fact) -> list[ast.Name]:
     if isinstance(f, ast.Distinct):
         return list(f.names)
     raise TypeError(f"a new kind of fact, {type(f).__name__}: say here which names it mentions")
+
+
+def _has_placeholders(riddle: ast.Riddle) -> bool:
+    def expr(e) -> bool:
+        return bool(ast.expr_placeholders(e))
+
+    def fact(f) -> bool:
+        if isinstance(f, ast.Observation):
+            return isinstance(f.path, ast.Placeholder)
+        if isinstance(f, ast.Relation):
+            return expr(f.left) or expr(f.right)
+        if isinstance(f, ast.Connective):
+            return isinstance(f.count, ast.Placeholder) or any(fact(p) for p in f.parts)
+        return False
+    return any(isinstance(s, ast.Fact) and fact(s) for s in riddle.statements)
 
 
 def _order(d: Diagnostic):

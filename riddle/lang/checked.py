@@ -15,6 +15,8 @@ grammar rule and the checker's line that makes it):
   reading              a lone predicate reading (NetworkRead), else None
   factors()            what the factor graph gets, as a few factor kinds (below): graph/build.py
                        turns each kind into its factors without knowing which statement made it
+  placeholders         a template's `$name` numbers in it (docs/LEARNING.md), and with_givens(…) the
+                       statement with each of them replaced by an expression over given variables
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import numpy as np
 from ..models.registry import Domain, Predicate
 from . import ast
 from .errors import Diagnostic, Source, Span
-from .evaluate import compare, holds
+from .evaluate import compare, holds, linear_form
 
 _FLIP = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}   # a relation's negation
 
@@ -127,6 +129,26 @@ class Statement:
         """Inside a connective `parent`, would the grammar read its text otherwise?"""
         return False
 
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The template numbers (`$sum`) it reads, each once."""
+        return tuple(dict.fromkeys(q for p in self.parts for q in p.placeholders))
+
+    def with_givens(self, values: dict[str, ast.Expr]) -> Statement:
+        """The statement with each placeholder (by its text) replaced by an expression: how a template's
+        numbers become variables of the logic whose values each data row gives (graph/build.py)."""
+        return self
+
+    def given_ranges(self, values: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+        """Per placeholder, the values at which this statement's truth can differ (beyond them it reads
+        every value as the nearest bound): where graph/build.py clamps a row's number."""
+        out: dict[str, tuple[int, int]] = {}
+        for p in self.parts:
+            for name, (lo, hi) in p.given_ranges(values).items():
+                a, b = out.get(name, (lo, hi))
+                out[name] = (min(a, lo), max(b, hi))
+        return out
+
     def normal_form(self, positive: bool = True) -> str:
         """Negation normal form: `not` only on single statements, `if` rewritten as `or`."""
         if positive:
@@ -206,8 +228,37 @@ class RelationStatement(Statement):
     def text(self):
         return f"{ast.expr_text(self.left)} {self.op} {ast.expr_text(self.right)}"
 
+    @property
+    def placeholders(self):
+        found = ast.expr_placeholders(self.left) + ast.expr_placeholders(self.right)
+        return tuple(dict.fromkeys(p.text for p in found))
+
+    def with_givens(self, values):
+        if not self.placeholders:
+            return self
+        return replace(self, left=ast.substitute(self.left, values), right=ast.substitute(self.right, values))
+
+    def given_ranges(self, values):
+        """p's coefficient e times p equals minus the rest (the checker allows one placeholder, linearly), so
+        the values of p at which the relation can hold lie within −(the rest's bounds) / e."""
+        out = {}
+        for p in self.placeholders:
+            (cl, kl), (cr, kr) = linear_form(self.left), linear_form(self.right)
+            coeffs = dict(cl)
+            for n, v in cr.items():
+                coeffs[n] = coeffs.get(n, 0) - v
+            e = coeffs.pop(p)
+            lo = hi = kl - kr
+            for n, c in coeffs.items():
+                if c and n not in self.placeholders:
+                    a, b = c * int(values[n].min()), c * int(values[n].max())
+                    lo, hi = lo + min(a, b), hi + max(a, b)
+            ends = sorted((-lo / e, -hi / e)) if e else (0, 0)
+            out[p] = (int(np.floor(ends[0])), int(np.ceil(ends[1])))
+        return out
+
     def holds(self, env):
-        shape = np.broadcast_shapes(*(np.shape(env[n]) for n in self.unknowns))
+        shape = np.broadcast_shapes(*(np.shape(env[n]) for n in self.unknowns + self.placeholders))
         return np.broadcast_to(holds(self.left, self.op, self.right, env), shape)
 
     def factors(self):
@@ -337,7 +388,7 @@ class ConnectiveStatement(Statement):
     as written. The compiler reads it that way too (graph/build.py)."""
     op: str                                   # "or" | "and" | "if" | "exactly" | "at least" | "at most"
     parts: tuple[Statement, ...] = ()        # a default, so the field (not Statement.parts, a property) is what reads
-    count: int | None = None                  # the counting forms' N
+    count: int | str | None = None            # the counting forms' N (a template's `$k`: its text)
     kind: str = "connective"
 
     @property
@@ -348,6 +399,21 @@ class ConnectiveStatement(Statement):
     def predicates(self) -> tuple[PredicateStatement, ...]:
         return tuple(q for p in self.parts for q in p.predicates)
 
+    @property
+    def placeholders(self):
+        own = (self.count,) if isinstance(self.count, str) else ()
+        return tuple(dict.fromkeys(own + tuple(q for p in self.parts for q in p.placeholders)))
+
+    def with_givens(self, values):
+        return replace(self, parts=tuple(p.with_givens(values) for p in self.parts))
+
+    def given_ranges(self, values):
+        out = super().given_ranges(values)
+        if isinstance(self.count, str):
+            lo, hi = out.get(self.count, (0, len(self.parts)))
+            out[self.count] = (min(lo, 0), max(hi, len(self.parts)))
+        return out
+
     def holds(self, env):
         truths = [p.holds(env) for p in self.parts]
         if self.op == "if":
@@ -357,7 +423,8 @@ class ConnectiveStatement(Statement):
             return count >= 1
         if self.op == "and":
             return count == len(truths)
-        return compare({"exactly": "=", "at least": ">=", "at most": "<="}[self.op], count, self.count)
+        n = env[self.count] if isinstance(self.count, str) else self.count
+        return compare({"exactly": "=", "at least": ">=", "at most": "<="}[self.op], count, n)
 
     def factors(self):
         return (Formula(self),)
@@ -393,6 +460,29 @@ class ConnectiveStatement(Statement):
         return f"at most {n - 1} of {{{inner}}} or at least {n + 1} of {{{inner}}}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class DataImageStatement(Statement):
+    """`x looks like $a` in a template: while learning, x *is* the row's image in column `a` (its
+    networks read it; the generator is not involved). No factor: the learner feeds the image."""
+    unknown: str
+    column: str
+    kind: str = "data image"
+
+    @property
+    def unknowns(self):
+        return (self.unknown,)
+
+    def text(self):
+        return f"{self.unknown} looks like ${self.column}"
+
+    def factors(self):
+        return ()
+
+    @property
+    def label_level(self):
+        return False
+
+
 def _part_text(p: Statement, parent: str) -> str:
     """A part's text, in parentheses where the grammar would read it otherwise."""
     return f"({p.text()})" if p.needs_parentheses(parent) else p.text()
@@ -406,6 +496,16 @@ class CheckedRiddle:
     statements: tuple[Statement, ...]
     settings: dict                # only what the file sets; defaults belong to the solver
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    placeholders: dict = field(default_factory=dict)   # a template's `$name`s: column → "image" | "number"
+
+    @property
+    def template(self) -> bool:
+        return bool(self.placeholders)
+
+    @property
+    def data_images(self) -> dict[str, str]:
+        """A template's unknowns tied to table images: unknown → column."""
+        return {s.unknown: s.column for s in self.statements if isinstance(s, DataImageStatement)}
 
     @property
     def ok(self) -> bool:

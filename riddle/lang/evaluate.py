@@ -11,26 +11,52 @@ import numpy as np
 
 from . import ast
 
-INT_LIMIT = 2 ** 62               # beyond this int64 arithmetic could wrap; the checker refuses such relations
+INT_LIMIT = 2 ** 62               # beyond this int64 arithmetic could wrap: wider expressions compute in Python ints
+WIDE_DIGITS = 18                  # a numeral this long, or a literal this large, makes an expression wide
+
+
+def wide(expr: ast.Expr) -> bool:
+    """Could the expression leave int64? Then it is evaluated exactly in Python integers (object arrays):
+    long numerals (`num(…)` of any length) and large literals are allowed in linear relations."""
+    if isinstance(expr, ast.Literal):
+        return len(expr.number.text) >= WIDE_DIGITS
+    if isinstance(expr, ast.Numeral):
+        return len(expr.digits) >= WIDE_DIGITS
+    if isinstance(expr, ast.BinOp):
+        return wide(expr.left) or wide(expr.right)
+    if isinstance(expr, ast.Negate):
+        return wide(expr.operand)
+    return False
 
 
 def evaluate(expr: ast.Expr, env: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Return (values, defined): int64 arrays broadcast over the arrays in `env` (name → labels)."""
+    """Return (values, defined): int64 arrays broadcast over the arrays in `env` (name → labels) —
+    object arrays of Python integers where the expression is `wide`."""
+    if wide(expr):
+        env = {k: np.asarray(v).astype(object) for k, v in env.items()}
+        return _evaluate(expr, env, big=True)
+    return _evaluate(expr, env, big=False)
+
+
+def _evaluate(expr: ast.Expr, env: dict, big: bool) -> tuple[np.ndarray, np.ndarray]:
+    dtype = object if big else np.int64
     if isinstance(expr, ast.Literal):
-        return np.int64(int(expr.number.text)), np.bool_(True)
+        return (int(expr.number.text) if big else np.int64(int(expr.number.text))), np.bool_(True)
     if isinstance(expr, ast.Variable):
-        return np.asarray(env[expr.name.text], dtype=np.int64), np.bool_(True)
+        return np.asarray(env[expr.name.text], dtype=dtype), np.bool_(True)
+    if isinstance(expr, ast.Placeholder):                       # a template's number: the row's value
+        return np.asarray(env[expr.text], dtype=dtype), np.bool_(True)
     if isinstance(expr, ast.Numeral):
-        value = np.int64(0)
+        value = 0 if big else np.int64(0)
         for d in expr.digits:
-            value = value * 10 + np.asarray(env[d.text], dtype=np.int64)
+            value = value * 10 + np.asarray(env[d.text], dtype=dtype)
         return value, np.bool_(True)
     if isinstance(expr, ast.Negate):
-        v, ok = evaluate(expr.operand, env)
+        v, ok = _evaluate(expr.operand, env, big)
         return -v, ok
     if isinstance(expr, ast.BinOp):
-        a, ok_a = evaluate(expr.left, env)
-        b, ok_b = evaluate(expr.right, env)
+        a, ok_a = _evaluate(expr.left, env, big)
+        b, ok_b = _evaluate(expr.right, env, big)
         ok = ok_a & ok_b
         if expr.op == "+":
             return a + b, ok
@@ -51,6 +77,10 @@ def compare(op: str, left, right):
 
 def holds(relation_left: ast.Expr, op: str, relation_right: ast.Expr, env: dict) -> np.ndarray:
     """Where the relation is true, broadcast over `env`'s arrays."""
+    if wide(relation_left) or wide(relation_right):        # both sides in Python integers
+        big = {k: np.asarray(v).astype(object) for k, v in env.items()}
+        (a, ok_a), (b, ok_b) = _evaluate(relation_left, big, True), _evaluate(relation_right, big, True)
+        return np.asarray(compare(op, a, b), dtype=bool) & ok_a & ok_b
     a, ok_a = evaluate(relation_left, env)
     b, ok_b = evaluate(relation_right, env)
     return compare(op, a, b) & ok_a & ok_b
@@ -63,6 +93,8 @@ def bounds(expr: ast.Expr, ranges: dict[str, tuple[int, int]]) -> tuple[int, int
         return v, v
     if isinstance(expr, ast.Variable):
         return ranges[expr.name.text]
+    if isinstance(expr, ast.Placeholder):
+        return ranges[expr.text]
     if isinstance(expr, ast.Numeral):
         lo = hi = 0
         for d in expr.digits:
@@ -97,6 +129,8 @@ def linear_form(expr: ast.Expr) -> tuple[dict[str, int], int] | None:
         return {}, int(expr.number.text)
     if isinstance(expr, ast.Variable):
         return {expr.name.text: 1}, 0
+    if isinstance(expr, ast.Placeholder):
+        return {expr.text: 1}, 0
     if isinstance(expr, ast.Numeral):
         coeffs: dict[str, int] = {}
         for power, d in enumerate(reversed(expr.digits)):
@@ -116,7 +150,7 @@ def linear_form(expr: ast.Expr) -> tuple[dict[str, int], int] | None:
         return out, left[1] + sign * right[1]
     if isinstance(expr, ast.BinOp) and expr.op == "*":
         for const_side, other in ((expr.left, expr.right), (expr.right, expr.left)):
-            if ast.expr_names(const_side):
+            if ast.expr_names(const_side) or ast.expr_placeholders(const_side):
                 continue
             factor, defined = evaluate(const_side, {})
             inner = linear_form(other)

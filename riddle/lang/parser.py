@@ -236,8 +236,9 @@ class _ToAst(Transformer):
 
     def observation(self, meta, children):
         subject, path, *through = children
-        return ast.Observation(subject=self._name(subject), path=ast.Text(text=str(path)[1:-1], span=self._tok(path)),
-                               through=tuple(through), span=self._span(meta))
+        where = (ast.Placeholder(text=str(path), span=self._tok(path)) if path.type == "PLACEHOLDER"
+                 else ast.Text(text=str(path)[1:-1], span=self._tok(path)))
+        return ast.Observation(subject=self._name(subject), path=where, through=tuple(through), span=self._span(meta))
 
     def instrument(self, meta, children):
         name, value = children
@@ -294,6 +295,8 @@ class _ToAst(Transformer):
     def at_most(self, meta, c): return "at most", self._count(c[0])
 
     def _count(self, tok: Token):
+        if tok.type == "PLACEHOLDER":
+            return ast.Placeholder(text=str(tok), span=self._tok(tok))
         return self._number(tok) if tok.type == "NUMBER" else self._name(tok)
 
     def _binop(self, meta, children, op):
@@ -313,6 +316,9 @@ class _ToAst(Transformer):
 
     def variable(self, meta, children):
         return ast.Variable(name=self._name(children[0]), span=self._span(meta))
+
+    def placeholder(self, meta, children):
+        return ast.Placeholder(text=str(children[0]), span=self._span(meta))
 
     def numeral(self, meta, children):
         return ast.Numeral(digits=children[0], span=self._span(meta))

@@ -40,7 +40,8 @@ STATEMENT_START = _EXPRESSION_START | {"_ALL", "_EXACTLY", "_AT"}
 
 
 def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
-    expected = set(expected) - {"_SEP"} | ({"$END"} if "_SEP" in expected else set())
+    # a template's `$name` may stand wherever a number, a name or a path does: naming it too is only noise
+    expected = set(expected) - {"_SEP", "PLACEHOLDER"} | ({"$END"} if "_SEP" in expected else set())
     parts = []
     if expected & STATEMENT_START >= {"_EXACTLY", "_AT", "_ALL"}:
         parts.append("a statement")

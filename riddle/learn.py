@@ -1,0 +1,404 @@
+"""Learning the networks from riddles: `riddle learn TEMPLATE --data TABLE` and `riddle.learn(...)`.
+
+A template is a riddle whose `$name`s are filled from each row of a data table (riddle/tables.py). An
+unknown tied to a table image (`a looks like $a`) *is* that image: the networks read it, no generator is
+involved. Each row's numbers (`num(a1, a0) + num(b1, b0) = $sum`) are the logic's given variables
+(graph/build.py, `Given`): the template compiles once, and every row is the same tensor program with its
+numbers as one-hot inputs.
+
+The loss is −log P(the row's riddle holds | the row's images): the exact weighted model count of the
+template's logic program over the networks' distributions — the label classifier's softmax (at
+temperature 1) for each read unknown, a uniform distribution for an unknown no image shows, σ(±logit)
+for each predicate — computed by the solver's own objective (infer/objective.py, `terms_of`). Nothing
+else supervises: no digit label is read. A mini-batch is one call: the classifier runs once on all of
+its images, the logic once on all of its rows.
+
+Shapes: images [B, n, H, W] (n unknowns; unread ones are zeros and their reading is replaced by the
+uniform one), given positions [B, G], log P [B].
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .graph.build import FactorGraph, PredicateFactor, build
+from .infer.objective import Networks, Objective, Readings
+from .lang import CheckedRiddle, RiddleError, load
+from .tables import Table, TableError, read_table
+
+INITS = ("scratch", "pretrained")
+CLASSIFIER = "classifier"          # `--learn classifier`: the domain's label classifier (with its heads)
+
+
+class LearnError(ValueError):
+    """A template or setting that cannot be learned from, in words."""
+
+
+@dataclass
+class LearnConfig:
+    epochs: int = 1
+    batch: int = 16
+    lr: float = 1e-3
+    seed: int = 0
+    learn: tuple[str, ...] = (CLASSIFIER,)     # which networks train; the rest stay frozen
+    init: str = "scratch"                       # scratch: freshly initialised networks; pretrained: the base's
+    models: str | None = None                   # the base model family or directory (generator, frozen networks)
+    device: str = "cpu"
+
+    def problems(self) -> list[str]:
+        out = []
+        if not 1 <= self.epochs <= 10_000:
+            out.append(f"--epochs must be 1 … 10000, not {self.epochs}")
+        if not 1 <= self.batch <= 65_536:
+            out.append(f"--batch must be 1 … 65536, not {self.batch}")
+        if not (0 < self.lr <= 1):
+            out.append(f"--lr must be in (0, 1], not {self.lr}")
+        if self.init not in INITS:
+            out.append(f"--init must be one of {', '.join(INITS)}, not {self.init!r}")
+        return out
+
+
+def load_template(path: str | Path, registry=None) -> CheckedRiddle:
+    """Read and check a template; RiddleError (file:line:col) when it has errors."""
+    checked = load(path, registry, template=True)
+    if not checked.ok:
+        raise RiddleError([d for d in checked.diagnostics if d.is_error], checked.source)
+    return checked
+
+
+class RiddleLikelihood(nn.Module):
+    """log P(a template's riddle holds | a row's images and numbers), for a batch of rows: [B]."""
+
+    def __init__(self, graph: FactorGraph, classifier: nn.Module, predicates: dict[str, nn.Module]):
+        super().__init__()
+        riddle = graph.riddle
+        domains = {u.domain.name for u in graph.unknowns}
+        if len(domains) != 1:
+            raise LearnError("a template's unknowns must share one domain (its classifier is what learns)")
+        self.graph = graph
+        self.classifier = classifier
+        self.objective = Objective(graph, Networks({}, {next(iter(domains)): classifier}, predicates),
+                                   precision="float32", label_temperature=1.0)
+        self.columns = [riddle.data_images.get(u.name) for u in graph.unknowns]   # table column per unknown, or None
+        self.labels = len(graph.unknowns[0].domain.labels)
+        unseen = {u.name for u, c in zip(graph.unknowns, self.columns) if c is None}
+        read = {f.scope[0] for f in graph.factors if isinstance(f, PredicateFactor)}
+        read |= {s.unknown for s in graph.switches if s.kind == "reading"}
+        blind = sorted(unseen & read)
+        if blind:
+            raise LearnError(f"`{blind[0]}` is read by a predicate's network but no image shows it: tie it to a "
+                             f"table column (`{blind[0]} looks like ${blind[0]}`), or state only label facts of it")
+        self.register_buffer("_unseen", torch.tensor([c is None for c in self.columns]), persistent=False)
+
+    def readings(self, images: torch.Tensor, given: torch.Tensor) -> Readings:
+        """images [B, n, H, W], given positions [B, G] → what the networks read, with the givens one-hot."""
+        readings = self.objective.read(images)
+        if bool(self._unseen.any()):          # an unknown no image shows: every label equally likely a priori
+            uniform = torch.full_like(readings.logp, -math.log(self.labels))
+            readings.logp = torch.where(self._unseen[None, :, None], uniform, readings.logp)
+        readings.given = self.given_logp(given)
+        return readings
+
+    def given_logp(self, given: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for j, g in enumerate(self.graph.givens):
+            hot = torch.arange(len(g.values), device=given.device)[None, :] == given[:, j:j + 1]   # [B, |values|]
+            out.append(torch.zeros(hot.shape, device=given.device).masked_fill(~hot, -torch.inf))
+        return out
+
+    def forward(self, images: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
+        return self.objective.terms_of(self.readings(images, given)).sum(-1)                  # [B]
+
+    def reachable(self, given: torch.Tensor) -> torch.Tensor:
+        """[B] bool: can any labels (and predicate readings) make each row's riddle hold? Uniform
+        distributions everywhere: the exact count is positive exactly where some assignment satisfies it."""
+        B, n = given.shape[0], len(self.graph.unknowns)
+        logp = torch.full((B, n, self.labels), -math.log(self.labels), device=given.device)
+        preds = {name: {c: torch.zeros(B, device=given.device) for c in cols}
+                 for name, cols in self.objective._pred_unknowns.items()}
+        readings = Readings(B, logp, preds, {}, self.given_logp(given))
+        with torch.no_grad():
+            return torch.isfinite(self.objective.terms_of(readings).sum(-1))
+
+
+@dataclass
+class Rows:
+    """A table as tensors for the likelihood: images [R, n, H, W] (zeros where no image), givens [R, G]."""
+    images: torch.Tensor
+    given: torch.Tensor
+    values: dict[str, list[int]]               # the table's numbers, by placeholder column
+    labels: dict[str, np.ndarray]              # true labels by image column (test tables)
+    table: Table
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def rows_of(table: Table, model: RiddleLikelihood) -> Rows:
+    graph = model.graph
+    R = table.rows
+    shape = graph.unknowns[0].domain.image_shape
+    images = torch.zeros((R, len(graph.unknowns), *shape))
+    for i, column in enumerate(model.columns):
+        if column is not None:
+            images[:, i] = torch.from_numpy(table.images[column])
+    given = torch.zeros((R, len(graph.givens)), dtype=torch.long)
+    for j, g in enumerate(graph.givens):
+        values = table.numbers[g.placeholder[1:]]
+        given[:, j] = torch.tensor([g.position(v) for v in values], dtype=torch.long)
+    return Rows(images, given, table.numbers, table.labels, table)
+
+
+def check_rows(rows: Rows, model: RiddleLikelihood, batch: int = 4096) -> None:
+    """Every row must be satisfiable by some labels: a sum no labels reach is a bad row, not a loss of ∞."""
+    bad = []
+    for start in range(0, len(rows), batch):
+        ok = model.reachable(rows.given[start:start + batch])
+        bad += [start + int(k) for k in torch.nonzero(~ok).flatten()]
+    if bad:
+        placeholders = [c for c, kind in model.graph.riddle.placeholders.items() if kind == "number"]
+
+        def shown(r):
+            return ", ".join(f"${c} = {rows.values[c][r]}" for c in placeholders)
+        raise TableError(str(rows.table.path), [f"row {r + 1}: no labels make the template hold with {shown(r)}"
+                                                for r in bad])
+
+
+# ── the networks that learn ───────────────────────────────────────────────────
+
+def networks(graph: FactorGraph, config: LearnConfig) -> tuple[nn.Module, dict[str, nn.Module], list[str]]:
+    """The classifier and predicate networks the template reads, rebuilt around one classifier that
+    learns (odd/even read off it, `closed circle` one of its heads); and the names of those that learn."""
+    from .models import zoo
+    domain = graph.unknowns[0].domain
+    base = domain.load_classifier()
+    if config.init == "scratch":
+        config_of = getattr(base, "config", None)
+        if not isinstance(base, zoo.LabelNet) or config_of is None:
+            raise LearnError("`--init scratch` rebuilds riddle's own label classifier; this domain's classifier is a "
+                             "plugin's: use `--init pretrained`")
+        classifier = zoo.LabelNet(**config_of)
+    else:
+        import copy
+        classifier = copy.deepcopy(base)
+    classifier.train()
+    preds: dict[str, nn.Module] = {}
+    names = {f.predicate.name: f.predicate for f in graph.factors if isinstance(f, PredicateFactor)}
+    names.update({s.predicate.name: s.predicate for s in graph.switches if s.kind == "reading"})
+    for name, p in names.items():
+        net = p.load_network()
+        preds[name] = _rebased(net, base, classifier)
+    learnable = [CLASSIFIER] + [n for n, net in preds.items() if not _reads_classifier(net, classifier)]
+    unknown = [n for n in config.learn if n not in learnable]
+    if unknown:
+        raise LearnError(f"--learn names `{unknown[0]}`, which this template does not read; it can learn: "
+                         f"{', '.join(learnable)}")
+    for n, net in preds.items():
+        trains = n in config.learn
+        if not _reads_classifier(net, classifier):
+            for q in net.parameters():
+                q.requires_grad_(trains)
+    if CLASSIFIER not in config.learn:
+        for q in classifier.parameters():
+            q.requires_grad_(False)
+    return classifier, preds, list(config.learn)
+
+
+def _rebased(net: nn.Module, old: nn.Module, new: nn.Module) -> nn.Module:
+    """A predicate read off the base classifier, read off the learning one instead (others: a copy)."""
+    import copy
+
+    from .models import zoo
+    if isinstance(net, zoo.Negated):
+        return zoo.Negated(_rebased(net.predicate, old, new))
+    if isinstance(net, zoo.LabelReadout) and net.classifier is old:
+        labels = tuple(int(k) for k in torch.nonzero(net.mask).flatten())
+        return zoo.LabelReadout(new, labels, classes=len(net.mask))
+    if isinstance(net, zoo.HeadReadout) and net.classifier is old:
+        return zoo.HeadReadout(new, new.heads[net.column - new.classes])
+    return copy.deepcopy(net)
+
+
+def _reads_classifier(net: nn.Module, classifier: nn.Module) -> bool:
+    from .models import zoo
+    while isinstance(net, zoo.Negated):
+        net = net.predicate
+    return isinstance(net, zoo.Readout) and net.classifier is classifier
+
+
+# ── the loop ──────────────────────────────────────────────────────────────────
+
+@dataclass
+class Epoch:
+    epoch: int
+    loss: float
+    riddle_accuracy: float        # training rows whose riddle holds with probability > ½, while learning
+    seconds: float
+    test: dict = field(default_factory=dict)
+
+
+@dataclass
+class LearnResult:
+    out: Path | None
+    epochs: list[Epoch]
+    card: dict
+    model: RiddleLikelihood
+
+    def to_json(self) -> dict:
+        return {"out": str(self.out) if self.out else None, "card": self.card,
+                "epochs": [e.__dict__ for e in self.epochs]}
+
+
+def evaluate(model: RiddleLikelihood, rows: Rows, batch: int = 1024) -> dict:
+    """Riddle accuracy on rows (P(holds) > ½), their mean −log P, and per labelled image column the
+    classifier's digit accuracy."""
+    model.eval()
+    holds, nll, correct, total = 0, 0.0, 0, 0
+    with torch.no_grad():
+        for start in range(0, len(rows), batch):
+            images = rows.images[start:start + batch]
+            logp = model(images, rows.given[start:start + batch])
+            holds += int((logp > math.log(0.5)).sum())
+            nll -= float(logp.sum())
+            for column, labels in rows.labels.items():
+                i = model.columns.index(column)
+                guess = model.classifier(images[:, i]).argmax(-1).numpy()
+                correct += int((np.asarray(model.graph.unknowns[i].domain.labels)[guess]
+                                == labels[start:start + batch]).sum())
+                total += len(guess)
+    model.train()
+    out = {"rows": len(rows), "riddle_accuracy": holds / max(len(rows), 1), "nll": nll / max(len(rows), 1)}
+    if total:
+        out["digit_accuracy"] = correct / total
+        out["digits"] = total
+    return out
+
+
+def learn(template: str | Path, data: str | Path, *, out: str | Path | None = None, test: str | Path | None = None,
+          config: LearnConfig | None = None, progress: bool = False, on_epoch=None) -> LearnResult:
+    """Train the template's networks from its table's riddle-level truth alone, exactly (see the module's
+    docstring). Raises RiddleError (the template), TableError (a table: every bad row) or LearnError
+    before anything is trained or written; `out` gets a model directory (`--models DIR`)."""
+    config = config or LearnConfig()
+    if problems := config.problems():
+        raise LearnError("; ".join(problems))
+    registry = None
+    if config.models:
+        from .models.families import registry as family_registry
+        registry = family_registry(config.models)
+    checked = load_template(template, registry)
+    if not checked.template:
+        raise LearnError(f"{template} has no `$name` placeholders: a template names the table's columns, as in "
+                         "`a looks like $a` and `a + b = $sum`")
+    graph = build(checked)
+    torch.manual_seed(config.seed)
+    classifier, preds, learning = networks(graph, config)
+    model = RiddleLikelihood(graph, classifier, preds)
+    labels_shape = graph.unknowns[0].domain.image_shape
+    train_rows = rows_of(read_table(data, checked.placeholders, shape=labels_shape), model)
+    check_rows(train_rows, model)
+    test_rows = None
+    if test is not None:
+        test_rows = rows_of(read_table(test, checked.placeholders, labels_allowed=True, shape=labels_shape), model)
+        check_rows(test_rows, model)
+    if out is not None:
+        out = Path(out)
+        if out.exists() and any(out.iterdir()) and not (out / "family.json").is_file():
+            raise LearnError(f"{out} exists and is not a model directory riddle wrote: choose an empty or new folder")
+    device = torch.device(config.device)
+    model.to(device)
+    params = [q for q in model.parameters() if q.requires_grad]
+    params = list({id(q): q for q in params}.values())
+    optimiser = torch.optim.Adam(params, lr=config.lr)
+    order = torch.Generator().manual_seed(config.seed)
+    epochs: list[Epoch] = []
+    steps = math.ceil(len(train_rows) / config.batch)
+    bar = None
+    for epoch in range(1, config.epochs + 1):
+        if progress:
+            from .models.progress import Progress
+            bar = Progress(steps, f"learn epoch {epoch}/{config.epochs}")
+        start, total_loss, holds = time.perf_counter(), 0.0, 0
+        perm = torch.randperm(len(train_rows), generator=order)
+        for k in range(steps):
+            idx = perm[k * config.batch:(k + 1) * config.batch]
+            images, given = train_rows.images[idx].to(device), train_rows.given[idx].to(device)
+            logp = model(images, given)                                                   # [B]
+            loss = -logp.mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total_loss += float(loss.detach()) * len(idx)
+            holds += int((logp.detach() > math.log(0.5)).sum())
+            if bar is not None:
+                seen = min((k + 1) * config.batch, len(train_rows))
+                bar.update(1, f"loss {total_loss / seen:.3f} · riddles {holds / seen:.1%}")
+        seconds = time.perf_counter() - start
+        result = Epoch(epoch, total_loss / len(train_rows), holds / len(train_rows), seconds,
+                       evaluate(model, test_rows) if test_rows is not None else {})
+        epochs.append(result)
+        if on_epoch is not None:
+            on_epoch(result)
+    card = _card(checked, config, train_rows, test_rows, epochs, learning)
+    if out is not None:
+        write_models(out, model, card, config)
+    return LearnResult(out, epochs, card, model)
+
+
+def _card(checked, config, train_rows, test_rows, epochs, learning) -> dict:
+    last = epochs[-1]
+    return {
+        "trained_by": "riddle learn",
+        "supervision": "riddle-level truth only: no digit label was read",
+        "template": Path(checked.file).name,
+        "template_text": checked.source.text if checked.source else None,
+        "rows": len(train_rows), "epochs": len(epochs), "batch": config.batch, "lr": config.lr,
+        "seed": config.seed, "init": config.init, "learned": learning,
+        "seconds": round(sum(e.seconds for e in epochs), 2),
+        "train_riddle_accuracy": round(last.riddle_accuracy, 4),
+        "test": last.test,
+    }
+
+
+FAMILY_FILE = "family.json"
+
+
+def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnConfig) -> None:
+    """A model directory that `--models DIR` accepts: the learned classifier (weights and card), the base's
+    generator beside it (not retrained: it never saw a label), and family.json saying which file is which."""
+    from .models import store
+    from .models.registry import FAMILIES, weights_dir
+    from .vocabulary import DEFAULT_MODELS
+    base_name = config.models or DEFAULT_MODELS
+    if base_name not in FAMILIES:
+        raise LearnError("a learned model directory is made over one of riddle's families (--models default)")
+    base = FAMILIES[base_name]
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        store.save(model.classifier.eval(), "classifier", {"role": "label classifier", **card}, tmp)
+        source = Path(weights_dir())
+        for stem in (base.generator_weights,):
+            for suffix in (".safetensors", ".json"):
+                if (source / f"{stem}{suffix}").is_file():
+                    shutil.copyfile(source / f"{stem}{suffix}", tmp / f"{stem}{suffix}")
+        family = {"name": out.name, "base": base.name, "generator_weights": base.generator_weights,
+                  "classifier_weights": "classifier", "sampler_weights": None,
+                  "trained_by": "riddle learn", "supervision": card["supervision"]}
+        (tmp / FAMILY_FILE).write_text(json.dumps(family, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
