@@ -103,7 +103,7 @@ def _is_path(riddle) -> bool:
 
 def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, bytes] | None = None,
           name: str = "<riddle>", logic: str | None = None, models: str | None = None, text: bool = False,
-          oracle_seconds: float = ORACLE_SECONDS) -> CheckResult:
+          oracle_seconds: float = ORACLE_SECONDS, template: bool = False) -> CheckResult:
     """Load (a path or the text), check, build the factor graph and read it symbolically. Never raises
     for a bad riddle: every problem is a diagnostic in the result. `files` ({name: bytes}) are the
     only images `looks like` may read (uploads); `name` names a riddle given as text in diagnostics.
@@ -112,8 +112,10 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
     `oracle_seconds`: the symbolic oracle's time budget (it says what it could not finish within it).
     `models`: the model family (vocabulary.MODEL_FAMILIES) whose networks the riddle is bound to; None:
     the riddle's own `solve with models …`, else the default. A riddle given as a CheckedRiddle is read
-    again from its text to bind a family's networks (one without its text keeps those it has)."""
-    if problem := settings_problem({"models": models}):
+    again from its text to bind a family's networks (one without its text keeps those it has).
+    `template`: `$name` placeholders are allowed (a template for `riddle learn`): its numbers compile as
+    given variables, and the oracle, which needs a row's numbers, does not run."""
+    if problem := _models_problem(models):
         raise ValueError(problem)
     if isinstance(riddle, CheckedRiddle) and riddle.source is not None and (
             models is not None or riddle.settings.get("models", DEFAULT_MODELS) != DEFAULT_MODELS):
@@ -121,8 +123,8 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
 
     def read(registry=None) -> CheckedRiddle:
         if not text and _is_path(riddle):
-            return load(riddle, registry)
-        return load_text(riddle, name, registry, files=files)
+            return load(riddle, registry, template=template)
+        return load_text(riddle, name, registry, files=files, template=template)
 
     checked = riddle if isinstance(riddle, CheckedRiddle) else read()
     family = models or checked.settings.get("models", DEFAULT_MODELS)
@@ -136,6 +138,8 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
         graph = build(checked)
     except RiddleError as e:
         return CheckResult(checked, diagnostics + list(e.diagnostics), models=family)
+    if checked.template:                               # each row's numbers decide its solutions: no oracle here
+        return CheckResult(checked, diagnostics, graph, None, compile_logic(graph, logic or "joint"), family)
     symbolic = solve_symbolic(graph, budget=oracle_seconds)
     diagnostics += [ignored_diagnostic(s) for s in symbolic.ignored]
     if symbolic.count == 0:
@@ -190,6 +194,9 @@ def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: 
         for key, value in r.settings.items():
             shown = " ".join(f"{v:g}" for v in value) if isinstance(value, list) else value
             lines.append(f"  {key} {shown}")
+    if r.template:
+        lines.append("template: " + ", ".join(f"${c} ({kind})" for c, kind in r.placeholders.items())
+                     + " · filled from each row of a data table (riddle learn, docs/LEARNING.md)")
     if result is not None:
         lines.append(f"symbolic: {result.describe()}")
     if program is not None:
@@ -219,6 +226,12 @@ class ProgressEvent:
 
 # riddle.solve's keywords beyond restarts, steps, method, seed, device, max_seconds: the vocabulary's run settings
 SETTING_ARGS = RUN_SETTINGS
+
+
+def _models_problem(models) -> str | None:
+    """A family's name (the language's rule) or, from Python and the command line only, a model directory."""
+    from .models.families import is_model_directory
+    return None if models is None or is_model_directory(models) else settings_problem({"models": models})
 
 
 def setting_problem(settings: Mapping) -> str | None:
@@ -365,8 +378,8 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
         raise TypeError(f"solve() got unexpected settings: {', '.join(sorted(unknown))}; "
                         f"known: {', '.join(ALL_KEYS)}")
     settings = {**settings, "restarts": restarts, "steps": steps, "seed": seed}
-    problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds,
-                               "models": models})
+    problem = setting_problem({**settings, "method": method, "device": device, "max_seconds": max_seconds}) \
+        or _models_problem(models)
     if problem:
         raise ValueError(problem)
     if isinstance(riddle, CheckResult) and models is not None and models != riddle.models:

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import __version__
 from .api import check, check_text, setting_problem, writable_folder
 from .lang import CheckedRiddle
-from .lang.errors import Diagnostic, render
+from .lang.errors import Diagnostic, render, render_all
 from .lang.source import read_source
 from .vocabulary import (
     ALL_KEYS,
@@ -31,6 +31,10 @@ from .vocabulary import (
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
+
+
+class LearnDefaults:                  # riddle/learn.py's LearnConfig, without importing torch to build the parser
+    epochs, batch, lr, seed, learn, init = 1, 16, 1e-3, 0, ("classifier",), "scratch"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,13 +56,27 @@ def each_with_help(names: dict[str, str]) -> str:
     return "; ".join(f"{name}: {what}" for name, what in names.items())
 
 
+def family_or_directory(value: str) -> str:
+    """`--models`: a family's name, or a model directory that `riddle learn --out DIR` wrote."""
+    from .models.families import is_model_directory
+    if value in MODEL_FAMILIES or is_model_directory(value):
+        return value
+    hint = " (it has no family.json: `riddle learn --out DIR` writes one)" if Path(value).is_dir() else ""
+    raise argparse.ArgumentTypeError(f"`{value}` is neither a model family ({', '.join(MODEL_FAMILIES)}) nor a model "
+                                     f"directory{hint}")
+
+
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of the vocabulary (SETTINGS, then LIMITS): its type, choices and help come from
     there, and its range is checked by the same validator as a file's `solve with` line (_check_flags)."""
     for key, spec in {**SETTINGS, **LIMITS}.items():
         flag = f"--{key.replace('_', '-')}"
+        if key == "models":                 # a family, or (here, not in a file) a model directory
+            parser.add_argument(flag, type=family_or_directory, metavar="NAME|DIR",
+                                help=each_with_help(MODEL_FAMILIES) + "; or a model directory (riddle learn --out DIR)")
+            continue
         if spec.kind == "choice":
-            helps = METHODS if key == "method" else MODEL_FAMILIES if key == "models" else None
+            helps = METHODS if key == "method" else None
             detail = each_with_help(helps) if helps else spec.help
             parser.add_argument(flag, choices=spec.choices, help=detail)
             continue
@@ -86,7 +104,33 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Parse and check riddle files and print what riddle understood of each.")
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="print one JSON object per file")
+    c.add_argument("--data", action="append", metavar="TABLE",
+                   help="the files are templates: check each row of this table too (CSV or JSON Lines; repeatable)")
     c.set_defaults(run=cmd_check)
+
+    lr = sub.add_parser("learn", help="learn the networks from riddles: a template, a table of rows, their truth",
+                        description="Train the networks a template reads (the label classifier with its heads, "
+                                    "predicates) from riddle-level truth alone: each row's riddle holds, nothing "
+                                    "more. The loss is the exact −log P(the riddle holds | the row's images), one "
+                                    "batched tensor program per mini-batch (docs/LEARNING.md).")
+    lr.add_argument("template", metavar="TEMPLATE", help="a riddle file with `$name` placeholders")
+    lr.add_argument("--data", required=True, metavar="TABLE", help="the training rows (CSV with a header, or .jsonl)")
+    lr.add_argument("--test", metavar="TABLE", help="held-out rows: riddle accuracy, and digit accuracy where the "
+                                                    "table gives `COLUMN.label`")
+    lr.add_argument("--out", metavar="DIR", help="write the learned model directory here (`--models DIR` takes it)")
+    lr.add_argument("--epochs", type=int, default=LearnDefaults.epochs)
+    lr.add_argument("--batch", type=int, default=LearnDefaults.batch, help="rows per step")
+    lr.add_argument("--lr", type=float, default=LearnDefaults.lr, help="Adam's learning rate")
+    lr.add_argument("--seed", type=int, default=LearnDefaults.seed)
+    lr.add_argument("--learn", nargs="+", metavar="NAME", default=list(LearnDefaults.learn),
+                    help="which networks learn (default: classifier); the rest stay frozen")
+    lr.add_argument("--init", choices=("scratch", "pretrained"), default=LearnDefaults.init,
+                    help="scratch: freshly initialised networks (default); pretrained: start from --models'")
+    lr.add_argument("--models", type=family_or_directory, default=None, metavar="NAME",
+                    help="the base family: its generator goes with the learned classifier into --out")
+    lr.add_argument("--device", default="cpu", help="cpu or cuda")
+    lr.add_argument("--json", action="store_true", help="print the result as JSON")
+    lr.set_defaults(run=cmd_learn)
 
     g = sub.add_parser("graph", help="print the factor graph a riddle compiles to",
                        description="Print the factor graph of a riddle: unknowns, generators, networks, factors "
@@ -203,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "domain, and the independent judge's label. PNG, or .npy (one image, a stack "
                                     "[N, 28, 28], or FILE.npy#INDEX for one image of a stack).")
     rd.add_argument("images", nargs="+", metavar="IMAGE")
-    rd.add_argument("--models", choices=tuple(MODEL_FAMILIES), default=DEFAULT_MODELS,
-                    help="whose networks read: " + each_with_help(MODEL_FAMILIES))
+    rd.add_argument("--models", type=family_or_directory, default=DEFAULT_MODELS, metavar="NAME|DIR",
+                    help="whose networks read: " + each_with_help(MODEL_FAMILIES) + "; or a model directory")
     rd.add_argument("--json", action="store_true", help="print a JSON list: per image its label, probabilities, "
                                                         "predicates and the judge's label")
     rd.set_defaults(run=cmd_read)
@@ -283,7 +327,7 @@ def print_diagnostics(riddle: CheckedRiddle, diagnostics: list[Diagnostic]) -> N
 def cmd_check(args) -> int:
     status = EXIT_OK
     for path in args.files:
-        result = check(Path(path))
+        result = check(Path(path), template=bool(args.data))
         failed = bool(result.errors)
         if failed:
             status = EXIT_BAD_RIDDLE
@@ -296,7 +340,26 @@ def cmd_check(args) -> int:
         if failed:
             n = len(result.errors)
             print(f"{path}: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        elif args.data:
+            status = max(status, _check_tables(result, args.data))
     return status
+
+
+def _check_tables(result, tables: list[str]) -> int:
+    """`riddle check TEMPLATE --data TABLE…`: every row of every table, read and fed to the template's logic."""
+    if not result.riddle.template:
+        return _fail(f"{result.riddle.file} has no `$name` placeholders: --data fills a template's")
+    from .learn import LearnConfig, LearnError, RiddleLikelihood, check_rows, networks, rows_of
+    from .tables import TableError, read_table
+    try:
+        model = RiddleLikelihood(result.graph, *networks(result.graph, LearnConfig(init="pretrained"))[:2])
+        for table in tables:
+            rows = rows_of(read_table(table, result.riddle.placeholders, labels_allowed=True), model)
+            check_rows(rows, model)
+            print(f"table {table}: {len(rows):,} rows · each one can hold", flush=True)
+    except (TableError, LearnError) as e:
+        return _fail(str(e))
+    return EXIT_OK
 
 
 def cmd_lsp(args) -> int:
@@ -379,7 +442,8 @@ def _fail(message: str, status: int = EXIT_BAD_RIDDLE) -> int:
 
 def _check_flags(args) -> str | None:
     """The flags through the settings' one validator, the problem in the flags' own names."""
-    flags = {k: getattr(args, k) for k in ALL_KEYS if k not in ("method", "device", "precision", "logic")}
+    # models: its flag's type took a family or a model directory already
+    flags = {k: getattr(args, k) for k in ALL_KEYS if k not in ("method", "device", "precision", "logic", "models")}
     problem = setting_problem({k: tuple(v) if isinstance(v, list) else v for k, v in flags.items()})
     for key in flags:
         problem = problem and problem.replace(f"`{key}`", f"`--{key.replace('_', '-')}`")
@@ -544,6 +608,40 @@ def cmd_models(args) -> int:
     print("model families (`riddle solve FILE --models NAME`, `solve with models NAME`)")
     for name, what in MODEL_FAMILIES.items():
         print(f"  {name:<14} {what}")
+    return EXIT_OK
+
+
+def cmd_learn(args) -> int:
+    from .lang import RiddleError
+    from .learn import LearnConfig, LearnError, learn
+    from .models.store import ModelError
+    from .tables import TableError
+    config = LearnConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, learn=tuple(args.learn),
+                         init=args.init, models=args.models, device=args.device)
+
+    def report(epoch):
+        test = epoch.test
+        line = (f"epoch {epoch.epoch}: loss {epoch.loss:.4f} · training riddles held {epoch.riddle_accuracy:.1%} · "
+                f"{epoch.seconds:.1f} s")
+        if test:
+            line += f" · test riddles {test['riddle_accuracy']:.1%}"
+            if "digit_accuracy" in test:
+                line += f" · test digits {test['digit_accuracy']:.1%}"
+        print(line, file=sys.stderr, flush=True)
+    try:
+        result = learn(args.template, args.data, out=args.out, test=args.test, config=config,
+                       progress=not args.json, on_epoch=report)
+    except RiddleError as e:
+        print(render_all(e.diagnostics, e.source), file=sys.stderr)
+        return EXIT_BAD_RIDDLE
+    except (TableError, LearnError, ValueError) as e:
+        return _fail(f"{e}\nnothing was learned{', and nothing written to ' + args.out if args.out else ''}")
+    except ModelError as e:
+        return _fail(str(e), EXIT_FAILURE)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif args.out:
+        print(f"wrote {args.out}: solve with `riddle solve FILE --models {args.out}`")
     return EXIT_OK
 
 

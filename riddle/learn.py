@@ -87,6 +87,10 @@ class RiddleLikelihood(nn.Module):
         self.classifier = classifier
         self.objective = Objective(graph, Networks({}, {next(iter(domains)): classifier}, predicates),
                                    precision="float32", label_temperature=1.0)
+        if not self.objective.program.exact:
+            raise LearnError("the template's logic cannot be computed exactly (a component was split: "
+                             "`riddle check TEMPLATE` shows the plan); learning needs the exact count — write its "
+                             "relations over fewer unknowns or with narrower numbers")
         self.columns = [riddle.data_images.get(u.name) for u in graph.unknowns]   # table column per unknown, or None
         self.labels = len(graph.unknowns[0].domain.labels)
         unseen = {u.name for u, c in zip(graph.unknowns, self.columns) if c is None}
@@ -311,7 +315,7 @@ def learn(template: str | Path, data: str | Path, *, out: str | Path | None = No
         check_rows(test_rows, model)
     if out is not None:
         out = Path(out)
-        if out.exists() and any(out.iterdir()) and not (out / "family.json").is_file():
+        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "family.json").is_file())):
             raise LearnError(f"{out} exists and is not a model directory riddle wrote: choose an empty or new folder")
     device = torch.device(config.device)
     model.to(device)
@@ -368,13 +372,11 @@ def _card(checked, config, train_rows, test_rows, epochs, learning) -> dict:
     }
 
 
-FAMILY_FILE = "family.json"
-
-
 def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnConfig) -> None:
     """A model directory that `--models DIR` accepts: the learned classifier (weights and card), the base's
     generator beside it (not retrained: it never saw a label), and family.json saying which file is which."""
     from .models import store
+    from .models.families import FAMILY_FILE
     from .models.registry import FAMILIES, weights_dir
     from .vocabulary import DEFAULT_MODELS
     base_name = config.models or DEFAULT_MODELS

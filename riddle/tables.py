@@ -41,7 +41,7 @@ class TableError(ValueError):
 
     def __str__(self) -> str:
         count = len(self.problems)
-        return f"{self.table}: {count} problem{'s' if count != 1 else ''}; nothing was learned\n" + super().__str__()
+        return f"{self.table}: {count} problem{'s' if count != 1 else ''}\n" + super().__str__()
 
 
 @dataclass
@@ -181,10 +181,13 @@ def _image(cell, folder: Path, shape, stacks: dict, problem) -> np.ndarray | Non
         else:
             problem(f"{_shown(cell)}: an image is a PNG path or FILE.npy#INDEX")
         return None
+    if _INTEGER.fullmatch(cell):
+        problem(f"{cell} is a number where an image belongs (a PNG path, or FILE.npy#INDEX)")
+        return None
     file, _, index = cell.partition("#")
     target = (folder / file).resolve()
     if not target.is_relative_to(folder):
-        problem(f"`{file}` lies outside the table's folder ({folder}): images are read from beside the table only")
+        problem(f"`{file}` lies outside the table's folder: images are read from beside the table only")
         return None
     if target.suffix.lower() == ".npy":
         stack = stacks.get(target)
@@ -203,6 +206,9 @@ def _image(cell, folder: Path, shape, stacks: dict, problem) -> np.ndarray | Non
         return pixels.astype(np.float32) / 255 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
     if index:
         problem(f"`#{index}` picks one image of a .npy stack; `{file}` is not one")
+        return None
+    if not target.is_file():
+        problem(f"`{file}`: no such file beside the table")
         return None
     try:
         pixels, seen = read_observation(target, shape)

@@ -153,6 +153,11 @@ def test_riddle_solve_offers_every_setting_of_the_vocabulary_with_its_choices_an
         action = flags[key]
         assert action.option_strings == [f"--{key.replace('_', '-')}"]
         assert action.help, key
+        if key == "models":             # a family by name, or a model directory: checked by the flag's type
+            assert all(action.type(name) == name for name in spec.choices)
+            with pytest.raises(argparse.ArgumentTypeError, match="neither a model family"):
+                action.type("no-such-family")
+            continue
         if spec.kind == "choice":
             assert tuple(action.choices) == spec.choices, key
             continue

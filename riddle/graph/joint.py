@@ -299,7 +299,7 @@ def _greedy_order(factors: list[Factor], cover: set[str] | None = None) -> list[
 
 
 def _factored_term(graph: FactorGraph, f: Factor, gid: str) -> LogicGroup:
-    term = _factored(FactorGraph(graph.riddle, graph.unknowns, (f,))).terms[0]
+    term = _factored(FactorGraph(graph.riddle, graph.unknowns, (f,), graph.switches, graph.givens)).terms[0]
     return LogicGroup(gid, term.factors, term.scope, term.plan, term.size, term.strength, False, term.rows,
                       chain=term.chain)
 

@@ -20,19 +20,51 @@ A third family is one description in registry.FAMILIES and one line of help in t
 """
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from ..vocabulary import DEFAULT_MODELS, MODEL_FAMILIES
 from .registry import FAMILIES, VARIETY_CARD_KEY, ModelFamily, Registry, bundled_card_entry, default_registry
 
-__all__ = ["FAMILIES", "ModelFamily", "registry"]
+__all__ = ["FAMILIES", "ModelFamily", "directory_family", "is_model_directory", "registry"]
+
+
+FAMILY_FILE = "family.json"       # what makes a folder a model directory (written by `riddle learn --out DIR`)
+
+
+def is_model_directory(value) -> bool:
+    """Is `value` a model directory (a folder with family.json), as `--models DIR` takes?"""
+    return isinstance(value, (str, Path)) and str(value) not in MODEL_FAMILIES and (Path(value) / FAMILY_FILE).is_file()
+
+
+def directory_family(path: str | Path) -> ModelFamily:
+    """The family a model directory describes: its own weights files, named in its family.json."""
+    path = Path(path)
+    try:
+        spec = json.loads((path / FAMILY_FILE).read_text())
+        return ModelFamily(name=str(path), generator_weights=spec["generator_weights"],
+                           classifier_weights=spec["classifier_weights"], sampler_weights=spec.get("sampler_weights"),
+                           misfit_rms=FAMILIES[spec.get("base", DEFAULT_MODELS)].misfit_rms,
+                           misfit_length=FAMILIES[spec.get("base", DEFAULT_MODELS)].misfit_length,
+                           origin=f"the model directory {path}",
+                           described_as=f"read by the networks in {path} "
+                                        f"({spec.get('trained_by', 'a model directory')})",
+                           predicates_read_off_classifier=True, directory=str(path))
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path / FAMILY_FILE} is not a model directory's description ({type(e).__name__}: {e})") \
+            from None
 
 
 def registry(family: str = DEFAULT_MODELS, base: Registry | None = None) -> Registry:
-    """The registry a riddle is checked against when it asks for `family` (base: the process registry)."""
-    if family not in MODEL_FAMILIES:
-        raise ValueError(f"unknown model family `{family}`; families: {', '.join(MODEL_FAMILIES)}")
+    """The registry a riddle is checked against when it asks for `family` (base: the process registry):
+    a family's name, or a model directory (`riddle learn --out DIR`)."""
     base = base or default_registry()
+    if is_model_directory(family):
+        return _bound(base, directory_family(family))
+    if family not in MODEL_FAMILIES:
+        raise ValueError(f"unknown model family `{family}`; families: {', '.join(MODEL_FAMILIES)}, or a model "
+                         "directory (a folder with family.json, as `riddle learn --out DIR` writes)")
     if family == DEFAULT_MODELS:
         return base
     return _bound(base, FAMILIES[family])
@@ -60,7 +92,8 @@ def _bound(base: Registry, fam: ModelFamily) -> Registry:
     digit = r.domains["digit"]
     r.domains["digit"] = replace(
         digit, origin=fam.origin, load_generator=loader(fam.generator), load_classifier=loader(fam.classifier),
-        load_sampler=loader(fam.sampler), load_variety=bundled_card_entry(fam.generator_weights, VARIETY_CARD_KEY),
+        load_sampler=loader(fam.sampler),
+        load_variety=bundled_card_entry(fam.generator_weights, VARIETY_CARD_KEY, fam.directory),
         description=digit.description + (f"; {fam.described_as}" if fam.described_as else ""),
         misfit_rms=fam.misfit_rms, misfit_length=fam.misfit_length)
     if fam.predicates_read_off_classifier:

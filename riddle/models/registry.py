@@ -155,11 +155,12 @@ def bundled_model(name: str, negate: bool = False, readout: tuple[int, ...] | No
     return load
 
 
-def bundled_card_entry(name: str, key: str) -> Callable[[], object]:
-    """A loader for one entry of a riddle weights file's card (None where the card or the entry is missing)."""
+def bundled_card_entry(name: str, key: str, directory: str | Path | None = None) -> Callable[[], object]:
+    """A loader for one entry of a riddle weights file's card (None where the card or the entry is missing),
+    from `directory` (default: riddle's weights folder)."""
     def load():
         from . import store
-        return (store.card(name, weights_dir()) or {}).get(key)
+        return (store.card(name, directory or weights_dir()) or {}).get(key)
     return load
 
 
@@ -199,6 +200,7 @@ class ModelFamily:
     trainer: str = ""                         # `module:function` for `riddle train --family NAME`:
                                               # (out, data, seed, judge folder) → its card
     predicates_read_off_classifier: bool = False   # re-point odd/even/closed circle to this family's classifier
+    directory: str | None = None              # a model directory (`riddle learn --out DIR`): its weights are there
 
     @property
     def weights(self) -> tuple[str, ...]:
@@ -208,15 +210,15 @@ class ModelFamily:
 
     def generator(self, directory: str | Path | None = None):
         """Its G(ξ), from `directory` (default: riddle's weights folder, shared per process)."""
-        return self.make_generator(_load(self.generator_weights, directory))
+        return self.make_generator(_load(self.generator_weights, directory or self.directory))
 
     def classifier(self, directory: str | Path | None = None):
-        return _load(self.classifier_weights, directory)
+        return _load(self.classifier_weights, directory or self.directory)
 
     def sampler(self, directory: str | Path | None = None):
         if self.make_sampler is not None:
-            return self.make_sampler(_load(self.generator_weights, directory))
-        return _load(self.sampler_weights, directory) if self.sampler_weights else None
+            return self.make_sampler(_load(self.generator_weights, directory or self.directory))
+        return _load(self.sampler_weights, directory or self.directory) if self.sampler_weights else None
 
     def train(self, out: str | Path, data: str | Path | None, seed: int, judge_dir: str | Path | None) -> dict:
         import importlib
@@ -225,11 +227,15 @@ class ModelFamily:
 
 
 def _load(stem: str, directory: str | Path | None):
-    """A weights file: riddle's own (shared per process, RIDDLE_WEIGHTS honoured) or one from `directory`."""
+    """A weights file: riddle's own (shared per process, RIDDLE_WEIGHTS honoured) or one from `directory`
+    (loaded once per process, so that predicates read off a directory's classifier share its outputs)."""
     if directory is None:
         return bundled_model(stem)()
     from . import store
-    return store.load(stem, directory)
+    key = (str(Path(directory).resolve()), stem)
+    if key not in _LOADED:
+        _LOADED[key] = store.load(stem, directory)
+    return _LOADED[key]
 
 
 def _coupled_generator(net):

@@ -1,0 +1,192 @@
+"""Learning from riddles (riddle/learn.py, riddle/tables.py): the loss is the exact probability that a row's
+riddle holds (brute force agrees, gradients agree with finite differences), a tiny task learns from sums
+alone, and every bad table is refused with its table, row and column (golden files in tests/tables/)."""
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from riddle.graph.build import build
+from riddle.lang import load_text
+from riddle.learn import LearnConfig, RiddleLikelihood, learn
+from riddle.tables import TableError, read_table
+
+from .conftest import ROOT, update_golden
+
+TABLES = ROOT / "tests" / "tables"
+
+
+class Fixed(nn.Module):
+    """A stand-in classifier: image k of a batch reads as the logits its first 10 pixels hold."""
+
+    def forward(self, x):                              # [N, 28, 28] → [N, 10]
+        return x.reshape(x.shape[0], -1)[:, :10]
+
+
+def _likelihood(text: str):
+    riddle = load_text(text, template=True)
+    assert riddle.ok, riddle.diagnostics
+    graph = build(riddle)
+    return riddle, graph, RiddleLikelihood(graph, Fixed(), {})
+
+
+def _brute(riddle, graph, logits: torch.Tensor, numbers: dict[str, int]) -> float:
+    """Σ over every label tuple that satisfies the statements of Π p_v(label), unseen unknowns uniform."""
+    seen = riddle.data_images
+    probs = [logits[i].softmax(-1).double().numpy() if u.name in seen else np.full(10, 0.1)
+             for i, u in enumerate(graph.unknowns)]
+    total = 0.0
+    env_numbers = {f"${k}": np.array([v], dtype=object) for k, v in numbers.items()}
+    for labels in itertools.product(range(10), repeat=len(graph.unknowns)):
+        env = {u.name: np.array([v]) for u, v in zip(graph.unknowns, labels)} | env_numbers
+        if all(bool(s.holds(env)[0]) for s in riddle.statements if s.factors()):
+            total += math.prod(p[v] for p, v in zip(probs, labels))
+    return total
+
+
+def _row(model, graph, logits, numbers):
+    images = torch.zeros((1, len(graph.unknowns), 28, 28))
+    images[0, :, 0, :10] = logits
+    given = torch.tensor([[g.position(numbers[g.placeholder[1:]]) for g in graph.givens]], dtype=torch.long)
+    return images, given
+
+
+TEMPLATES = [
+    ("digits a, b\na looks like $a\nb looks like $b\na + b = $sum", [{"sum": 0}, {"sum": 9}, {"sum": 18}]),
+    ("digits a1, a0, b1, b0\na1 looks like $a1\na0 looks like $a0\nb1 looks like $b1\nb0 looks like $b0\n"
+     "num(a1, a0) + num(b1, b0) = $sum", [{"sum": 0}, {"sum": 99}, {"sum": 157}, {"sum": 198}]),
+    # a numeral and a count together; an inequality whose bound lies past every reachable value (clamped)
+    ("digits a, b, c\na looks like $a\nb looks like $b\nc looks like $c\na - c < $t\n"
+     "exactly $k of { a > 6; b > 4; c = a }", [{"t": 2, "k": 1}, {"t": -30, "k": 2}, {"t": 10 ** 6, "k": 0}]),
+    # an unknown no image shows: summed out under a uniform label distribution
+    ("digits a, b, c\na looks like $a\nb looks like $b\na + b = c + $d", [{"d": 0}, {"d": 5}, {"d": -9}]),
+]
+
+
+@pytest.mark.parametrize("text,rows", TEMPLATES, ids=["sum", "two-digit-sum", "count-and-bound", "unseen"])
+def test_loss_is_the_exact_probability_that_the_row_holds(text, rows):
+    riddle, graph, model = _likelihood(text)
+    g = torch.Generator().manual_seed(1)
+    for numbers in rows:
+        logits = torch.randn((len(graph.unknowns), 10), generator=g) * 2
+        got = float(model(*_row(model, graph, logits, numbers)).exp())
+        assert got == pytest.approx(_brute(riddle, graph, logits, numbers), rel=1e-4, abs=1e-9), numbers
+
+
+def test_long_sums_compile_exactly_as_chains_and_agree_with_the_dense_count():
+    """N = 4 as a chain over partial sums (the givens' digits) against the dense count; N = 15 and 100 plan
+    exactly, and their chains grow linearly with the digits."""
+    sizes = {}
+    for n in (3, 4, 15, 100):
+        a, b = [f"a{i}" for i in range(n)], [f"b{i}" for i in range(n)]
+        text = (f"digits {', '.join(a + b)}\n" + "".join(f"{x} looks like ${x}\n" for x in a + b)
+                + f"num({', '.join(a)}) + num({', '.join(b)}) = $sum")
+        riddle, graph, model = _likelihood(text)
+        program = model.objective.program
+        assert program.exact and len(program.groups) == 1
+        sizes[n] = program.groups[0].size
+        if n in (3, 4):
+            g = torch.Generator().manual_seed(n)
+            logits = torch.randn((2 * n, 10), generator=g)
+            for total in (0, 1234, 10 ** n, 2 * 10 ** n - 2):
+                got = float(model(*_row(model, graph, logits, {"sum": total})).exp())
+                p = logits.softmax(-1).double().numpy()
+                # the dense count: the distribution of each number, then of their sum
+                dist = []
+                for names in (a, b):                 # num(x0, x1, …): x0 the most significant digit
+                    d = np.ones(1)
+                    for name in names:
+                        d = np.kron(d, p[graph.names.index(name)])
+                    dist.append(d)
+                want = sum(dist[0][x] * dist[1][total - x] for x in range(10 ** n) if 0 <= total - x < 10 ** n)
+                assert got == pytest.approx(want, rel=1e-4, abs=1e-12), (n, total)
+    assert sizes[100] / sizes[15] < 100 / 15 * 1.2, sizes         # linear in the digits, not worse
+
+
+def test_gradients_equal_finite_differences():
+    riddle, graph, model = _likelihood(TEMPLATES[2][0])
+    logits = torch.randn((3, 10), generator=torch.Generator().manual_seed(3), dtype=torch.float32)
+    numbers = {"t": 50, "k": 1}
+
+    def f(z):
+        return model(*_row(model, graph, z, numbers))[0]
+    z = logits.clone().requires_grad_(True)
+    f(z).backward()
+    eps = 1e-2
+    for i, j in [(0, 1), (1, 5), (2, 9), (0, 0)]:
+        up, down = logits.clone(), logits.clone()
+        up[i, j] += eps
+        down[i, j] -= eps
+        numeric = (float(f(up)) - float(f(down))) / (2 * eps)
+        assert float(z.grad[i, j]) == pytest.approx(numeric, rel=2e-2, abs=2e-3)
+
+
+def _synthetic(folder: Path, rows: int, seed: int, labels_column: bool) -> None:
+    """Images whose label is written as a bright bar at row 2·label (with noise): an easy task, so that
+    what is tested is that sums alone teach it, not how hard MNIST is."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=(rows, 2))
+    images = rng.random((rows * 2, 28, 28)).astype(np.float32) * 0.2
+    for k, lab in enumerate(labels.reshape(-1)):
+        images[k, 2 * lab + 4:2 * lab + 6, 4:24] = 1.0
+    np.save(folder / f"digits{seed}.npy", images)
+    head = "a,b,sum" + (",a.label,b.label" if labels_column else "")
+    lines = [head] + [f"digits{seed}.npy#{2 * r},digits{seed}.npy#{2 * r + 1},{a + b}"
+                      + (f",{a},{b}" if labels_column else "") for r, (a, b) in enumerate(labels)]
+    (folder / f"rows{seed}.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_tiny_task_learns_from_sums_alone_and_the_model_directory_reads(tmp_path):
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 400, 0, False)
+    _synthetic(tmp_path, 100, 1, True)
+    out = tmp_path / "learned"
+    result = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", test=tmp_path / "rows1.csv", out=out,
+                   config=LearnConfig(epochs=4, batch=16, lr=2e-3, seed=0))
+    assert result.epochs[-1].test["digit_accuracy"] >= 0.95, result.epochs[-1]
+    assert result.epochs[-1].test["riddle_accuracy"] >= 0.9
+    assert result.card["supervision"].startswith("riddle-level truth only")
+    from riddle.reading import read
+    images = np.load(tmp_path / "digits1.npy")[:20]
+    want = [int(line.split(",")[3 + k % 2]) for k, line in
+            zip(range(20), [ln for ln in (tmp_path / "rows1.csv").read_text().splitlines()[1:] for _ in (0, 1)])]
+    got = [r.label for r in read(images, models=str(out))]
+    assert np.mean(np.array(got) == np.array(want)) >= 0.9
+
+
+def test_nothing_is_written_when_a_table_is_bad(tmp_path):
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 10, 0, False)
+    rows = (tmp_path / "rows0.csv").read_text().splitlines()
+    (tmp_path / "bad.csv").write_text("\n".join(rows[:3] + [rows[3].rsplit(",", 1)[0] + ",19"]) + "\n")
+    with pytest.raises(TableError, match=r"row 3: no labels make the template hold with \$sum = 19"):
+        learn(tmp_path / "add.rdl", tmp_path / "bad.csv", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+PLACEHOLDERS = {"a": "image", "b": "image", "sum": "number"}
+BAD_TABLES = sorted(p for p in TABLES.iterdir() if p.suffix in (".csv", ".jsonl", ".txt"))
+
+
+@pytest.mark.parametrize("table", BAD_TABLES, ids=lambda p: p.name)
+def test_bad_tables_get_golden_errors(table, in_repo):
+    with pytest.raises(TableError) as e:
+        read_table(table.relative_to(ROOT), PLACEHOLDERS)
+    text = str(e.value) + "\n"
+    expected = table.with_suffix(table.suffix + ".expected")
+    if update_golden():
+        expected.write_text(text, encoding="utf-8")
+    assert text == expected.read_text(encoding="utf-8")
+
+
+def test_too_many_rows_are_refused_before_anything_is_read(tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("a,b,sum\n" + "digits.npy#0,digits.npy#1,3\n" * 11)
+    with pytest.raises(TableError, match="more than 10 rows"):
+        read_table(path, PLACEHOLDERS, max_rows=10)
