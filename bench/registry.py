@@ -129,6 +129,7 @@ BENCHES: dict[str, Bench] = {
     "coupled": _one("coupled", "## Coupled network", lambda d: module("coupled").section(d)),
     "joint": Bench(("## Joint logic",), _joint),
     "layers": Bench(),
+    "learn": Bench(),             # its section is rendered once docs/bench/learn.json exists (the first run)
     "load": _one("load", "## Playground under load", lambda d: module("load").section(d)),
     "logic": Bench(),
     "measure": _one("measure", "## Measurements", lambda d: module("measure").section(d)),

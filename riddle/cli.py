@@ -126,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="which networks learn (default: classifier); the rest stay frozen")
     lr.add_argument("--init", choices=("scratch", "pretrained"), default=LearnDefaults.init,
                     help="scratch: freshly initialised networks (default); pretrained: start from --models'")
+    lr.add_argument("--net", choices=("labelnet", "lenet"), default=None,
+                    help="with scratch, the classifier's architecture: labelnet (riddle's; the default) or lenet "
+                         "(DeepProbLog's MNIST network, as bench/learn.py compares)")
+    lr.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                    help="the learning rate: constant (default), or cosine (falls to 0 over all epochs' steps)")
+    lr.add_argument("--augment", action="store_true",
+                    help="distort the table's images as a hand would (rotation, scale, shear, shift) each time "
+                         "they are read")
+    lr.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                    help="stop after the epoch in which training time passes S seconds")
+    lr.add_argument("--resume", action="store_true",
+                    help="continue from the checkpoint in --out (written after every epoch; the same template, "
+                         "table and settings, --epochs may grow)")
     lr.add_argument("--models", type=family_or_directory, default=None, metavar="NAME",
                     help="the base family: its generator goes with the learned classifier into --out")
     lr.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -617,7 +630,8 @@ def cmd_learn(args) -> int:
     from .models.store import ModelError
     from .tables import TableError
     config = LearnConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, learn=tuple(args.learn),
-                         init=args.init, models=args.models, device=args.device)
+                         init=args.init, models=args.models, net=args.net, schedule=args.schedule,
+                         augment=args.augment, max_seconds=args.max_seconds, device=args.device)
 
     def report(epoch):
         test = epoch.test
@@ -630,12 +644,17 @@ def cmd_learn(args) -> int:
         print(line, file=sys.stderr, flush=True)
     try:
         result = learn(args.template, args.data, out=args.out, test=args.test, config=config,
-                       progress=not args.json, on_epoch=report)
+                       progress=not args.json, on_epoch=report, resume=args.resume)
     except RiddleError as e:
         print(render_all(e.diagnostics, e.source), file=sys.stderr)
         return EXIT_BAD_RIDDLE
     except (TableError, LearnError, ValueError) as e:
         return _fail(f"{e}\nnothing was learned{', and nothing written to ' + args.out if args.out else ''}")
+    except KeyboardInterrupt:
+        where = (f"; the last epoch's checkpoint is in {args.out}: add --resume to go on" if args.out else
+                 "; nothing was written (give --out DIR for a checkpoint after every epoch)")
+        print(f"\nlearning interrupted{where}", file=sys.stderr)
+        return 130
     except ModelError as e:
         return _fail(str(e), EXIT_FAILURE)
     if args.json:

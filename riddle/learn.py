@@ -32,9 +32,12 @@ from torch import nn
 from .graph.build import FactorGraph, PredicateFactor, build
 from .infer.objective import Networks, Objective, Readings
 from .lang import CheckedRiddle, RiddleError, load
+from .models.train import augment
 from .tables import Table, TableError, read_table
 
 INITS = ("scratch", "pretrained")
+SCHEDULES = ("constant", "cosine")
+NETS = ("labelnet", "lenet")        # `--net`: riddle's strided classifier, or DeepProbLog's LeNet (bench/learn.py)
 CLASSIFIER = "classifier"          # `--learn classifier`: the domain's label classifier (with its heads)
 
 
@@ -51,6 +54,10 @@ class LearnConfig:
     learn: tuple[str, ...] = (CLASSIFIER,)     # which networks train; the rest stay frozen
     init: str = "scratch"                       # scratch: freshly initialised networks; pretrained: the base's
     models: str | None = None                   # the base model family or directory (generator, frozen networks)
+    net: str | None = None                      # with scratch: the classifier's architecture (NETS); None: the base's
+    schedule: str = "constant"                  # the learning rate: constant, or cosine (to 0 over all steps)
+    augment: bool = False                       # distort the table's images as a hand would (models/train.augment)
+    max_seconds: float | None = None            # stop after the epoch in which training time passes this budget
     device: str = "cpu"
 
     def problems(self) -> list[str]:
@@ -63,6 +70,15 @@ class LearnConfig:
             out.append(f"--lr must be in (0, 1], not {self.lr}")
         if self.init not in INITS:
             out.append(f"--init must be one of {', '.join(INITS)}, not {self.init!r}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            out.append(f"--max-seconds must be positive, not {self.max_seconds}")
+        if self.schedule not in SCHEDULES:
+            out.append(f"--schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+        if self.net is not None and self.net not in NETS:
+            out.append(f"--net must be one of {', '.join(NETS)}, not {self.net!r}")
+        if self.net is not None and self.init != "scratch":
+            out.append("--net picks the architecture of a classifier learned from scratch; with --init pretrained "
+                       "the base's classifier is the start")
         return out
 
 
@@ -186,10 +202,16 @@ def networks(graph: FactorGraph, config: LearnConfig) -> tuple[nn.Module, dict[s
     base = domain.load_classifier()
     if config.init == "scratch":
         config_of = getattr(base, "config", None)
-        if not isinstance(base, zoo.LabelNet) or config_of is None:
+        if not isinstance(base, (zoo.LabelNet, zoo.LeNet)) or config_of is None:
             raise LearnError("`--init scratch` rebuilds riddle's own label classifier; this domain's classifier is a "
                              "plugin's: use `--init pretrained`")
-        classifier = zoo.LabelNet(**config_of)
+        torch.manual_seed(config.seed)            # after the base is loaded (its first load draws from the RNG)
+        if config.net == "lenet":
+            classifier = zoo.LeNet(classes=base.classes, heads=base.heads)
+        elif config.net == "labelnet" and not isinstance(base, zoo.LabelNet):
+            classifier = zoo.LabelNet(classes=base.classes, heads=base.heads)
+        else:
+            classifier = type(base)(**config_of)
     else:
         import copy
         classifier = copy.deepcopy(base)
@@ -287,10 +309,16 @@ def evaluate(model: RiddleLikelihood, rows: Rows, batch: int = 1024) -> dict:
 
 
 def learn(template: str | Path, data: str | Path, *, out: str | Path | None = None, test: str | Path | None = None,
-          config: LearnConfig | None = None, progress: bool = False, on_epoch=None) -> LearnResult:
+          config: LearnConfig | None = None, progress: bool = False, on_epoch=None, judge=None,
+          resume: bool = False) -> LearnResult:
     """Train the template's networks from its table's riddle-level truth alone, exactly (see the module's
     docstring). Raises RiddleError (the template), TableError (a table: every bad row) or LearnError
-    before anything is trained or written; `out` gets a model directory (`--models DIR`)."""
+    before anything is trained or written; `out` gets a model directory (`--models DIR`).
+
+    on_epoch(Epoch) is called after each epoch; judge(classifier) → {name: figure}, if given, adds the
+    caller's own figures to each epoch's `test` (outside the epoch's timed seconds). With `out`, a
+    checkpoint is written there after every epoch; `resume` continues from it (the same template, table and
+    settings; --epochs may grow), and ends where an uninterrupted run would have."""
     config = config or LearnConfig()
     if problems := config.problems():
         raise LearnError("; ".join(problems))
@@ -315,26 +343,42 @@ def learn(template: str | Path, data: str | Path, *, out: str | Path | None = No
         check_rows(test_rows, model)
     if out is not None:
         out = Path(out)
-        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "family.json").is_file())):
+        ours = (out / "family.json").is_file() or (out / f"{CHECKPOINT}.json").is_file()
+        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not ours)):
             raise LearnError(f"{out} exists and is not a model directory riddle wrote: choose an empty or new folder")
     device = torch.device(config.device)
     model.to(device)
     params = [q for q in model.parameters() if q.requires_grad]
     params = list({id(q): q for q in params}.values())
     optimiser = torch.optim.Adam(params, lr=config.lr)
-    order = torch.Generator().manual_seed(config.seed)
-    epochs: list[Epoch] = []
     steps = math.ceil(len(train_rows) / config.batch)
+    order = torch.Generator().manual_seed(config.seed)
+    distort = torch.Generator().manual_seed(config.seed + 1)     # augmentation's own stream: row order unchanged
+    streams = {"order": order, "distort": distort}
+    fingerprint = _fingerprint(checked, data, config)
+    epochs: list[Epoch] = []
+    if resume:
+        if out is None:
+            raise LearnError("--resume continues from the checkpoint in --out DIR: name the folder")
+        epochs = load_checkpoint(out, model, optimiser, streams, fingerprint)
     bar = None
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(len(epochs) + 1, config.epochs + 1):
+        if config.max_seconds is not None and sum(e.seconds for e in epochs) >= config.max_seconds:
+            break
         if progress:
             from .models.progress import Progress
             bar = Progress(steps, f"learn epoch {epoch}/{config.epochs}")
         start, total_loss, holds = time.perf_counter(), 0.0, 0
         perm = torch.randperm(len(train_rows), generator=order)
         for k in range(steps):
+            if config.schedule == "cosine":    # the learning rate falls to 0 over all epochs' steps
+                done = (epoch - 1) * steps + k
+                for group in optimiser.param_groups:
+                    group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * done / (config.epochs * steps)))
             idx = perm[k * config.batch:(k + 1) * config.batch]
             images, given = train_rows.images[idx].to(device), train_rows.given[idx].to(device)
+            if config.augment:                  # the hand's distortions riddle train uses (models/train.py)
+                images = augment(images.flatten(0, 1), distort).view(images.shape)
             logp = model(images, given)                                                   # [B]
             loss = -logp.mean()
             optimiser.zero_grad()
@@ -348,13 +392,100 @@ def learn(template: str | Path, data: str | Path, *, out: str | Path | None = No
         seconds = time.perf_counter() - start
         result = Epoch(epoch, total_loss / len(train_rows), holds / len(train_rows), seconds,
                        evaluate(model, test_rows) if test_rows is not None else {})
+        if judge is not None:
+            result.test.update(judge(model.classifier))
         epochs.append(result)
+        if out is not None:
+            save_checkpoint(out, model, optimiser, streams, epochs, fingerprint)
         if on_epoch is not None:
             on_epoch(result)
+    if not epochs:
+        raise LearnError(f"the checkpoint in {out} has already done {config.epochs} epochs: ask for more with --epochs")
     card = _card(checked, config, train_rows, test_rows, epochs, learning)
     if out is not None:
         write_models(out, model, card, config)
     return LearnResult(out, epochs, card, model)
+
+
+# ── checkpoints ───────────────────────────────────────────────────────────────
+
+CHECKPOINT = "checkpoint"   # OUT/checkpoint.safetensors (weights, Adam's moments, random streams) + checkpoint.json
+
+
+def _fingerprint(checked, data, config: LearnConfig) -> dict:
+    """What a checkpoint must agree with to be resumed: the template's text, the table's bytes, and every
+    setting but the epochs, the time budget and the device."""
+    import hashlib
+    digest = hashlib.sha256(Path(data).read_bytes()).hexdigest()
+    text = checked.source.text if checked.source else ""
+    settings = {k: v for k, v in config.__dict__.items() if k not in ("epochs", "max_seconds", "device")}
+    return {"template": hashlib.sha256(text.encode()).hexdigest(), "table": digest,
+            "settings": json.loads(json.dumps(settings, default=list))}
+
+
+def learnables(model: RiddleLikelihood) -> dict[str, nn.Module]:
+    """The networks a learned model directory holds: the classifier, and each predicate network that is not
+    read off it (those are views of the classifier)."""
+    out = {CLASSIFIER: model.classifier}
+    for name, net in model.objective.nets.predicates.items():
+        if not _reads_classifier(net, model.classifier):
+            out[name] = net
+    return out
+
+
+def save_checkpoint(out: Path, model: RiddleLikelihood, optimiser, streams: dict, epochs: list[Epoch],
+                    fingerprint: dict) -> None:
+    """Written after every epoch, atomically (a file is replaced whole), as safetensors and JSON: no pickle."""
+    from safetensors.torch import save_file
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {f"net.{name}.{k}": v.detach().cpu().contiguous().clone()
+               for name, net in learnables(model).items() for k, v in net.state_dict().items()}
+    state = optimiser.state_dict()
+    for i, moments in state["state"].items():
+        for k, v in moments.items():
+            tensors[f"adam.{i}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous().clone()
+    for name, g in streams.items():
+        tensors[f"rng.{name}"] = g.get_state()
+    meta = {"epochs": [e.__dict__ for e in epochs], "param_groups": state["param_groups"],
+            "fingerprint": fingerprint, "format": 1}
+    tmp = out / f".{CHECKPOINT}.partial"
+    save_file(tensors, str(tmp))
+    tmp.replace(out / f"{CHECKPOINT}.safetensors")
+    (out / f".{CHECKPOINT}.json.partial").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+    (out / f".{CHECKPOINT}.json.partial").replace(out / f"{CHECKPOINT}.json")
+
+
+def load_checkpoint(out: Path, model: RiddleLikelihood, optimiser, streams: dict, fingerprint: dict) -> list[Epoch]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    meta_path, weights = out / f"{CHECKPOINT}.json", out / f"{CHECKPOINT}.safetensors"
+    if not (meta_path.is_file() and weights.is_file()):
+        raise LearnError(f"--resume: {out} holds no checkpoint ({CHECKPOINT}.json and {CHECKPOINT}.safetensors)")
+    try:
+        meta = json.loads(meta_path.read_text())
+        tensors = load_file(str(weights))
+    except (OSError, ValueError, SafetensorError) as e:
+        raise LearnError(f"--resume: cannot read the checkpoint in {out}: {e}") from None
+    differs = [k for k in ("template", "table") if meta.get("fingerprint", {}).get(k) != fingerprint[k]]
+    theirs = meta.get("fingerprint", {}).get("settings", {})
+    differs += [f"--{k.replace('_', '-')} ({theirs.get(k)!r} then, {v!r} now)"
+                for k, v in fingerprint["settings"].items() if theirs.get(k) != v]
+    if differs:
+        raise LearnError(f"--resume: the checkpoint in {out} was made with another {', '.join(differs)}; resume "
+                         "with what it was made with, or start again without --resume")
+    device = next(model.classifier.parameters()).device
+    for name, net in learnables(model).items():
+        prefix = f"net.{name}."
+        net.load_state_dict({k[len(prefix):]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)})
+    moments: dict[int, dict] = {}
+    for key, v in tensors.items():
+        if key.startswith("adam."):
+            _, i, k = key.split(".", 2)
+            moments.setdefault(int(i), {})[k] = v.to(device) if k != "step" else v
+    optimiser.load_state_dict({"state": moments, "param_groups": meta["param_groups"]})
+    for name, g in streams.items():
+        g.set_state(tensors[f"rng.{name}"])
+    return [Epoch(**e) for e in meta["epochs"]]
 
 
 def _card(checked, config, train_rows, test_rows, epochs, learning) -> dict:
@@ -389,6 +520,12 @@ def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnCo
     tmp.mkdir(parents=True)
     try:
         store.save(model.classifier.eval(), "classifier", {"role": "label classifier", **card}, tmp)
+        for name, net in learnables(model).items():
+            if name != CLASSIFIER:
+                store.save(net.eval(), f"predicate {name}", {"role": f"predicate `{name}`", **card}, tmp)
+        for suffix in (".safetensors", ".json"):           # the last epoch's checkpoint: --resume can go on
+            if (out / f"{CHECKPOINT}{suffix}").is_file():
+                shutil.copyfile(out / f"{CHECKPOINT}{suffix}", tmp / f"{CHECKPOINT}{suffix}")
         source = Path(weights_dir())
         for stem in (base.generator_weights,):
             for suffix in (".safetensors", ".json"):

@@ -14,7 +14,7 @@ from torch import nn
 
 from riddle.graph.build import build
 from riddle.lang import load_text
-from riddle.learn import LearnConfig, RiddleLikelihood, learn
+from riddle.learn import LearnConfig, LearnError, RiddleLikelihood, learn
 from riddle.tables import TableError, read_table
 
 from .conftest import ROOT, update_golden
@@ -190,3 +190,45 @@ def test_too_many_rows_are_refused_before_anything_is_read(tmp_path):
     path.write_text("a,b,sum\n" + "digits.npy#0,digits.npy#1,3\n" * 11)
     with pytest.raises(TableError, match="more than 10 rows"):
         read_table(path, PLACEHOLDERS, max_rows=10)
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+    return load_file(str(folder / "checkpoint.safetensors"))
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    """A checkpoint after every epoch holds the weights, Adam's moments and the random streams (row order,
+    distortions): stopping after 1 epoch and resuming for 2 more gives bit-for-bit the 3-epoch run."""
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 40, 0, False)
+    config = LearnConfig(epochs=3, batch=8, lr=2e-3, seed=0, net="lenet", schedule="cosine", augment=True)
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=whole, config=config)
+    first = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=part,
+                  config=LearnConfig(**{**config.__dict__, "epochs": 3, "max_seconds": 1e-9}))
+    assert len(first.epochs) == 1 and (part / "checkpoint.json").is_file()
+    rest = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=part, config=config, resume=True)
+    assert [e.epoch for e in rest.epochs] == [1, 2, 3]
+    a, b = _weights(whole), _weights(part)
+    assert a.keys() == b.keys() and any(k.startswith("adam.") for k in a)
+    for k in a:
+        if not k.startswith("rng."):
+            assert torch.equal(a[k], b[k]), k
+    assert (part / "family.json").is_file()
+
+
+def test_resume_refuses_a_checkpoint_of_another_table_or_setting(tmp_path):
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 20, 0, False)
+    _synthetic(tmp_path, 20, 1, False)
+    out = tmp_path / "out"
+    learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=out, config=LearnConfig(epochs=1, batch=8))
+    with pytest.raises(LearnError, match="another table"):
+        learn(tmp_path / "add.rdl", tmp_path / "rows1.csv", out=out, config=LearnConfig(epochs=2, batch=8), resume=True)
+    with pytest.raises(LearnError, match=r"--lr \(0.001 then, 0.01 now\)"):
+        learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=out, config=LearnConfig(epochs=2, batch=8, lr=0.01),
+              resume=True)
+    with pytest.raises(LearnError, match="holds no checkpoint"):
+        learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=tmp_path / "empty", config=LearnConfig(epochs=2),
+              resume=True)

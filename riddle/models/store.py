@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from . import coupled, zoo
 
-ARCHITECTURES = {cls.__name__: cls for cls in (zoo.LabelNet, zoo.PredicateNet, zoo.JudgeNet, zoo.Generator,
+ARCHITECTURES = {cls.__name__: cls for cls in (zoo.LabelNet, zoo.LeNet, zoo.PredicateNet, zoo.JudgeNet, zoo.Generator,
                                                           zoo.LabelSampler, coupled.CoupledNet)}
 
 

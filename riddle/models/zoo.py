@@ -91,6 +91,30 @@ class LabelNet(nn.Module):
         return self.outputs(x)[:, :self.classes]
 
 
+class LeNet(nn.Module):
+    """DeepProbLog's MNIST network (examples/MNIST/network.py, `MNIST_Net`), returning logits: two
+    5 x 5 convolutions with max-pooling, then 256 → 120 → 84 → classes. `riddle learn --net lenet` trains
+    it, so that bench/learn.py compares riddle and DeepProbLog on the same network. Heads as LabelNet's."""
+
+    def __init__(self, classes: int = 10, heads: tuple[str, ...] | list[str] = ()):
+        super().__init__()
+        self.config = {"classes": classes, "heads": list(heads)}
+        self.classes, self.heads = classes, tuple(heads)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.MaxPool2d(2, 2), nn.ReLU(True),       # 6 x 12 x 12
+            nn.Conv2d(6, 16, 5), nn.MaxPool2d(2, 2), nn.ReLU(True),      # 16 x 4 x 4
+        )
+        self.classifier = nn.Sequential(nn.Linear(16 * 4 * 4, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                        nn.Linear(84, classes + len(heads)))
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:        # x: [N, 28, 28] → [N, classes + heads]
+        x = (x.unsqueeze(1) - 0.5) / 0.5                           # DeepProbLog's Normalize((0.5,), (0.5,))
+        return self.classifier(self.encoder(x).flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:        # x: [N, 28, 28] → [N, classes]
+        return self.outputs(x)[:, :self.classes]
+
+
 def outputs_of(classifier: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """All of a classifier's outputs (labels first, then heads); a plugin's classifier has only labels."""
     return classifier.outputs(x) if hasattr(classifier, "outputs") else classifier(x)
