@@ -63,6 +63,12 @@ def _models() -> dict[str, str]:
     return {"MODELS.md": module("models").render(kept("models"))}
 
 
+def _maybe(name: str) -> dict | None:
+    """A bench's kept JSON, or None before its first run."""
+    path = DOCS / "bench" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def _machine(data: dict) -> str:
     return data.get("machine", "?").replace("Intel(R) Xeon(R) Processor", "Intel Xeon").split(", Python")[0]
 
@@ -108,6 +114,21 @@ def standing() -> str:
     row("a held-out digit seen through 100 random projections (σ 0.1)",
         f"squared error {proj['mse']['riddle']:.4f} per pixel against least squares' "
         f"{proj['mse']['least squares']:.3f}", ms, "python -m bench.measure")
+    lr = _maybe("learn")
+    if lr:
+        by_n = {r["n"]: r for r in lr["rows"]}
+        one, dpl = by_n[1]["riddle"], by_n[1].get("deepproblog", {})
+        figure = (f"N = 1: {one['digit_accuracy']:.1%} of digits, {one['sum_accuracy']:.1%} of sums, "
+                  f"{one['epoch_seconds']:.2f} s an epoch")
+        if dpl.get("epochs"):
+            figure += (f"; DeepProbLog 2.1 on the same rows {dpl['digit_accuracy']:.1%} / {dpl['sum_accuracy']:.1%}, "
+                       f"{dpl['epoch_seconds']:.0f} s an epoch")
+        for n in (15, 100):
+            if n in by_n:
+                r = by_n[n]["riddle"]
+                figure += f"; N = {n}: {r['digit_accuracy']:.1%} of digits in {r['curve'][-1]['seconds']:.0f} s"
+        row("MNIST-addition learned from sums alone (bundled digits, from scratch)", figure, lr,
+            "python -m bench.learn")
     ld = kept("load")
     paced, saturated = (next(ph for ph in ld["phases"] if ph["think_s"] == t) for t in (0.5, 0.0))
     row(f"the playground under {ld['clients']} clients: `/api/check` median",
@@ -129,7 +150,7 @@ BENCHES: dict[str, Bench] = {
     "coupled": _one("coupled", "## Coupled network", lambda d: module("coupled").section(d)),
     "joint": Bench(("## Joint logic",), _joint),
     "layers": Bench(),
-    "learn": Bench(),             # its section is rendered once docs/bench/learn.json exists (the first run)
+    "learn": _one("learn", "## Learning from riddles", lambda d: module("learn").section(d)),
     "load": _one("load", "## Playground under load", lambda d: module("load").section(d)),
     "logic": Bench(),
     "measure": _one("measure", "## Measurements", lambda d: module("measure").section(d)),

@@ -234,8 +234,13 @@ def _models_problem(models) -> str | None:
     return None if models is None or is_model_directory(models) else settings_problem({"models": models})
 
 
-def setting_problem(settings: Mapping) -> str | None:
-    """Why these solve settings cannot be used (the language's own rule, `vocabulary.setting_problem`), or None."""
+def setting_problem(settings: Mapping, directories: bool = False) -> str | None:
+    """Why these solve settings cannot be used (the language's own rule, `vocabulary.setting_problem`), or None.
+    `directories`: `models` may also be a model directory (the command line, a sweep's --set, Python) — never
+    for a server's client, who must not name paths on the server."""
+    if directories and "models" in settings:
+        rest = {k: v for k, v in settings.items() if k != "models"}
+        return _models_problem(settings["models"]) or settings_problem(rest)
     return settings_problem(settings)
 
 

@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON object per file")
     c.add_argument("--data", action="append", metavar="TABLE",
                    help="the files are templates: check each row of this table too (CSV or JSON Lines; repeatable)")
+    c.add_argument("--models", type=family_or_directory, default=None, metavar="NAME|DIR",
+                   help="check against this model family's or model directory's networks (default: the file's "
+                        "own `solve with models …`, else default)")
     c.set_defaults(run=cmd_check)
 
     lr = sub.add_parser("learn", help="learn the networks from riddles: a template, a table of rows, their truth",
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "they are read")
     lr.add_argument("--max-seconds", type=float, default=None, metavar="S",
                     help="stop after the epoch in which training time passes S seconds")
+    lr.add_argument("--starts", type=int, default=1, metavar="K",
+                    help="K independent starts, each learning for a fifth of the epochs; the one with the lowest "
+                         "training loss goes on (long sums have local optima some starts fall into)")
     lr.add_argument("--resume", action="store_true",
                     help="continue from the checkpoint in --out (written after every epoch; the same template, "
                          "table and settings, --epochs may grow)")
@@ -175,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                     help="another name browsers reach this server by (a reverse proxy's public name, for one); "
                          "requests naming any other Host are refused (repeatable)")
+    sv.add_argument("--models", type=family_or_directory, default=None, metavar="NAME|DIR",
+                    help="the networks solves use unless a request names a family (a model directory from riddle "
+                         "learn --out DIR; a client can never name a path)")
     sv.add_argument("--queue", type=int, default=4, metavar="N",
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
     sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
@@ -340,7 +349,7 @@ def print_diagnostics(riddle: CheckedRiddle, diagnostics: list[Diagnostic]) -> N
 def cmd_check(args) -> int:
     status = EXIT_OK
     for path in args.files:
-        result = check(Path(path), template=bool(args.data))
+        result = check(Path(path), template=bool(args.data), models=args.models)
         failed = bool(result.errors)
         if failed:
             status = EXIT_BAD_RIDDLE
@@ -532,7 +541,7 @@ def cmd_serve(args) -> int:
     if bad:
         return _fail(f"--allow-host takes a host name or address (no scheme, path or port), not {bad[0]!r}")
     run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
-        allow_hosts=tuple(args.allow_host))
+        allow_hosts=tuple(args.allow_host), models=args.models)
     return EXIT_OK
 
 
@@ -631,7 +640,8 @@ def cmd_learn(args) -> int:
     from .tables import TableError
     config = LearnConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, learn=tuple(args.learn),
                          init=args.init, models=args.models, net=args.net, schedule=args.schedule,
-                         augment=args.augment, max_seconds=args.max_seconds, device=args.device)
+                         augment=args.augment, max_seconds=args.max_seconds, starts=args.starts,
+                         device=args.device)
 
     def report(epoch):
         test = epoch.test

@@ -58,6 +58,7 @@ class LearnConfig:
     schedule: str = "constant"                  # the learning rate: constant, or cosine (to 0 over all steps)
     augment: bool = False                       # distort the table's images as a hand would (models/train.augment)
     max_seconds: float | None = None            # stop after the epoch in which training time passes this budget
+    starts: int = 1                             # independent starts; the lowest training loss after a probe goes on
     device: str = "cpu"
 
     def problems(self) -> list[str]:
@@ -70,6 +71,8 @@ class LearnConfig:
             out.append(f"--lr must be in (0, 1], not {self.lr}")
         if self.init not in INITS:
             out.append(f"--init must be one of {', '.join(INITS)}, not {self.init!r}")
+        if not 1 <= self.starts <= 64:
+            out.append(f"--starts must be 1 … 64, not {self.starts}")
         if self.max_seconds is not None and not self.max_seconds > 0:
             out.append(f"--max-seconds must be positive, not {self.max_seconds}")
         if self.schedule not in SCHEDULES:
@@ -200,7 +203,8 @@ def networks(graph: FactorGraph, config: LearnConfig) -> tuple[nn.Module, dict[s
     from .models import zoo
     domain = graph.unknowns[0].domain
     base = domain.load_classifier()
-    if config.init == "scratch":
+    import copy
+    if config.init == "scratch" and CLASSIFIER in config.learn:
         config_of = getattr(base, "config", None)
         if not isinstance(base, (zoo.LabelNet, zoo.LeNet)) or config_of is None:
             raise LearnError("`--init scratch` rebuilds riddle's own label classifier; this domain's classifier is a "
@@ -212,8 +216,7 @@ def networks(graph: FactorGraph, config: LearnConfig) -> tuple[nn.Module, dict[s
             classifier = zoo.LabelNet(classes=base.classes, heads=base.heads)
         else:
             classifier = type(base)(**config_of)
-    else:
-        import copy
+    else:                                     # pretrained, or frozen: the base's classifier as it is
         classifier = copy.deepcopy(base)
     classifier.train()
     preds: dict[str, nn.Module] = {}
@@ -230,6 +233,13 @@ def networks(graph: FactorGraph, config: LearnConfig) -> tuple[nn.Module, dict[s
     for n, net in preds.items():
         trains = n in config.learn
         if not _reads_classifier(net, classifier):
+            if trains and not any(True for _ in net.parameters()):
+                raise LearnError(f"--learn names `{n}`, whose network has no weights to learn (a plain function)")
+            if trains and config.init == "scratch":       # freshly initialised, as torch initialises each layer
+                torch.manual_seed(config.seed)
+                for layer in net.modules():
+                    if hasattr(layer, "reset_parameters"):
+                        layer.reset_parameters()
             for q in net.parameters():
                 q.requires_grad_(trains)
     if CLASSIFIER not in config.learn:
@@ -269,6 +279,7 @@ class Epoch:
     riddle_accuracy: float        # training rows whose riddle holds with probability > ½, while learning
     seconds: float
     test: dict = field(default_factory=dict)
+    start: int = 0                # with --starts: which start this epoch trained
 
 
 @dataclass
@@ -331,80 +342,132 @@ def learn(template: str | Path, data: str | Path, *, out: str | Path | None = No
         raise LearnError(f"{template} has no `$name` placeholders: a template names the table's columns, as in "
                          "`a looks like $a` and `a + b = $sum`")
     graph = build(checked)
-    torch.manual_seed(config.seed)
-    classifier, preds, learning = networks(graph, config)
-    model = RiddleLikelihood(graph, classifier, preds)
+    first = _start(graph, config, config.seed)
+    learning = first.learning
     labels_shape = graph.unknowns[0].domain.image_shape
-    train_rows = rows_of(read_table(data, checked.placeholders, shape=labels_shape), model)
-    check_rows(train_rows, model)
+    train_rows = rows_of(read_table(data, checked.placeholders, shape=labels_shape), first.model)
+    check_rows(train_rows, first.model)
     test_rows = None
     if test is not None:
-        test_rows = rows_of(read_table(test, checked.placeholders, labels_allowed=True, shape=labels_shape), model)
-        check_rows(test_rows, model)
+        test_rows = rows_of(read_table(test, checked.placeholders, labels_allowed=True, shape=labels_shape),
+                            first.model)
+        check_rows(test_rows, first.model)
     if out is not None:
         out = Path(out)
         ours = (out / "family.json").is_file() or (out / f"{CHECKPOINT}.json").is_file()
         if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not ours)):
             raise LearnError(f"{out} exists and is not a model directory riddle wrote: choose an empty or new folder")
     device = torch.device(config.device)
-    model.to(device)
-    params = [q for q in model.parameters() if q.requires_grad]
-    params = list({id(q): q for q in params}.values())
-    optimiser = torch.optim.Adam(params, lr=config.lr)
-    steps = math.ceil(len(train_rows) / config.batch)
-    order = torch.Generator().manual_seed(config.seed)
-    distort = torch.Generator().manual_seed(config.seed + 1)     # augmentation's own stream: row order unchanged
-    streams = {"order": order, "distort": distort}
     fingerprint = _fingerprint(checked, data, config)
-    epochs: list[Epoch] = []
+    spent = [0.0]                                 # training seconds, every start's
+
+    def run_epoch(run: _Run, epoch: int, start: int) -> Epoch:
+        result = _train_epoch(run, epoch, train_rows, config, device, progress, start)
+        result.test = evaluate(run.model, test_rows) if test_rows is not None else {}
+        if judge is not None:
+            result.test.update(judge(run.model.classifier))
+        spent[0] += result.seconds
+        run.epochs.append(result)
+        return result
+
+    def over_budget() -> bool:
+        return config.max_seconds is not None and spent[0] >= config.max_seconds
+
+    run = first
     if resume:
         if out is None:
             raise LearnError("--resume continues from the checkpoint in --out DIR: name the folder")
-        epochs = load_checkpoint(out, model, optimiser, streams, fingerprint)
-    bar = None
-    for epoch in range(len(epochs) + 1, config.epochs + 1):
-        if config.max_seconds is not None and sum(e.seconds for e in epochs) >= config.max_seconds:
+        run.epochs = load_checkpoint(out, run.model, run.optimiser, run.streams, fingerprint)
+        spent[0] = sum(e.seconds for e in run.epochs)
+    elif config.starts > 1:
+        # Several starts, each for the first `probe` epochs; the one whose training loss is lowest goes on.
+        # Long sums have local optima (each digit read as a mixture of its neighbours: docs/LEARNING.md) that
+        # some initialisations fall into; the exact likelihood tells them apart.
+        probe = max(1, round(config.epochs * PROBE_SHARE))
+        runs = [first] + [_start(graph, config, config.seed + STARTS_STRIDE * k) for k in range(1, config.starts)]
+        for k, candidate in enumerate(runs):
+            for epoch in range(1, probe + 1):
+                result = run_epoch(candidate, epoch, k)
+                if on_epoch is not None:
+                    on_epoch(result)
+        run = min(runs, key=lambda r: r.epochs[-1].loss)
+    for epoch in range(len(run.epochs) + 1, config.epochs + 1):
+        if over_budget():
             break
-        if progress:
-            from .models.progress import Progress
-            bar = Progress(steps, f"learn epoch {epoch}/{config.epochs}")
-        start, total_loss, holds = time.perf_counter(), 0.0, 0
-        perm = torch.randperm(len(train_rows), generator=order)
-        for k in range(steps):
-            if config.schedule == "cosine":    # the learning rate falls to 0 over all epochs' steps
-                done = (epoch - 1) * steps + k
-                for group in optimiser.param_groups:
-                    group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * done / (config.epochs * steps)))
-            idx = perm[k * config.batch:(k + 1) * config.batch]
-            images, given = train_rows.images[idx].to(device), train_rows.given[idx].to(device)
-            if config.augment:                  # the hand's distortions riddle train uses (models/train.py)
-                images = augment(images.flatten(0, 1), distort).view(images.shape)
-            logp = model(images, given)                                                   # [B]
-            loss = -logp.mean()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total_loss += float(loss.detach()) * len(idx)
-            holds += int((logp.detach() > math.log(0.5)).sum())
-            if bar is not None:
-                seen = min((k + 1) * config.batch, len(train_rows))
-                bar.update(1, f"loss {total_loss / seen:.3f} · riddles {holds / seen:.1%}")
-        seconds = time.perf_counter() - start
-        result = Epoch(epoch, total_loss / len(train_rows), holds / len(train_rows), seconds,
-                       evaluate(model, test_rows) if test_rows is not None else {})
-        if judge is not None:
-            result.test.update(judge(model.classifier))
-        epochs.append(result)
+        result = run_epoch(run, epoch, run.start)
         if out is not None:
-            save_checkpoint(out, model, optimiser, streams, epochs, fingerprint)
+            save_checkpoint(out, run.model, run.optimiser, run.streams, run.epochs, fingerprint)
         if on_epoch is not None:
             on_epoch(result)
+    epochs, model = run.epochs, run.model
     if not epochs:
         raise LearnError(f"the checkpoint in {out} has already done {config.epochs} epochs: ask for more with --epochs")
-    card = _card(checked, config, train_rows, test_rows, epochs, learning)
+    card = _card(checked, config, train_rows, test_rows, epochs, learning, spent[0])
     if out is not None:
         write_models(out, model, card, config)
     return LearnResult(out, epochs, card, model)
+
+
+PROBE_SHARE = 0.2        # with --starts K: each start learns for this share of the epochs before one is chosen
+STARTS_STRIDE = 1000     # start k's seed: --seed + 1000 k
+
+
+@dataclass
+class _Run:
+    """One start: its networks (in the likelihood), Adam, its random streams and its epochs so far."""
+    model: RiddleLikelihood
+    optimiser: torch.optim.Optimizer
+    streams: dict
+    learning: list[str]
+    start: int
+    epochs: list = field(default_factory=list)
+
+
+def _start(graph: FactorGraph, config: LearnConfig, seed: int) -> _Run:
+    from dataclasses import replace
+    seeded = replace(config, seed=seed)
+    classifier, preds, learning = networks(graph, seeded)
+    model = RiddleLikelihood(graph, classifier, preds).to(torch.device(config.device))
+    params = list({id(q): q for q in model.parameters() if q.requires_grad}.values())
+    streams = {"order": torch.Generator().manual_seed(seed),
+               "distort": torch.Generator().manual_seed(seed + 1)}    # augmentation's own: row order unchanged
+    return _Run(model, torch.optim.Adam(params, lr=config.lr), streams, learning,
+                (seed - config.seed) // STARTS_STRIDE)
+
+
+def _train_epoch(run: _Run, epoch: int, rows: Rows, config: LearnConfig, device, progress: bool,
+                 start: int) -> Epoch:
+    """One pass over the rows in the run's order: one classifier call and one logic call a mini-batch."""
+    model, optimiser = run.model, run.optimiser
+    order, distort = run.streams["order"], run.streams["distort"]
+    steps = math.ceil(len(rows) / config.batch)
+    bar = None
+    if progress:
+        from .models.progress import Progress
+        bar = Progress(steps, f"learn epoch {epoch}/{config.epochs}" + (f" (start {start + 1})" if config.starts > 1
+                                                                          else ""))
+    began, total_loss, holds = time.perf_counter(), 0.0, 0
+    perm = torch.randperm(len(rows), generator=order)
+    for k in range(steps):
+        if config.schedule == "cosine":    # the learning rate falls to 0 over all epochs' steps
+            done = (epoch - 1) * steps + k
+            for group in optimiser.param_groups:
+                group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * done / (config.epochs * steps)))
+        idx = perm[k * config.batch:(k + 1) * config.batch]
+        images, given = rows.images[idx].to(device), rows.given[idx].to(device)
+        if config.augment:                  # the hand's distortions riddle train uses (models/train.py)
+            images = augment(images.flatten(0, 1), distort).view(images.shape)
+        logp = model(images, given)                                                   # [B]
+        loss = -logp.mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total_loss += float(loss.detach()) * len(idx)
+        holds += int((logp.detach() > math.log(0.5)).sum())
+        if bar is not None:
+            seen = min((k + 1) * config.batch, len(rows))
+            bar.update(1, f"loss {total_loss / seen:.3f} · riddles {holds / seen:.1%}")
+    return Epoch(epoch, total_loss / len(rows), holds / len(rows), time.perf_counter() - began, start=start)
 
 
 # ── checkpoints ───────────────────────────────────────────────────────────────
@@ -488,7 +551,7 @@ def load_checkpoint(out: Path, model: RiddleLikelihood, optimiser, streams: dict
     return [Epoch(**e) for e in meta["epochs"]]
 
 
-def _card(checked, config, train_rows, test_rows, epochs, learning) -> dict:
+def _card(checked, config, train_rows, test_rows, epochs, learning, seconds: float) -> dict:
     last = epochs[-1]
     return {
         "trained_by": "riddle learn",
@@ -497,7 +560,8 @@ def _card(checked, config, train_rows, test_rows, epochs, learning) -> dict:
         "template_text": checked.source.text if checked.source else None,
         "rows": len(train_rows), "epochs": len(epochs), "batch": config.batch, "lr": config.lr,
         "seed": config.seed, "init": config.init, "learned": learning,
-        "seconds": round(sum(e.seconds for e in epochs), 2),
+        "seconds": round(seconds, 2),                      # every start's training time
+        "starts": config.starts, "chosen_start": epochs[-1].start,
         "train_riddle_accuracy": round(last.riddle_accuracy, 4),
         "test": last.test,
     }
@@ -520,9 +584,16 @@ def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnCo
     tmp.mkdir(parents=True)
     try:
         store.save(model.classifier.eval(), "classifier", {"role": "label classifier", **card}, tmp)
-        for name, net in learnables(model).items():
-            if name != CLASSIFIER:
-                store.save(net.eval(), f"predicate {name}", {"role": f"predicate `{name}`", **card}, tmp)
+        for name, net in learnables(model).items():      # a plugin's network: its weights; the plugin builds it
+            if name != CLASSIFIER and name in card["learned"]:
+                from safetensors.torch import save_file
+
+                from .models.families import predicate_file
+                stem = predicate_file(name)
+                save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+                          str(tmp / f"{stem}.safetensors"))
+                (tmp / f"{stem}.json").write_text(json.dumps({"role": f"predicate `{name}`", **card}, indent=2)
+                                                  + "\n")
         for suffix in (".safetensors", ".json"):           # the last epoch's checkpoint: --resume can go on
             if (out / f"{CHECKPOINT}{suffix}").is_file():
                 shutil.copyfile(out / f"{CHECKPOINT}{suffix}", tmp / f"{CHECKPOINT}{suffix}")

@@ -148,7 +148,7 @@ def grid(riddles: list[str], seeds: list[int], methods: list[str], sets: dict[st
     keys = sorted(sets)
     combos = [tuple(zip(keys, values)) for values in itertools.product(*(sets[k] for k in keys))] or [()]
     for combo in combos:
-        problem = api.setting_problem(dict(combo))
+        problem = api.setting_problem(dict(combo), directories=True)     # the operator's: a model directory too
         if problem:
             raise SweepError(f"--set: {problem}")
     texts = {}

@@ -37,3 +37,45 @@ def test_kept_results_record_their_provenance(tmp_path, monkeypatch):
     assert p["command"] == "python -m bench.solve --seeds 3" and p["precision"] in ("float32", "bfloat16")
     save_json(tmp_path / "y.json", {"rows": [], "provenance": {"commit": "abc"}}, keep=True)   # a render keeps it
     assert json.loads((tmp_path / "y.json").read_text())["provenance"] == {"commit": "abc"}
+
+
+def _idx(path, array) -> None:
+    """An IDX file as MNIST's are written: magic 0 0 8 ndim, big-endian sizes, unsigned bytes."""
+    import struct
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    path.write_bytes(header + array.astype("uint8").tobytes())
+
+
+@pytest.mark.parametrize("form", ["idx", "npy"])
+def test_the_papers_protocol_runs_on_a_users_mnist(tmp_path, form):
+    """bench/learn.py --mnist DIR: train and test digits stay apart, ⌊train / 2N⌋ rows each using every
+    training digit once, and a learner runs on them (a small synthetic set: no full MNIST here)."""
+    import numpy as np
+
+    from bench.learn import Recipe, published, run_riddle, write_task
+    rng = np.random.default_rng(0)
+    sets = {"train": (rng.integers(0, 256, (61, 28, 28)), rng.integers(0, 10, 61)),
+            "t10k": (rng.integers(0, 256, (20, 28, 28)), rng.integers(0, 10, 20))}
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for stem, (x, y) in sets.items():
+        if form == "idx":
+            _idx(data / f"{stem}-images-idx3-ubyte", x)
+            _idx(data / f"{stem}-labels-idx1-ubyte", y)
+        else:
+            part = "train" if stem == "train" else "test"
+            np.save(data / f"{part}-images.npy", x.astype("uint8"))
+            np.save(data / f"{part}-labels.npy", y)
+    digits = published(data)
+    assert len(digits.train) == 61 and len(digits.test) == 20 and not set(digits.train) & set(digits.test)
+    assert (digits.labels[digits.test] == sets["t10k"][1]).all()
+    task = write_task(digits, 2, tmp_path / "task")
+    assert task.train_rows.shape == (61 // 4, 4) and len(set(task.train_rows.ravel())) == 60
+    assert set(task.test_rows.ravel()) <= set(digits.test)
+    lines = task.train.read_text().splitlines()
+    assert lines[0] == "a1,a0,b1,b0,sum" and len(lines) == 1 + 15
+    ids = task.train_rows[0]
+    y = digits.labels[ids]
+    assert int(lines[1].split(",")[-1]) == 10 * y[0] + y[1] + 10 * y[2] + y[3]
+    out = run_riddle(digits, task, Recipe(epochs=1, batch=4))
+    assert out["epochs"] == 1 and 0 <= out["digit_accuracy"] <= 1 and out["curve"][0]["digits"] == 20

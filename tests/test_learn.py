@@ -232,3 +232,72 @@ def test_resume_refuses_a_checkpoint_of_another_table_or_setting(tmp_path):
     with pytest.raises(LearnError, match="holds no checkpoint"):
         learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=tmp_path / "empty", config=LearnConfig(epochs=2),
               resume=True)
+
+
+STRIPE_PLUGIN = '''
+import riddle
+from riddle.models.zoo import PredicateNet
+
+riddle.register_predicate("stripe", load=lambda: PredicateNet(width=4),
+                          description="a horizontal stripe crosses the image (no truth table: not a label's)")
+'''
+
+
+@pytest.fixture
+def fresh_plugins():
+    from riddle import plugins
+    plugins.reload_for_tests()
+    yield plugins
+    plugins.reload_for_tests()
+
+
+def _stripes(folder: Path, rows: int, seed: int) -> np.ndarray:
+    """Rows of three noisy images, each crossed by a stripe or not; the table gives only how many are."""
+    rng = np.random.default_rng(seed)
+    has = rng.random((rows, 3)) < 0.5
+    images = rng.random((rows * 3, 28, 28)).astype(np.float32) * 0.3
+    for k, yes in enumerate(has.reshape(-1)):
+        if yes:
+            top = rng.integers(4, 22)
+            images[k, top:top + 3, 2:26] = 1.0
+    np.save(folder / f"stripes{seed}.npy", images)
+    lines = ["a,b,c,k"] + [",".join(f"stripes{seed}.npy#{3 * r + j}" for j in range(3)) + f",{int(h.sum())}"
+                           for r, h in enumerate(has)]
+    (folder / f"stripes{seed}.csv").write_text("\n".join(lines) + "\n")
+    return has.reshape(-1)
+
+
+def test_a_predicate_without_a_truth_table_learns_from_counts_alone(tmp_path, fresh_plugins):
+    """`exactly $k of {…}` over a plugin's predicate: its network learns from the counts; the model
+    directory holds its weights, and `--models DIR` reads with them."""
+    (tmp_path / "stripe.py").write_text(STRIPE_PLUGIN)
+    fresh_plugins.load_plugins([str(tmp_path / "stripe.py")], entry_points=False)
+    (tmp_path / "count.rdl").write_text("digits a, b, c\na looks like $a\nb looks like $b\nc looks like $c\n"
+                                        "exactly $k of { a has stripe; b has stripe; c has stripe }\n")
+    _stripes(tmp_path, 200, 0)
+    truth = _stripes(tmp_path, 40, 1)
+    out = tmp_path / "learned"
+    result = learn(tmp_path / "count.rdl", tmp_path / "stripes0.csv", out=out,
+                   config=LearnConfig(epochs=6, batch=16, lr=3e-3, learn=("stripe",)))
+    assert result.card["learned"] == ["stripe"]
+    assert (out / "predicate-stripe.safetensors").is_file()
+    from riddle.models.families import registry
+    net = registry(str(out)).predicates["digit", "stripe"].load_network()
+    with torch.no_grad():
+        said = torch.sigmoid(net(torch.from_numpy(np.load(tmp_path / "stripes1.npy")))).numpy() > 0.5
+    assert np.mean(said == truth) >= 0.9
+    with pytest.raises(LearnError, match="does not read"):
+        learn(tmp_path / "count.rdl", tmp_path / "stripes0.csv", config=LearnConfig(learn=("odd",)))
+
+
+def test_several_starts_probe_then_the_lowest_loss_goes_on(tmp_path):
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 24, 0, False)
+    seen = []
+    result = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", on_epoch=seen.append,
+                   config=LearnConfig(epochs=5, batch=8, starts=3, net="lenet"))      # probe: 1 epoch each
+    assert [(e.start, e.epoch) for e in seen[:3]] == [(0, 1), (1, 1), (2, 1)]
+    best = min(seen[:3], key=lambda e: e.loss)
+    assert [(e.start, e.epoch) for e in seen[3:]] == [(best.start, k) for k in range(2, 6)]
+    assert result.epochs[0] is best and result.card["chosen_start"] == best.start
+    assert result.card["seconds"] == pytest.approx(sum(e.seconds for e in seen), abs=0.01)

@@ -102,4 +102,33 @@ def _bound(base: Registry, fam: ModelFamily) -> Registry:
                 r.predicates[key] = replace(p, load_network=readout(p.truth_table),
                                             description=f"{p.description.split(' (')[0]} (read off the "
                                                         f"{fam.name} network's forward model)")
+    if fam.directory:             # predicate networks a model directory learned (`riddle learn --learn NAME`)
+        for key, p in list(r.predicates.items()):
+            weights = Path(fam.directory) / f"{predicate_file(p.name)}.safetensors"
+            if weights.is_file():
+                r.predicates[key] = replace(p, load_network=loader(_learned(p.load_network, weights)),
+                                            description=f"{p.description} (learned: {weights})")
     return r
+
+
+def predicate_file(name: str) -> str:
+    """The file stem of a learned predicate network's weights in a model directory."""
+    return "predicate-" + name.replace(" ", "-")
+
+
+def _learned(load_network, weights: Path):
+    """A predicate's own network (as its plugin builds it), with the weights `riddle learn` wrote."""
+    def load():
+        import copy
+
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from .store import ModelError
+        net = copy.deepcopy(load_network())            # the plugin's instance stays as the plugin made it
+        try:
+            net.load_state_dict(load_file(str(weights)))
+        except (OSError, RuntimeError, SafetensorError) as e:
+            raise ModelError(f"{weights} does not fit the predicate's network: {e}") from None
+        return net.eval()
+    return load

@@ -86,8 +86,9 @@ def samples_npz(result: api.Result) -> bytes:
 class Solver:
     """One worker thread solving queued jobs in order; at most `max_queue` waiting."""
 
-    def __init__(self, max_queue: int = 4, solve: Callable[..., api.Result] = api.solve):
+    def __init__(self, max_queue: int = 4, solve: Callable[..., api.Result] = api.solve, models: str | None = None):
         self.max_queue, self._solve = max_queue, solve
+        self.models = models                   # `riddle serve --models NAME|DIR`: the operator's default networks
         self._lock = threading.Condition()
         self._waiting: list[Job] = []
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -209,7 +210,8 @@ class Solver:
             job.emit("progress", data)
         try:
             checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"),
-                                models=job.settings.get("models"), text=True)   # a client's string: never a path
+                                models=job.settings.get("models") or self.models,
+                                text=True)                     # a client's string: never a path
             if checked.graph is None:
                 self._end(job, "failed", "error", {"message": "the riddle has errors",
                                                    "diagnostics": checked.to_json()["diagnostics"]})
