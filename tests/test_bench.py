@@ -79,3 +79,21 @@ def test_the_papers_protocol_runs_on_a_users_mnist(tmp_path, form):
     assert int(lines[1].split(",")[-1]) == 10 * y[0] + y[1] + 10 * y[2] + y[3]
     out = run_riddle(digits, task, Recipe(epochs=1, batch=4))
     assert out["epochs"] == 1 and 0 <= out["digit_accuracy"] <= 1 and out["curve"][0]["digits"] == 20
+
+
+def test_deepproblog_runs_the_same_rows_in_its_child_process(tmp_path):
+    """bench/learn.py's baseline: DeepProbLog 2.1's exact engine on the task's rows, in a child process that
+    reports each epoch and is killed at its limit (a small synthetic set: the protocol, not the figures)."""
+    import numpy as np
+
+    from bench.learn import Recipe, run_dpl
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for part, count in (("train", 16), ("test", 8)):
+        np.save(data / f"{part}-images.npy", rng.integers(0, 256, (count, 28, 28)).astype("uint8"))
+        np.save(data / f"{part}-labels.npy", rng.integers(0, 10, count))
+    out = run_dpl(tmp_path / "dpl", 1, Recipe(epochs=2, augment=False), limit=240, digits_from=str(data))
+    assert out["epochs"] == 2 and not out["timed_out"], out
+    assert [c["epoch"] for c in out["curve"]] == [1, 2] and out["curve"][0]["digits"] == 8
+    assert 0 <= out["sum_accuracy"] <= 1
