@@ -454,9 +454,10 @@ def _train_epoch(run: _Run, epoch: int, rows: Rows, config: LearnConfig, device,
             for group in optimiser.param_groups:
                 group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * done / (config.epochs * steps)))
         idx = perm[k * config.batch:(k + 1) * config.batch]
-        images, given = rows.images[idx].to(device), rows.given[idx].to(device)
-        if config.augment:                  # the hand's distortions riddle train uses (models/train.py)
-            images = augment(images.flatten(0, 1), distort).view(images.shape)
+        images = rows.images[idx]
+        if config.augment:                  # the hand's distortions riddle train uses (models/train.py), drawn on
+            images = augment(images.flatten(0, 1), distort).view(images.shape)     # the CPU's random stream
+        images, given = images.to(device), rows.given[idx].to(device)
         logp = model(images, given)                                                   # [B]
         loss = -logp.mean()
         optimiser.zero_grad()

@@ -301,3 +301,18 @@ def test_several_starts_probe_then_the_lowest_loss_goes_on(tmp_path):
     assert [(e.start, e.epoch) for e in seen[3:]] == [(best.start, k) for k in range(2, 6)]
     assert result.epochs[0] is best and result.card["chosen_start"] == best.start
     assert result.card["seconds"] == pytest.approx(sum(e.seconds for e in seen), abs=0.01)
+
+
+def test_a_model_directory_is_taken_by_check_and_sweep_but_never_from_a_server_client(tmp_path, in_repo):
+    from riddle import api, sweep
+    from riddle.cli import main
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 16, 0, False)
+    out = tmp_path / "learned"
+    learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=out, config=LearnConfig(epochs=1, batch=8))
+    assert main(["check", "puzzles/134.rdl", "--models", str(out)]) == 0
+    assert len(sweep.grid(["puzzles/134.rdl"], [0], ["auto"], {"models": [str(out)]})) == 1
+    with pytest.raises(sweep.SweepError, match="models"):
+        sweep.grid(["puzzles/134.rdl"], [0], ["auto"], {"models": [str(tmp_path)]})     # no family.json
+    assert api.setting_problem({"models": str(out)}, directories=True) is None
+    assert "models" in api.setting_problem({"models": str(out)})           # what the playground asks: refused
