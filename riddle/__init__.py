@@ -7,6 +7,8 @@
 
     @riddle.predicate("has a bar", returns="probability")   # a neural predicate of your own
     def has_bar(images): ...                                # see docs/PREDICATES.md
+
+    riddle.learn("add.rdl", "train.csv", out="learned/")    # networks from riddle-level truth: docs/LEARNING.md
 """
 from .api import CheckResult, ProgressEvent, Result, check, solve
 from .lang import CheckedRiddle, Diagnostic, RiddleError, load, load_text
@@ -15,11 +17,23 @@ from .plugins import load_plugins, predicate, register_domain, register_predicat
 from .reading import Reading, read
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`riddle.learn`, loaded when first used (it imports torch; `import riddle` does not): the module
+    riddle/learn.py, which is also callable as its `learn(...)`."""
+    if name == "learn":
+        import importlib
+        return importlib.import_module(".learn", __name__)
+    raise AttributeError(f"module 'riddle' has no attribute {name!r}")
+
+
 __all__ = [
     "CheckResult",
     "ProgressEvent",
     "Result",
     "check",
+    "learn",
     "read",
     "Reading",
     "solve",

@@ -613,3 +613,15 @@ def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnCo
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+class _CallableModule(type(shutil)):
+    """`riddle.learn(...)` is `riddle.learn.learn(...)`: the module stays a module (LearnConfig, RiddleLikelihood)."""
+
+    def __call__(self, *args, **kwargs) -> LearnResult:
+        return learn(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -316,3 +316,11 @@ def test_a_model_directory_is_taken_by_check_and_sweep_but_never_from_a_server_c
         sweep.grid(["puzzles/134.rdl"], [0], ["auto"], {"models": [str(tmp_path)]})     # no family.json
     assert api.setting_problem({"models": str(out)}, directories=True) is None
     assert "models" in api.setting_problem({"models": str(out)})           # what the playground asks: refused
+
+
+def test_riddle_learn_is_callable_from_python_and_still_a_module(tmp_path):
+    import riddle
+    (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
+    _synthetic(tmp_path, 8, 0, False)
+    result = riddle.learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", config=riddle.learn.LearnConfig(epochs=1))
+    assert len(result.epochs) == 1 and result.card["rows"] == 8
