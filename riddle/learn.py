@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -615,13 +617,11 @@ def write_models(out: Path, model: RiddleLikelihood, card: dict, config: LearnCo
             shutil.rmtree(tmp)
 
 
-class _CallableModule(type(shutil)):
+class _CallableModule(types.ModuleType):
     """`riddle.learn(...)` is `riddle.learn.learn(...)`: the module stays a module (LearnConfig, RiddleLikelihood)."""
 
     def __call__(self, *args, **kwargs) -> LearnResult:
         return learn(*args, **kwargs)
 
 
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = _CallableModule
