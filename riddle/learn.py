@@ -380,6 +380,7 @@ def learn(template: str | Path, data: str | Path, *, out: str | Path | None = No
         if out is None:
             raise LearnError("--resume continues from the checkpoint in --out DIR: name the folder")
         run.epochs = load_checkpoint(out, run.model, run.optimiser, run.streams, fingerprint)
+        run.start = run.epochs[-1].start if run.epochs else 0     # with --starts: the start that went on
         spent[0] = sum(e.seconds for e in run.epochs)
     elif config.starts > 1:
         # Several starts, each for the first `probe` epochs; the one whose training loss is lowest goes on.

@@ -294,13 +294,17 @@ def test_several_starts_probe_then_the_lowest_loss_goes_on(tmp_path):
     (tmp_path / "add.rdl").write_text("digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n")
     _synthetic(tmp_path, 24, 0, False)
     seen = []
-    result = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", on_epoch=seen.append,
-                   config=LearnConfig(epochs=5, batch=8, starts=3, net="lenet"))      # probe: 1 epoch each
+    config = LearnConfig(epochs=5, batch=8, starts=3, net="lenet")                     # probe: 1 epoch each
+    result = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", on_epoch=seen.append, out=tmp_path / "out",
+                   config=config)
     assert [(e.start, e.epoch) for e in seen[:3]] == [(0, 1), (1, 1), (2, 1)]
     best = min(seen[:3], key=lambda e: e.loss)
     assert [(e.start, e.epoch) for e in seen[3:]] == [(best.start, k) for k in range(2, 6)]
     assert result.epochs[0] is best and result.card["chosen_start"] == best.start
     assert result.card["seconds"] == pytest.approx(sum(e.seconds for e in seen), abs=0.01)
+    more = learn(tmp_path / "add.rdl", tmp_path / "rows0.csv", out=tmp_path / "out", resume=True,
+                 config=LearnConfig(**{**config.__dict__, "epochs": 6}))                # the chosen start goes on
+    assert more.epochs[-1].epoch == 6 and more.card["chosen_start"] == best.start
 
 
 def test_a_model_directory_is_taken_by_check_and_sweep_but_never_from_a_server_client(tmp_path, in_repo):
