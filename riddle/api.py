@@ -173,22 +173,35 @@ def check_json(r: CheckedRiddle, result: SymbolicResult | None, diagnostics: lis
     return out
 
 
+LISTED = 40                       # unknowns and statements `riddle check` lists (a grid has hundreds)
+TEXT_WIDTH = 80                   # a statement's text in that list, clipped with "…"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: LogicProgram | None = None) -> str:
     lines = [f"{r.file} · {len(r.unknowns)} unknown{'s' if len(r.unknowns) != 1 else ''} · "
              f"{len(r.statements)} statement{'s' if len(r.statements) != 1 else ''}"]
     lines.append("unknowns")
     width = max((len(u.name) for u in r.unknowns), default=0)
-    for u in r.unknowns:
+    for u in r.unknowns[:LISTED]:
         labels = u.domain.labels
         lines.append(f"  {u.name:<{width}}  {u.domain.name} ({min(labels)}..{max(labels)})")
+    if len(r.unknowns) > LISTED:
+        lines.append(f"  … and {len(r.unknowns) - LISTED} more")
     lines.append("statements")
-    texts = [s.text() + (f"  × {s.strength:g}" if s.strength != 1 else "") for s in r.statements]
-    tw = max((len(t) for t in texts), default=0)
+    texts = [_clip(s.text() + (f"  × {s.strength:g}" if s.strength != 1 else ""), TEXT_WIDTH) for s in r.statements]
+    tw = max((len(t) for t in texts[:LISTED]), default=0)
     kw = max((len(s.kind) for s in r.statements), default=0)
-    for s, text in zip(r.statements, texts):
-        lines.append(f"  {s.span.line:>3}  {s.kind:<{kw}}  {text:<{tw}}  ties {', '.join(s.unknowns)}")
+    for s, text in list(zip(r.statements, texts))[:LISTED]:
+        ties = ", ".join(s.unknowns[:8]) + (f", … (+{len(s.unknowns) - 8})" if len(s.unknowns) > 8 else "")
+        lines.append(f"  {s.span.line:>3}  {s.kind:<{kw}}  {text:<{tw}}  ties {ties}")
         if s.parts:
-            lines.append(f"       {'':<{kw}}  normal form: {s.normal_form()}")
+            lines.append(f"       {'':<{kw}}  normal form: {_clip(s.normal_form(), TEXT_WIDTH)}")
+    if len(r.statements) > LISTED:
+        lines.append(f"  … and {len(r.statements) - LISTED} more (`riddle check --json` lists every one)")
     if r.settings:
         lines.append("solve settings")
         for key, value in r.settings.items():

@@ -40,6 +40,25 @@ def grammar_text() -> str:
     return grammar_path().read_text(encoding="utf-8")
 
 
+class Brackets:
+    """Lark post-lexer: a line break inside `( … )` or `[ … ]` is only a space (Python's rule), so a long
+    statement may run over several lines. Inside a `{ … }` list a line break still separates its statements
+    (unless a `(` opened within the list is still open). Unbalanced closers are left for the parser to report."""
+    always_accept = ("_SEP",)
+    OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+
+    def process(self, stream):
+        stack: list[str] = []
+        for tok in stream:
+            if tok.type in self.OPEN:
+                stack.append(tok.type)
+            elif stack and tok.type == self.OPEN[stack[-1]]:
+                stack.pop()
+            elif tok.type == "_SEP" and tok.value == "\n" and stack and stack[-1] != "LBRACE":
+                continue
+            yield tok
+
+
 @functools.cache
 def language():
     """The LALR parser of the grammar, built once per process (strict: conflicts and collisions are errors).
@@ -50,7 +69,7 @@ def language():
     # cache=True: Lark keeps the analysed tables in a temporary file keyed by the grammar's hash, so
     # `riddle check` starts in milliseconds; tests build it uncached to keep strict mode honest.
     return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=True,
-                maybe_placeholders=False, start=["start", "statement"], cache=True)
+                maybe_placeholders=False, start=["start", "statement"], cache=True, postlex=Brackets())
 
 
 @functools.cache

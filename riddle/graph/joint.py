@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum as oe
 
+from ..lang.ast import is_unknown_name
 from ..lang.checked import Statement
 from ..vocabulary import LOGIC_MODES
 from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor
@@ -92,7 +93,7 @@ class LogicGroup:
     @property
     def switches(self) -> tuple[str, ...]:
         """The connectives' 0/1 switches in scope (their names are never identifiers; unknowns' are)."""
-        return tuple(n for n in self.scope if not n.isidentifier() and not n.startswith("$"))
+        return tuple(n for n in self.scope if not is_unknown_name(n) and not n.startswith("$"))
 
     @property
     def givens(self) -> tuple[str, ...]:
@@ -101,7 +102,7 @@ class LogicGroup:
 
     @property
     def unknowns(self) -> tuple[str, ...]:
-        return tuple(n for n in self.scope if n.isidentifier())
+        return tuple(n for n in self.scope if is_unknown_name(n))
 
     def _variables(self) -> str:
         k, s, g = len(self.unknowns), len(self.switches), len(self.givens)

@@ -116,8 +116,23 @@ def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
     rest_lo = [sum(term_lo[j:]) for j in range(len(c) + 1)]
     rest_hi = [sum(term_hi[j:]) for j in range(len(c) + 1)]
 
+    # For `=`, the exact sums the last terms can add where they are few (at most STATE_LIMIT): a partial sum
+    # must be minus one of them. Bounds alone let through every sum within the rest's range, which for a
+    # sum of many numerals over ten letters (coefficients of one size) is hundreds of thousands of states.
+    rest_sums: list[np.ndarray | None] = [None] * (len(c) + 1)
+    if stmt.op == "=":
+        rest_sums[len(c)] = np.zeros(1, dtype=dtype)
+        for j in range(len(c) - 1, -1, -1):
+            grown = np.unique(rest_sums[j + 1][:, None] + c[j] * vals[j][None, :])
+            if grown.size > STATE_LIMIT:
+                break
+            rest_sums[j] = grown
+
     def feasible(s: np.ndarray, j: int) -> np.ndarray:
-        """Can s plus some completion of terms j.. satisfy (op) 0? Exact at j = n, bounds before."""
+        """Can s plus some completion of terms j.. satisfy (op) 0? Exact where the rest's sums are known,
+        bounds before."""
+        if rest_sums[j] is not None:
+            return _lookup(rest_sums[j], -s)[1]
         lo, hi = s + rest_lo[j], s + rest_hi[j]
         lo0, hi0 = np.asarray(lo <= 0, bool), np.asarray(hi >= 0, bool)     # bool, also for Python integers
         lz, hz = np.asarray(lo == 0, bool), np.asarray(hi == 0, bool)

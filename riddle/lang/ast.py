@@ -5,6 +5,7 @@ bound to unknowns, domains and predicates by the checker (`riddle.lang.check`).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import Span
@@ -48,6 +49,26 @@ class Literal(Expr):
 @dataclass(frozen=True, kw_only=True)
 class Variable(Expr):
     name: Name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Index(Node):
+    """One index of an array reference: `[i]` (high None) or the slice `[lo..hi]`; integer expressions
+    of numbers and loop names."""
+    low: "Expr"
+    high: "Expr | None" = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ref(Node):
+    """An array's unknowns as written, `cell[r][1..9]`: the expander (lang/expand.py) turns it into the
+    Names of the unknowns it stands for (`cell[3][1]`, …) before the checker sees it."""
+    name: Name
+    indexes: tuple[Index, ...]
+
+    @property
+    def text(self) -> str:                        # as written, for messages
+        return self.name.text + "[…]" * len(self.indexes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +136,16 @@ class Observation(Fact):
     subject: Name
     path: "Text | Placeholder"    # a placeholder in a template: the image comes from a data table
     through: tuple["Instrument", ...] = ()
+    sheet: "Sheet | None" = None  # `split R x C`: the picture is a grid of cells (before expansion)
+    cell: tuple[int, int, int, int] | None = None   # after expansion: (row, column, rows, columns), from 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sheet(Node):
+    """`split 9 x 9`: a picture of a whole grid, cut into rows × columns equal cells."""
+    rows: Number
+    columns: Number
+    by: str = "x"                 # the word between them as written (the expander wants `x`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +194,22 @@ class Connective(Fact):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Binding(Node):
+    """`r in 1..9`: a loop's name and its bounds (integer expressions, both included)."""
+    name: Name
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loop(Statement):
+    """`for r in 1..9, c in 1..9: STATEMENT`: the body once for every value of the bindings (the last
+    varies fastest); expanded away before checking (lang/expand.py)."""
+    bindings: tuple[Binding, ...]
+    body: Statement
+
+
+@dataclass(frozen=True, kw_only=True)
 class Setting(Node):
     key: Name
     values: tuple[Number | Name, ...]
@@ -181,6 +228,14 @@ class Riddle:
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────
+
+_UNKNOWN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[-?[0-9]+\])*")
+
+
+def is_unknown_name(name: str) -> bool:
+    """Whether a variable of the logic is an unknown (`x`, an array's `cell[3][4]`), not a connective's
+    switch (`odd(x)`, `f3.t2`) or a template's given (`$sum`)."""
+    return _UNKNOWN_NAME.fullmatch(name) is not None
 
 def expr_placeholders(expr: Expr) -> list[Placeholder]:
     """Every placeholder (`$sum`) in an expression, in reading order (with repeats)."""

@@ -115,10 +115,20 @@ class _Checker:
                 c = self.fact(s)
                 if c is not None:
                     checked.append(c)
+        unused: dict[str, list[Unknown]] = {}                # by array (an array's unknowns: one warning)
         for u in self.unknowns.values():
-            if u.name not in self.mentioned and u.name not in self.broken_words:
+            base = u.name.split("[", 1)[0]
+            if u.name not in self.mentioned and u.name not in self.broken_words and base not in self.broken_words:
+                unused.setdefault(base if "[" in u.name else u.name, []).append(u)
+        for name, us in unused.items():
+            u = us[0]
+            if len(us) == 1:
                 self.warn("R040", f"unknown `{u.name}` is declared but no statement uses it", u.span,
                           "never used", help="its answer will be any " + u.domain.name)
+            else:
+                shown = ", ".join(f"`{v.name}`" for v in us[:3]) + (", …" if len(us) > 3 else "")
+                self.warn("R040", f"{len(us)} unknowns of `{name}` are declared but no statement uses them: {shown}",
+                          u.span, "never used", help="their answers will be any " + u.domain.name)
         if self.unknowns and not any(isinstance(st, ast.Fact) for st in statements) and not self.broken_words:
             last = statements[-1].span
             self.warn("R031", "the riddle states nothing about its unknowns: every answer is a solution", last)

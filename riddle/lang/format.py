@@ -5,8 +5,11 @@ The layout, token by token (the language's own tokens; see grammar/riddle.lark):
 - one space between words, around `+ - * %` and comparisons, after `,` `;` `:` and inside `{ … }`;
   none before `,` `;` `:` `)`, none inside `( … )`, none between `num` and its `(`, none after a
   unary minus;
-- a statement starts at the line's beginning; the lines inside a `{ … }` list that runs over several
-  lines are indented four spaces per open brace, its closing `}` at the depth of its opening line;
+- a statement starts at the line's beginning; the lines inside brackets that run over several lines
+  (a `{ … }` list, a long sum in `( … )`) are indented four spaces per open bracket, the closing bracket
+  at the depth of its opening line; an index is written tight (`cell[3*br+1..3*br+3]`);
+- a relation longer than WIDTH on one line is laid out over lines: its longer sum in `( … )`, a line
+  break after a `+` or `-` when the line is full (inside parentheses a line break is only a space);
 - comments are kept as written; the trailing comments of consecutive lines start in one column, two
   spaces after the longest code among them; blank lines stay as groups (a run of blank lines becomes
   one; none at the start or end); no trailing spaces; one final newline.
@@ -30,7 +33,8 @@ from .source import decode_source
 INDENT = "    "
 KEYWORDS = frozenset(keywords())                          # the grammar's keywords, read from its terminals
 BINARY = frozenset("+ - * % = == != < <= > >=".split())
-TOKEN = re.compile(r'"[^"\n]*"|[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|==|!=|<=|>=|[-+*%=<>(){},:;]|\S')
+TOKEN = re.compile(r'"[^"\n]*"|\$?[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?|\.\.|==|!=|<=|>=|[-+*%=<>(){}\[\],:;]|\S')
+WIDTH = 100                       # a one-line sum longer than this is laid out over lines inside `( … )`
 
 
 class FormatError(ValueError):
@@ -95,9 +99,11 @@ def _split(line: str) -> Line:
     return Line(tuple(tokens), None)
 
 
-def _space(prev: str | None, before_prev: str | None, tok: str) -> str:
+def _space(prev: str | None, before_prev: str | None, tok: str, index: bool = False) -> str:
     if prev is None:
         return ""
+    if index or tok in ("[", "]", "..") or prev in ("[", ".."):
+        return ""                                          # an index is written tight: cell[3*br+1..3*br+3]
     if tok in (",", ";", ":", ")"):
         return ""
     if prev == "(":
@@ -115,11 +121,67 @@ def _unary(before: str | None) -> bool:
 
 
 def _code(tokens: tuple[str, ...]) -> str:
-    out, prev, before = [], None, None
+    out, prev, before, depth = [], None, None, 0
     for tok in tokens:
-        out.append(_space(prev, before, tok) + tok)
+        out.append(_space(prev, before, tok, index=depth > 0 and tok != "[") + tok)
+        depth += (tok == "[") - (tok == "]")
         before, prev = prev, tok
     return "".join(out)
+
+
+COMPARISONS = frozenset("= == != < <= > >=".split())
+
+
+def _wrapped(tokens: tuple[str, ...]) -> list[tuple[str, ...]] | None:
+    """A relation too long for one line, as lines: its longer sum in `( … )`, broken after a `+` or `-`
+    (inside parentheses a line break is only a space, so the riddle is the same). None: leave it."""
+    depth, cut = 0, None
+    for i, tok in enumerate(tokens):
+        depth += (tok in "([{") - (tok in ")]}")
+        if depth == 0 and tok in COMPARISONS:
+            cut = i
+    if cut is None or "{" in tokens or any(t in KEYWORDS and t != "num" for t in tokens):
+        return None                                        # only a plain relation (no connective, loop, option)
+    sides = [(0, cut), (cut + 1, len(tokens))]
+
+    def terms(a, b):
+        d, n = 0, 0
+        for tok in tokens[a:b]:
+            d += (tok in "([") - (tok in ")]")
+            n += d == 0 and tok in "+-"
+        return n
+    a, b = max(sides, key=lambda ab: terms(*ab))
+    if terms(a, b) < 2:
+        return None
+    inner = tokens[a:b]
+    body = inner[1:-1] if inner[0] == "(" and inner[-1] == ")" and _closes_at_end(inner) else inner
+    head, tail = tokens[:a] + ("(",), (")",) + tokens[b:]
+    pieces, current, d = [], [], 0                         # the terms, each with the `+`/`-` after it
+    for tok in body:
+        current.append(tok)
+        d += (tok in "([") - (tok in ")]")
+        if d == 0 and tok in "+-" and len(current) > 1:
+            pieces.append(current)
+            current = []
+    pieces.append(current)
+    lines, line = [head], []
+    for piece in pieces:                                   # as many terms on a line as fit in WIDTH
+        if line and len(INDENT + _code(tuple(line + piece))) > WIDTH:
+            lines.append(tuple(line))
+            line = []
+        line += piece
+    lines += [tuple(line), tail]
+    return lines
+
+
+def _closes_at_end(tokens) -> bool:
+    """Whether the `(` that opens `tokens` is closed by its last token (and not before)."""
+    d = 0
+    for i, tok in enumerate(tokens):
+        d += (tok == "(") - (tok == ")")
+        if d == 0:
+            return i == len(tokens) - 1
+    return False
 
 
 def _layout(text: str) -> str:
@@ -131,11 +193,17 @@ def _layout(text: str) -> str:
             if rows and rows[-1] is not None:
                 rows.append(None)                          # a run of blank lines becomes one
             continue
-        closes_first = bool(line.tokens) and line.tokens[0] == "}"
+        closes_first = bool(line.tokens) and line.tokens[0] in ")]}"
         indent = INDENT * max(0, depth - closes_first)
         code = _code(line.tokens)
+        wrapped = _wrapped(line.tokens) if depth == 0 and len(code) > WIDTH else None
+        if wrapped:                                        # a long sum, laid out over lines
+            rows.append((_code(wrapped[0]), None))
+            rows += [(INDENT + _code(t), None) for t in wrapped[1:-1]]
+            rows.append((_code(wrapped[-1]), line.comment))
+            continue
         rows.append((indent + code if code else indent, line.comment))
-        depth = max(0, depth + line.tokens.count("{") - line.tokens.count("}"))
+        depth = max(0, depth + sum(t in "({[" for t in line.tokens) - sum(t in ")}]" for t in line.tokens))
     while rows and rows[-1] is None:
         rows.pop()
     return "".join(line + "\n" for line in _aligned(rows))

@@ -8,16 +8,18 @@ exhaust Python's recursion limit.
 """
 from __future__ import annotations
 
+import re
+
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
 from . import ast
 from .errors import ERROR, Diagnostic, Source, Span
 from .grammar import lark_parser
-from .syntax import syntax_diagnostic, unclosed_brace
+from .syntax import syntax_diagnostic, unclosed_bracket
 
 MAX_LINE_CHARS = 2000
-MAX_OPERATORS = 100               # per statement; bounds the expression tree's depth
+MAX_OPERATORS = 600               # per statement (a sum of 199 numerals has ~400); bounds the tree's depth
 MAX_DIAGNOSTICS = 50              # per file; a binary file must not print a thousand errors
 
 
@@ -40,7 +42,7 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
         if line in bad_lines or not text.strip():
             continue
         if unclosed is not None:
-            diagnostics.append(unclosed_brace(source.file, *unclosed))
+            diagnostics.append(unclosed_bracket(source.file, *unclosed, source.line_text(unclosed[0])))
             unread.append(text)
             continue
         padded = " " * (column - 1) + text                # keep columns as in the file
@@ -55,17 +57,23 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
     return ast.Riddle(file=source.file, statements=tuple(statements), unread=tuple(unread)), diagnostics
 
 
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+_CONNECTIVES = re.compile(r"\b(?:or|and)\b")          # each nests the tree one level, as an operator does
+
+
 def split_statements(text: str):
     """Yield (line, column, text, unclosed) for each statement: cut at `;` and at line ends, except
-    inside a `{ … }` list, which may run over several lines. Comments become spaces (columns stay
-    as in the file). Inside a string (`"…"`, one line) `;` and `#` are text, so this split is exact.
+    inside brackets — `( … )` and `[ … ]` join lines as in Python, a `{ … }` list runs over several
+    lines. Comments become spaces (columns stay as in the file). Inside a string (`"…"`, one line) `;`,
+    `#` and brackets are text, so this split is exact.
 
-    `unclosed` is the (line, column) of a `{` that the file never closes; that statement is cut at
-    the end of the brace's line, and reading goes on from the next line."""
+    `unclosed` is the (line, column) of a bracket that the file never closes; that statement is cut at
+    the end of the bracket's line, and reading goes on from the next line."""
     lines = text.split("\n")
     i = 0
     while i < len(lines):
-        start_line, start_col, depth, opened, buf = i, 1, 0, None, []
+        start_line, start_col, buf = i, 1, []
+        stack: list[tuple[str, int, int]] = []            # open brackets: (bracket, line, column)
         j, col = i, 0
         while True:
             code = _without_comment(lines[j])
@@ -76,35 +84,35 @@ def split_statements(text: str):
                 if ch == '"':
                     quoted = not quoted                   # a string never spans lines
                 elif quoted:
-                    pass                                  # `;`, `#`, braces inside a path are the path's
-                elif ch == "{":
-                    depth += 1
-                    opened = opened or (j + 1, col + 1)
-                elif ch == "}" and depth > 0:
-                    depth -= 1
-                    if depth == 0:
-                        opened = None
-                elif ch == ";" and depth == 0:
+                    pass                                  # `;`, `#`, brackets inside a path are the path's
+                elif ch in _CLOSER:
+                    stack.append((ch, j + 1, col + 1))
+                elif stack and ch == _CLOSER[stack[-1][0]]:
+                    stack.pop()
+                elif ch == ";" and not stack:
                     yield start_line + 1, start_col, "".join(buf), None
                     buf, start_line, start_col = [], j, col + 2
                     col += 1
                     continue
                 buf.append(ch)
                 col += 1
-            if depth == 0 or j + 1 >= len(lines):
+            if not stack or j + 1 >= len(lines):
                 break
             buf.append("\n")
             j, col = j + 1, 0
-        if depth > 0:                                     # unclosed: cut at the end of the brace's line
+        if stack:                                         # unclosed: cut at the end of the bracket's line
+            opened = stack[0][1:]
             first = "".join(buf).split("\n", 1)[0]
             yield start_line + 1, start_col, first, opened
-            i = opened[0]                                 # the brace's line was read; go on after it
+            i = opened[0]                                 # the bracket's line was read; go on after it
             continue
         yield start_line + 1, start_col, "".join(buf), None
         i = j + 1
 
 
 def _check_bounds(source: Source) -> list[Diagnostic]:
+    """The line-length guard per physical line; the complexity guard per statement (which may run over
+    several lines inside brackets)."""
     out = []
     for number, line in enumerate(source.text.split("\n"), start=1):
         if len(line) > MAX_LINE_CHARS:
@@ -115,35 +123,27 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
                     f"line {number} is {len(line)} characters long; riddle reads at most {MAX_LINE_CHARS}",
                     Span(source.file, number, MAX_LINE_CHARS + 1, number, MAX_LINE_CHARS + 2),
                     "line too long",
-                    help="put one statement on each line",
+                    help="break it inside parentheses: a line break inside `( … )` is only a space",
                 )
             )
-            continue
-        code = _without_comment(line)
-        for column, piece in _pieces(code):
-            operators = sum(piece.count(ch) for ch in "+-*%(")
-            depth = _max_depth(piece)
-            if operators > MAX_OPERATORS or depth > 32:
-                what = (f"{depth} nested parentheses (at most 32)" if depth > 32
-                        else f"{operators} operators (at most {MAX_OPERATORS})")
-                out.append(Diagnostic(ERROR, "R006", f"statement too complex: {what}",
-                                      Span(source.file, number, column, number, column + len(piece)), "too complex",
-                                      help="split it into several shorter relations"))
-        if len(out) >= MAX_DIAGNOSTICS:
-            break
+            if len(out) >= MAX_DIAGNOSTICS:
+                return out
+    if out:
+        return out
+    for number, column, piece, _ in split_statements(source.text):
+        operators = sum(piece.count(ch) for ch in "+-*%([") + len(_CONNECTIVES.findall(piece))
+        depth = _max_depth(piece)
+        if operators > MAX_OPERATORS or depth > 32:
+            what = (f"{depth} nested parentheses (at most 32)" if depth > 32
+                    else f"{operators} operators (at most {MAX_OPERATORS})")
+            rows = piece.split("\n")
+            end_line, end_col = number + len(rows) - 1, (column if len(rows) == 1 else 1) + len(rows[-1])
+            out.append(Diagnostic(ERROR, "R006", f"statement too complex: {what}",
+                                  Span(source.file, number, column, end_line, end_col), "too complex",
+                                  help="split it into several shorter relations"))
+            if len(out) >= MAX_DIAGNOSTICS:
+                break
     return out
-
-
-def _pieces(code: str):
-    """(column, piece) for the `;`-separated pieces of a line's code, strings left whole."""
-    column, start, quoted = 1, 0, False
-    for i, ch in enumerate(code):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ";" and not quoted:
-            yield column, code[start:i]
-            column, start = column + i - start + 1, i + 1
-    yield column, code[start:]
 
 
 def _without_comment(line: str) -> str:
@@ -160,10 +160,10 @@ def _without_comment(line: str) -> str:
 def _max_depth(text: str) -> int:
     depth = best = 0
     for ch in text:
-        if ch == "(":
+        if ch in "([":
             depth += 1
             best = max(best, depth)
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
     return best
 
@@ -204,7 +204,31 @@ class _ToAst(Transformer):
         return children[0]
 
     def names(self, meta, children):
-        return tuple(self._name(t) for t in children)
+        return tuple(children)
+
+    def ref(self, meta, children):
+        name, *indexes = children
+        if not indexes:
+            return self._name(name)
+        return ast.Ref(name=self._name(name), indexes=tuple(indexes), span=self._span(meta))
+
+    def at(self, meta, children):
+        return ast.Index(low=children[0], span=self._span(meta))
+
+    def slice(self, meta, children):
+        return ast.Index(low=children[0], high=children[1], span=self._span(meta))
+
+    def loop(self, meta, children):
+        *bindings, body = children
+        return ast.Loop(bindings=tuple(bindings), body=body, span=self._span(meta))
+
+    def binding(self, meta, children):
+        name, low, high = children
+        return ast.Binding(name=self._name(name), low=low, high=high, span=self._span(meta))
+
+    def sheet(self, meta, children):
+        rows, by, columns = children
+        return ast.Sheet(rows=self._number(rows), columns=self._number(columns), by=str(by), span=self._span(meta))
 
     def words(self, meta, children):
         return tuple(self._name(t) for t in children)
@@ -236,9 +260,10 @@ class _ToAst(Transformer):
 
     def observation(self, meta, children):
         subject, path, *through = children
+        sheet = through.pop() if through and isinstance(through[-1], ast.Sheet) else None
         where = (ast.Placeholder(text=str(path), span=self._tok(path)) if path.type == "PLACEHOLDER"
                  else ast.Text(text=str(path)[1:-1], span=self._tok(path)))
-        return ast.Observation(subject=self._name(subject), path=where, through=tuple(through), span=self._span(meta))
+        return ast.Observation(subject=subject, path=where, through=tuple(through), sheet=sheet, span=self._span(meta))
 
     def instrument(self, meta, children):
         name, value = children
@@ -249,7 +274,7 @@ class _ToAst(Transformer):
     def _predicate(self, meta, children, verb, negated):
         subject, words = children
         return ast.PredicateFact(
-            subject=self._name(subject), verb=verb, negated=negated, words=words, span=self._span(meta)
+            subject=subject, verb=verb, negated=negated, words=words, span=self._span(meta)
         )
 
     def is_predicate(self, meta, c): return self._predicate(meta, c, "is", False)
@@ -260,10 +285,10 @@ class _ToAst(Transformer):
     def contains_no_predicate(self, meta, c): return self._predicate(meta, c, "contains", True)
 
     def is_label(self, meta, c):
-        return ast.LabelFact(subject=self._name(c[0]), label=self._number(c[1]), negated=False, span=self._span(meta))
+        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=False, span=self._span(meta))
 
     def is_not_label(self, meta, c):
-        return ast.LabelFact(subject=self._name(c[0]), label=self._number(c[1]), negated=True, span=self._span(meta))
+        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=True, span=self._span(meta))
 
     def relation(self, meta, children):
         left, op, right = children
@@ -315,7 +340,7 @@ class _ToAst(Transformer):
         return ast.Literal(number=self._number(children[0]), span=self._span(meta))
 
     def variable(self, meta, children):
-        return ast.Variable(name=self._name(children[0]), span=self._span(meta))
+        return ast.Variable(name=children[0], span=self._span(meta))
 
     def placeholder(self, meta, children):
         return ast.Placeholder(text=str(children[0]), span=self._span(meta))

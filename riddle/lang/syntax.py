@@ -31,7 +31,8 @@ _TERMINAL_WORDS = {
     "_STRENGTH": "`strength`", "_SOLVE": "`solve`", "_OR": "`or`", "_AND": "`and`", "_IF": "`if`",
     "_THEN": "`then`", "_EXACTLY": "`exactly`", "_AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
     "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`", "_LOOKS": "`looks`", "_LIKE": "`like`",
-    "_NOISE": "`noise`", "STRING": "a path in quotes",
+    "_NOISE": "`noise`", "STRING": "a path in quotes", "LSQB": "`[`", "RSQB": "`]`", "_DOTDOT": "`..`",
+    "_FOR": "`for`", "_IN": "`in`", "_SPLIT": "`split`", "_THROUGH": "`through`",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "_NUM"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "PERCENT"}
@@ -42,6 +43,8 @@ STATEMENT_START = _EXPRESSION_START | {"_ALL", "_EXACTLY", "_AT"}
 def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
     # a template's `$name` may stand wherever a number, a name or a path does: naming it too is only noise
     expected = set(expected) - {"_SEP", "PLACEHOLDER"} | ({"$END"} if "_SEP" in expected else set())
+    if len(expected) > 1:                     # an index may follow any name: naming `[` there is noise too
+        expected -= {"LSQB"}
     parts = []
     if expected & STATEMENT_START >= {"_EXACTLY", "_AT", "_ALL"}:
         parts.append("a statement")
@@ -193,9 +196,14 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
     return None
 
 
-def unclosed_brace(file: str, line: int, column: int) -> Diagnostic:
-    return Diagnostic(ERROR, "R002", "this `{` is never closed", Span(file, line, column, line, column + 1),
-                      "opened here", help="end the list with `}`: `exactly 1 of { a is odd; b is odd }`")
+def unclosed_bracket(file: str, line: int, column: int, text: str = "{") -> Diagnostic:
+    """A bracket the file never closes (`text`: the bracket's line; its character at `column`)."""
+    bracket = text[column - 1] if 0 < column <= len(text) else "{"
+    helps = {"{": "end the list with `}`: `exactly 1 of { a is odd; b is odd }`",
+             "(": "close it with `)`; inside `( … )` a statement may run over several lines",
+             "[": "close the index with `]`: `cell[3][4]`"}
+    return Diagnostic(ERROR, "R002", f"this `{bracket}` is never closed", Span(file, line, column, line, column + 1),
+                      "opened here", help=helps.get(bracket))
 
 
 def bad_character(text: str, pos: int, file: str, line: int) -> Diagnostic:

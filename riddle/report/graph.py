@@ -5,6 +5,7 @@ from ..graph import FactorGraph
 from ..graph.build import LogicFactor
 from ..graph.joint import LogicProgram
 from ..graph.logic import LinearChain
+from ..lang.ast import is_unknown_name
 
 
 def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
@@ -25,7 +26,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
     for fs in groups.values():
         f = fs[0]
         if f.statement.parts:
-            switches = [n for n in dict.fromkeys(n for x in fs for n in x.scope) if not n.isidentifier()]
+            switches = [n for n in dict.fromkeys(n for x in fs for n in x.scope) if not is_unknown_name(n)]
             fid, what = f.id, (f"{len(fs)} tensor{'s' if len(fs) != 1 else ''} over {len(switches)} "
                                f"switch{'es' if len(switches) != 1 else ''} ({', '.join(switches)})")
         elif len(fs) > 1:
@@ -43,7 +44,7 @@ def graph_text(graph: FactorGraph, program: LogicProgram | None = None) -> str:
         else:
             fid, what = f.id, "label classifier" + (", negated" if f.negated else "")
         strength = f" × {f.strength:g}" if f.strength != 1 else ""
-        scope = list(dict.fromkeys(n for x in fs for n in x.scope if n.isidentifier()))
+        scope = list(dict.fromkeys(n for x in fs for n in x.scope if is_unknown_name(n)))
         lines.append(f"  {fid:<4} line {f.statement.span.line:<3} {f.statement.text():<{w}}  {what}{strength}  "
                      f"← {', '.join(scope)}")
         if f.statement.parts:
