@@ -43,6 +43,7 @@ import opt_einsum as oe
 from ..lang.ast import is_unknown_name
 from ..lang.checked import Statement
 from ..vocabulary import LOGIC_MODES
+from . import search
 from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
@@ -312,8 +313,8 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
     try:
         rows = enumerate_solutions(graph, factors, names=scope,
                                    row_limit=TRIAL_ROW_LIMIT if trial else JOIN_ROW_LIMIT)
-    except TooMany:
-        rows = None
+    except TooMany:                           # too wide for the join: a constraint solver may still list it
+        rows = None if trial else search.solutions(graph, factors, scope, ENUMERATE_LIMIT // max(len(scope), 1))
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
         return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
                           rows=_positions(graph, scope, rows))

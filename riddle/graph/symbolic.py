@@ -30,6 +30,7 @@ from .logic import DenseLogic, LinearChain
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
+SEARCH_LIMIT = 1_000               # solutions the constraint solver lists for the oracle before it counts instead
 ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
 
 
@@ -104,6 +105,11 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
         rows = enumerate_solutions(graph, factors, deadline=deadline)
         count, solutions = len(rows), rows
     except TooMany:
+        from . import search  # a constraint solver lists what the join cannot hold
+        rows = search.solutions(graph, factors, list(graph.names), SEARCH_LIMIT,
+                                max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
+        if rows is not None:
+            return SymbolicResult(graph.names, rows, len(rows), ignored, (), None, None, True)
         solutions, total = None, contract_count(graph, factors)
         count = int(round(total)) if total is not None and total < 2 ** 53 else None
         estimate = total if count is None else None

@@ -40,7 +40,7 @@ from .observe import ObservationError, read_matrix, read_observation
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
 MAX_LITERAL = 10 ** 1000         # numbers are exact at any size in sums; this only bounds what a line may hold
 MAX_NUMERAL_DIGITS = 1000
-MAX_UNKNOWNS = 64
+MAX_UNKNOWNS = 128
 MAX_TEMPLATE_UNKNOWNS = 1024      # a template's unknowns are read from its rows' images, not searched for
 ARTICLES = ("a", "an", "the")
 NUMBER_WORDS = {w: i for i, w in enumerate(

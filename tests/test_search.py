@@ -1,0 +1,57 @@
+"""CP-SAT lists what the join cannot hold (riddle/graph/search.py): checked against brute force."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from riddle.graph import build
+from riddle.graph.joint import compile_logic
+from riddle.graph.search import solutions
+from riddle.graph.symbolic import satisfies, solve_symbolic
+from riddle.lang import load_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LATIN_3 = """\
+digits g[3][3]
+g >= 1
+g <= 3
+for r in 1..3: all different g[r]
+for c in 1..3: all different g[1..3][c]
+"""
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("", 12),                                  # every 3 x 3 Latin square
+    ("g[1][1] is 1\n", 4),
+    ("g[1][1] is 1\ng[2][2] = g[1][1] + 1\n", 1),
+    ("g[1][1] + g[2][2] + g[3][3] = 9\n", 2),  # a linear constraint beside the tables: diagonal 3 3 3
+    ("g[1][1] is 1\ng[1][2] is 1\n", 0),
+])
+def test_cpsat_lists_exactly_the_boards_brute_force_finds(extra, expected):
+    graph = build(load_text(LATIN_3 + extra))
+    names = list(graph.names)
+    rows = solutions(graph, list(graph.factors), names, limit=1000)
+    brute = [labels for labels in itertools.product(range(1, 4), repeat=9)
+             if not satisfies(graph, labels)]
+    assert len(rows) == len(brute) == expected
+    assert sorted(map(tuple, rows.tolist())) == sorted(brute)
+
+
+def test_cpsat_says_when_there_are_more_than_its_limit():
+    graph = build(load_text(LATIN_3))
+    assert solutions(graph, list(graph.factors), list(graph.names), limit=5) is None
+
+
+@pytest.mark.parametrize("puzzle, size", [("sudoku-4x4.rdl", 16), ("sudoku.rdl", 81)])
+def test_a_sudoku_is_one_exact_enumerate_group_and_the_oracle_finds_its_one_board(puzzle, size):
+    graph = build(load_text((ROOT / "puzzles" / puzzle).read_text(), str(ROOT / "puzzles" / puzzle)))
+    program = compile_logic(graph)
+    assert program.exact and [g.plan for g in program.groups] == ["enumerate"]
+    assert program.groups[0].size == 1 and len(program.groups[0].unknowns) == size
+    result = solve_symbolic(graph)
+    assert result.count == 1 and not satisfies(graph, result.solutions[0])
+    assert np.all(result.solutions[0] >= 1)
