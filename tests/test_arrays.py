@@ -104,3 +104,31 @@ def test_the_199_addend_alphametic_checks_to_its_one_solution():
     result = check(ROOT / "puzzles" / "alphametic-199.rdl")
     assert result.symbolic.count == 1
     assert tuple(result.symbolic.solutions[0]) == (1, 0, 5, 8, 7, 2, 6, 3, 4, 9)           # a e f h i l o r s t
+
+
+def test_a_sheet_is_cut_into_cells_ink_seen_and_blank_cells_unseen(tmp_path):
+    """A synthetic 2 x 3 sheet with pencil grid lines: known strokes in three cells, three left blank."""
+    import numpy as np
+    from PIL import Image
+    cell = 40                                            # pixels per cell side; 12 % margins crop the lines
+    sheet = np.zeros((2 * cell, 3 * cell), np.uint8)
+    sheet[::cell, :] = 120                               # grid lines, dimmer than ink, on the cut edges
+    sheet[:, ::cell] = 120
+    strokes = {(0, 0): (slice(10, 30), slice(18, 22)),  # a vertical bar
+               (1, 1): (slice(18, 22), slice(10, 30)),  # a horizontal bar
+               (1, 2): (slice(10, 30), slice(10, 30))}  # a filled square
+    for (r, c), (ys, xs) in strokes.items():
+        sheet[r * cell:(r + 1) * cell][ys, c * cell:(c + 1) * cell][:, xs] = 255
+    Image.fromarray(sheet).save(tmp_path / "board.png")
+    (tmp_path / "grid.rdl").write_text('digits g[2][3]\ng looks like "board.png" split 2 x 3\n')
+    from riddle.lang import load
+    r = load(tmp_path / "grid.rdl")
+    assert not [d for d in r.diagnostics if d.is_error], [d.message for d in r.diagnostics]
+    seen = {s.unknowns[0]: s for s in r.statements}
+    assert sorted(seen) == ["g[1][1]", "g[2][2]", "g[2][3]"]   # the blank cells are unseen, not observed white
+    bar = seen["g[1][1]"].pixels
+    assert bar.shape == (28, 28)
+    cols = bar.mean(0)
+    assert cols.argmax() in range(12, 16) and bar[:, :6].max() < 0.1    # the stroke in the middle, no grid line
+    assert seen["g[2][2]"].pixels.mean(1).argmax() in range(12, 16)     # a horizontal bar stays horizontal
+    assert seen["g[2][3]"].pixels.mean() > seen["g[1][1]"].pixels.mean()

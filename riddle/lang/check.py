@@ -35,7 +35,7 @@ from .checked import (
 )
 from .errors import ERROR, NOTE, WARNING, Diagnostic, Source, Span, suggest
 from .evaluate import INT_LIMIT, bounds, holds, linear_form
-from .observe import ObservationError, read_matrix, read_observation
+from .observe import ObservationError, read_matrix, read_observation, read_sheet_cell
 
 DENSE_LIMIT = 10 ** 6             # entries of a relation's logic tensor built densely
 MAX_LITERAL = 10 ** 1000         # numbers are exact at any size in sums; this only bounds what a line may hold
@@ -264,7 +264,13 @@ class _Checker:
             file, data = Path(self.riddle.file).parent / f.path.text, None
         try:
             chain = ", ".join(i.text() for i in through) or None
-            pixels, seen = read_observation(file, shape, data, chain=f"through {chain}" if chain else None)
+            if f.cell is not None:                      # one cell of a sheet: cut, cropped, scaled; no ink: unseen
+                cut = read_sheet_cell(file, f.cell, shape, data)
+                if cut is None:
+                    return None
+                pixels, seen = cut
+            else:
+                pixels, seen = read_observation(file, shape, data, chain=f"through {chain}" if chain else None)
         except ObservationError as e:
             self.error("R060", str(e), f.path.span, e.label, help=e.help)
             return None

@@ -153,3 +153,42 @@ def _read_picture(name: str, source) -> tuple[np.ndarray, np.ndarray]:
                                "give a PNG (grey, or with alpha 0 where unseen) or a .npy array") from None
     seen = alpha > 0 if alpha is not None else np.ones(grey.shape, bool)
     return grey, seen
+
+
+SHEET_MARGIN = 0.12               # of a cell's side, cropped from each edge: a pencil grid's lines fall there
+SHEET_INK = 0.25                  # a cell whose brightest pixel is below this (on 0..1) holds no ink: unseen
+
+
+def read_sheet_cell(path: str | Path, cell: tuple[int, int, int, int], shape: tuple[int, int],
+                    data: bytes | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """One cell of a sheet (`x looks like "board.png" split 9 x 9`): cell = (row, column, rows, columns),
+    from 0. The picture is cut into rows × columns equal cells; SHEET_MARGIN of each cell's side is
+    cropped from every edge (grid lines), the rest scaled to `shape` (box filter). Returns (pixels, seen)
+    as read_observation does, or None where the cell holds no ink (its unknown is unseen: riddle draws it).
+    Raises ObservationError as read_observation does."""
+    from PIL import Image
+    path = Path(path)
+    if data is None and not path.is_file():
+        raise ObservationError(f"no such image: `{path}`", "not found", "the path is relative to the riddle file's folder")
+    source = path if data is None else io.BytesIO(data)
+    pixels, seen = _load_sheet(path.name, source)
+    r, c, rows, cols = cell
+    h, w = pixels.shape
+    if h < rows * 4 or w < cols * 4:
+        raise ObservationError(f"`{path.name}` is {w} x {h} pixels: too small to cut into {rows} x {cols} cells",
+                               "too small", "give the whole grid's picture, at least 4 pixels a cell")
+    top, bottom = round(r * h / rows), round((r + 1) * h / rows)
+    left, right = round(c * w / cols), round((c + 1) * w / cols)
+    dy, dx = round((bottom - top) * SHEET_MARGIN), round((right - left) * SHEET_MARGIN)
+    part = pixels[top + dy:bottom - dy, left + dx:right - dx]
+    if part.size == 0 or part.max() < SHEET_INK:
+        return None
+    scaled = Image.fromarray((part * 255).astype(np.uint8)).resize((shape[1], shape[0]), Image.Resampling.BOX)
+    return np.asarray(scaled, np.float32) / 255.0, np.ones(shape, bool)
+
+
+def _load_sheet(name: str, source) -> tuple[np.ndarray, np.ndarray]:
+    if name.lower().endswith(".npy"):
+        return _read_npy(name, source)
+    return _read_picture(name, source)
+
