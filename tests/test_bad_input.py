@@ -180,4 +180,4 @@ def test_too_many_unknowns_is_one_error_not_one_per_name():
     text += "\n".join(f"{n} is odd" for n in names) + "\n"
     r = load_text(text)
     assert [d.code for d in r.diagnostics if d.is_error] == ["R032"]
-    assert "declares 400" in r.diagnostics[0].message and r.diagnostics[0].span.line == 4
+    assert "declares 400" in r.diagnostics[0].message and r.diagnostics[0].span.line == 7   # the 129th name

@@ -266,6 +266,7 @@ def test_twelve_digit_sum_builds_and_counts():
 
 def test_too_many_rows_falls_back_to_contraction(monkeypatch):
     monkeypatch.setattr(symbolic, "ROW_LIMIT", 50)
+    monkeypatch.setattr(symbolic, "SEARCH_LIMIT", 50)           # CP-SAT, too, gives up past 50 solutions
     result = solve_symbolic(build(load_text("digits a, b, c\na + b = c\n")))
     assert result.solutions is None and result.count == 55
     assert "55 solutions" in result.describe()

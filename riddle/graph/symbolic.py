@@ -109,11 +109,12 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
         rows = search.solutions(graph, factors, list(graph.names), SEARCH_LIMIT,
                                 max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
         if rows is not None:
-            return SymbolicResult(graph.names, rows, len(rows), ignored, (), None, None, True)
-        solutions, total = None, contract_count(graph, factors)
-        count = int(round(total)) if total is not None and total < 2 ** 53 else None
-        estimate = total if count is None else None
-        out_of_time = budget if total is None and time.monotonic() > deadline else None
+            count, solutions = len(rows), rows
+        else:
+            solutions, total = None, contract_count(graph, factors)
+            count = int(round(total)) if total is not None and total < 2 ** 53 else None
+            estimate = total if count is None else None
+            out_of_time = budget if total is None and time.monotonic() > deadline else None
     conflict, minimal = minimal_conflict(graph, factors, deadline) if explain and count == 0 else ((), True)
     return SymbolicResult(graph.names, solutions, count, ignored, conflict, estimate, out_of_time, minimal)
 

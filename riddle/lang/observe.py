@@ -169,7 +169,8 @@ def read_sheet_cell(path: str | Path, cell: tuple[int, int, int, int], shape: tu
     from PIL import Image
     path = Path(path)
     if data is None and not path.is_file():
-        raise ObservationError(f"no such image: `{path}`", "not found", "the path is relative to the riddle file's folder")
+        raise ObservationError(f"no such image: `{path}`", "not found",
+                               "the path is relative to the riddle file's folder")
     source = path if data is None else io.BytesIO(data)
     pixels, seen = _load_sheet(path.name, source)
     r, c, rows, cols = cell
