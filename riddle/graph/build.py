@@ -389,3 +389,14 @@ def _networkx(unknowns, factors, switches: dict[str, Switch]) -> nx.DiGraph:
         elif isinstance(f, LogicFactor):
             g.nodes[f.id]["shape"] = tuple(f.logic.table.shape)
     return g
+
+
+def unary_mask(f: Factor, values: np.ndarray) -> np.ndarray:
+    """bool [|D|]: the labels a one-unknown factor allows (a predicate read through its truth table)."""
+    if isinstance(f, PredicateFactor):
+        return np.isin(values, list(f.predicate.truth_table)) != f.negated
+    if isinstance(f, LabelFactor):
+        return (values == f.label) != f.negated
+    if isinstance(f, LogicFactor) and isinstance(f.logic, DenseLogic) and len(f.scope) == 1:
+        return f.logic.table.astype(bool)
+    raise TypeError(f)

@@ -21,7 +21,7 @@ import operator
 
 import numpy as np
 
-from .build import FactorGraph, LogicFactor
+from .build import FactorGraph, LogicFactor, unary_mask
 from .logic import DenseLogic, LinearChain
 
 SEARCH_SECONDS = 5.0              # per component
@@ -44,8 +44,10 @@ def solutions(graph: FactorGraph, factors, names, limit: int, seconds: float = S
         return None
     from ortools.sat.python import cp_model
 
-    from .symbolic import unary_mask
     values = graph.values()
+    if any(isinstance(f, LogicFactor) and isinstance(f.logic, LinearChain) and
+           max([abs(int(f.logic.const)), *(abs(int(c)) for c in f.logic.coeffs)]) > 2 ** 53 for f in factors):
+        return None                               # CP-SAT's coefficients are 64-bit: a long numeral's are not
     variables = list(dict.fromkeys([*names, *(n for f in factors for n in f.scope)]))
     allowed = {n: np.ones(len(values[n]), bool) for n in variables}
     for f in factors:

@@ -24,7 +24,7 @@ import opt_einsum as oe
 from ..lang.checked import Statement
 from ..lang.errors import ERROR, NOTE, Diagnostic
 from ..lang.evaluate import compare
-from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor, unary_mask  # noqa: F401
 from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
@@ -127,17 +127,6 @@ def satisfies(graph: FactorGraph, labels) -> list[Statement]:
 
 
 # ── the join ─────────────────────────────────────────────────────────────────
-
-def unary_mask(f: Factor, values: np.ndarray) -> np.ndarray:
-    """bool [|D|]: the labels a one-unknown factor allows (a predicate read through its truth table)."""
-    if isinstance(f, PredicateFactor):
-        return np.isin(values, list(f.predicate.truth_table)) != f.negated
-    if isinstance(f, LabelFactor):
-        return (values == f.label) != f.negated
-    if isinstance(f, LogicFactor) and isinstance(f.logic, DenseLogic) and len(f.scope) == 1:
-        return f.logic.table.astype(bool)
-    raise TypeError(f)
-
 
 def _check(f: Factor, env: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
     """Row mask: does factor f hold for the rows' labels in env (all of f's scope assigned)?"""
