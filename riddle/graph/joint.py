@@ -21,6 +21,9 @@ Compilation (`compile_logic`), numpy only — the objective turns the result int
               and the unknowns' distributions (unary statements as masks) contracted along a path
               opt_einsum plans. Fits when every tensor and the largest intermediate per image
               tuple stay within CONTRACT_LIMIT entries.
+  search      the join gives up (a grid: 81 cells under 27 `all different`): OR-Tools CP-SAT lists
+              the satisfying tuples instead (graph/search.py); within the enumerate bound, the group
+              is an exact `enumerate` group as above.
   split       neither fits: the component's factors are gathered greedily, most-shared unknowns
               first, into parts that fit, and the parts' counts multiplied. This is an
               approximation (marked `exact: false`); with one factor per part it is the factored

@@ -12,8 +12,8 @@ backtracks instead: every factor the graph holds is a constraint it takes as it 
 
 — so `solutions` enumerates a component completely, or says it could not within its limits. Where it
 could, the component is exact: the planner makes it an `enumerate` group (graph/joint.py) and the
-oracle counts it (graph/symbolic.py). CP-SAT is optional (the `grids` extra); without it the join's
-answer stands.
+oracle counts it (graph/symbolic.py). OR-Tools is a dependency of riddle; where it cannot be imported
+(a broken install) `solutions` says so by returning None and the join's answer stands.
 """
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ import opt_einsum as oe
 from ..lang.checked import Statement
 from ..lang.errors import ERROR, NOTE, Diagnostic
 from ..lang.evaluate import compare
+from . import search  # a constraint solver lists what the join cannot hold
 from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor, unary_mask  # noqa: F401
 from .logic import DenseLogic, LinearChain
 
@@ -105,7 +106,6 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
         rows = enumerate_solutions(graph, factors, deadline=deadline)
         count, solutions = len(rows), rows
     except TooMany:
-        from . import search  # a constraint solver lists what the join cannot hold
         rows = search.solutions(graph, factors, list(graph.names), SEARCH_LIMIT,
                                 max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
         if rows is not None:

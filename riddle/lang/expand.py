@@ -217,7 +217,7 @@ class _Expander:
         names, shape = self.resolve(s.subject, env)
         if shape != (rows, cols):
             have = " x ".join(map(str, shape)) if shape else "one unknown"
-            raise ExpandError("R085", f"the sheet is cut into {rows} x {cols} cells, but `{_shown(s.subject)}` is "
+            raise ExpandError("R085", f"the sheet is cut into {rows} x {cols} cells, but `{s.subject.text}` is "
                               f"{have}", sh.span, "shape differs",
                               help=f"name a {rows} x {cols} array or slice: `cell looks like \"board.png\" split "
                                    f"{rows} x {cols}`")
@@ -360,7 +360,7 @@ class _Expander:
         for r in refs:
             names, shape = self.resolve(r, env)
             if len(shape) > 1:
-                raise ExpandError("R085", f"{where} takes a row of unknowns; `{_shown(r)}` is "
+                raise ExpandError("R085", f"{where} takes a row of unknowns; `{r.text}` is "
                                   f"{' x '.join(map(str, shape))}", r.span, "not a row",
                                   help="take one row: `num(cell[r][1..4])`")
             out += names
@@ -378,7 +378,7 @@ def _scalar_places(node) -> list:
 
 def _expr_places(e) -> list:
     if isinstance(e, ast.Variable):
-        return [e.name] if isinstance(e.name, ast.Ref) or e.name.text else []
+        return [e.name]
     if isinstance(e, ast.BinOp):
         return _expr_places(e.left) + _expr_places(e.right)
     if isinstance(e, ast.Negate):
@@ -399,7 +399,3 @@ def _element(name: str, index) -> str:
 def _number(v: int, span: Span) -> ast.Expr:
     lit = ast.Literal(number=ast.Number(text=str(abs(v)), span=span), span=span)
     return lit if v >= 0 else ast.Negate(operand=lit, span=span)
-
-
-def _shown(ref) -> str:
-    return ref.text if isinstance(ref, ast.Name) else ref.name.text + "[…]" * len(ref.indexes)
