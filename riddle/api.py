@@ -18,7 +18,7 @@ import base64
 import html
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -138,13 +138,17 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
         graph = build(checked)
     except RiddleError as e:
         return CheckResult(checked, diagnostics + list(e.diagnostics), models=family)
+    if graph.unread:                                   # a sheet's cells: the classifier reads them before the oracle
+        from .infer.cells import read_cells
+        graph = read_cells(graph)
     if checked.template:                               # each row's numbers decide its solutions: no oracle here
         return CheckResult(checked, diagnostics, graph, None, compile_logic(graph, logic or "joint"), family)
     symbolic = solve_symbolic(graph, budget=oracle_seconds)
     diagnostics += [ignored_diagnostic(s) for s in symbolic.ignored]
     if symbolic.count == 0:
         diagnostics.append(conflict_diagnostic(symbolic))
-    program = compile_logic(graph, logic or checked.settings.get("logic", "joint")) if symbolic.count != 0 else None
+    program = compile_logic(graph, logic or checked.settings.get("logic", "joint"),
+                            symbolic.solutions) if symbolic.count != 0 else None
     return CheckResult(checked, diagnostics, graph, symbolic, program, family)
 
 
@@ -213,8 +217,20 @@ def check_text(r: CheckedRiddle, result: SymbolicResult | None = None, program: 
     if result is not None:
         lines.append(f"symbolic: {result.describe()}")
     if program is not None:
-        lines += program.describe()
+        lines += _reads_line(program) + program.describe()
     return "\n".join(lines)
+
+
+def _reads_line(program: LogicProgram) -> list[str]:
+    """What the classifier read in a sheet's cells, and the readings' mass the logic leaves out."""
+    from .graph.build import READ_FLOOR, ReadFactor
+    reads = list({id(f): f for g in program.groups for f in g.factors if isinstance(f, ReadFactor)}.values())
+    if not reads:
+        return []
+    kept = np.prod([float(f.evidence[f.logic.table].sum()) for f in reads])
+    sheets = ", ".join(dict.fromkeys(f.statement.path for f in reads))
+    return [f"read: {len(reads)} cell{'s' if len(reads) != 1 else ''} of {sheets} by the label classifier · "
+            f"labels it gives < {READ_FLOOR:g} ruled out ({1 - kept:.1e} of the readings' joint mass)"]
 
 
 # ── solve ────────────────────────────────────────────────────────────────────
@@ -407,18 +423,21 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
     checked.raise_for_errors()
     r = checked.riddle
     device = device or r.settings.get("device", "auto")
-    name, graph, auto = method or r.settings.get("method", DEFAULT_METHOD), None, None
+    # the check's graph (its sheet cells read), oracle and plan serve the solve: none is worked out twice
+    name, graph, auto = method or r.settings.get("method", DEFAULT_METHOD), checked.graph, None
     if name == "auto":                     # decided before the settings apply, so they are the chosen method's
-        from .graph import build
         from .infer.auto import resolve
-        graph = build(r)
         name, auto = resolve(name, graph)
     chosen = find_method(name)
     cfg = chosen.config(r.settings, {**settings, "max_seconds": max_seconds})
+    if chosen.name == "amortised" and settings.get("restarts") is None and r.settings.get("restarts") is None:
+        from .infer.amortised import default_samples
+        cfg = replace(cfg, restarts=default_samples(graph))           # a wide riddle: fewer samples, same drawings
     report = _progress_bar() if progress is True else progress or None
     step_fn, preview_fn = _progress_adapters(report, cfg, chosen)
     sol = run_solve(r, cfg, device=device, progress=step_fn, method=chosen.name, preview=preview_fn,
-                    preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto, models=checked.models)
+                    preview_restarts=PREVIEW_RESTARTS, graph=graph, auto=auto, models=checked.models,
+                    symbolic=checked.symbolic, program=checked.logic)
     if progress is True and hasattr(report, "close"):
         report.close()
     return Result(sol, checked)

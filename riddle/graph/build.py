@@ -29,7 +29,7 @@ Factors carry what the compiler and the oracle need: the predicate, the label, o
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,6 +102,22 @@ class LogicFactor(Factor):
     @property
     def entries(self) -> int:
         return self.logic.table.size if isinstance(self.logic, DenseLogic) else self.logic.size
+
+
+READ_FLOOR = 1e-6       # a read cell's labels below this evidence are ruled out of the logic (the mass they
+                        # carry is reported: FactorGraph.unread_mass)
+
+
+@dataclass(frozen=True, eq=False)
+class ReadFactor(LogicFactor):
+    """A sheet's cell with ink, *read*: the picture is its unknown's image (the solver draws nothing
+    there), and P(label | picture), the label classifier's softmax at temperature 1, is the evidence on
+    its label. As logic it is a one-unknown table of the labels that evidence leaves possible (≥
+    READ_FLOOR; every label until the cell is read, `FactorGraph.with_readings`), so the join, CP-SAT
+    and the oracle treat it as any unary statement; the samplers weigh the labels by `evidence`."""
+    pixels: np.ndarray = None               # float32 [H, W]: the cell's picture
+    evidence: np.ndarray | None = None      # float64 [L]: P(label | picture); None until read
+    kind = "read"
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,33 @@ class FactorGraph:
     def factors_of(self, statement: Statement) -> list[Factor]:
         return [f for f in self.factors if f.statement is statement]
 
+    @property
+    def reads(self) -> tuple[ReadFactor, ...]:
+        """The sheet cells read (their pictures are their unknowns' images)."""
+        return tuple(f for f in self.factors if isinstance(f, ReadFactor))
+
+    @property
+    def unread(self) -> bool:
+        """Has a read cell not been read yet (its labels all left possible)?"""
+        return any(f.evidence is None for f in self.reads)
+
+    def with_readings(self, evidence: dict[str, np.ndarray]) -> FactorGraph:
+        """The graph with each read cell's evidence, by factor id (P(label | picture) [L]): its logic
+        then allows the labels at or above READ_FLOOR."""
+        factors = []
+        for f in self.factors:
+            if isinstance(f, ReadFactor) and f.id in evidence:
+                e = np.asarray(evidence[f.id], np.float64)
+                f = replace(f, evidence=e, logic=DenseLogic(f.scope, e >= READ_FLOOR))
+            factors.append(f)
+        return replace(self, factors=tuple(factors))
+
+    def unread_mass(self) -> float:
+        """The share of the readings' joint mass on labels the logic rules out (READ_FLOOR): 1 − Π_cells
+        Σ_kept P(label | picture), what enumerating the kept labels may miss at most before the rules."""
+        kept = [float(f.evidence[f.logic.table].sum()) for f in self.reads if f.evidence is not None]
+        return float(1 - np.prod(kept)) if kept else 0.0
+
 
 def build(riddle: CheckedRiddle) -> FactorGraph:
     """Raise RiddleError (with spans) when a relation cannot be built within the memory bounds."""
@@ -243,6 +286,10 @@ def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: d
     if isinstance(spec, LabelLogic):
         logic = relation_factor(spec.part, values) if spec.linear else dense_truth(spec.part, values)
         return [LogicFactor(fid, s, logic.scope, s.strength, logic)]
+    if isinstance(spec, PixelData) and spec.observation.read:
+        o = spec.observation
+        every = DenseLogic((o.unknown,), np.ones(len(values[o.unknown]), bool))     # until read: every label
+        return [ReadFactor(fid, s, (o.unknown,), s.strength, every, o.pixels)]
     if isinstance(spec, PixelData):
         o = spec.observation
         return [ObservationFactor(fid, s, (o.unknown,), s.strength, o.pixels, o.seen, o.noise, o.through)]

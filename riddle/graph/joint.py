@@ -47,7 +47,7 @@ from ..lang.ast import is_unknown_name
 from ..lang.checked import Statement
 from ..vocabulary import LOGIC_MODES
 from . import search
-from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor
+from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor, ReadFactor
 from .logic import DenseLogic, LinearChain
 from .symbolic import TooMany, enumerate_solutions, unary_mask
 
@@ -62,11 +62,10 @@ TRIAL_ROW_LIMIT = 250_000          # … while it tries a part of a split (many 
 # contraction floors each distribution at exp(−CONTRACT_FLOOR / variables), negligible up to here
 # (e^−27 ≈ 2·10⁻¹²) but not at the hundreds of digits of a long sum (docs/LANGUAGE.md, "Long numbers").
 CHAIN_OVER = 24
-# A component of more variables than this that is one split relation runs as its chain in log space: a
-# contraction floors each distribution at exp(−CONTRACT_FLOOR / variables), negligible up to here
-# (e^−27 ≈ 2·10⁻¹²) but not at the hundreds of digits of a long sum (docs/LANGUAGE.md, "Long numbers").
-CHAIN_OVER = 24
 PLAN_BATCH = 256                   # the batch (restarts × samples) opt_einsum plans a path for
+# A component with a read sheet's cells whose valid tuples are too many to list: the most probable of
+# them are listed instead, every tuple within e^−Δ of the best for the first Δ here whose list fits.
+WITHIN = (40.0, 30.0, 20.0, 14.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -87,6 +86,10 @@ class LogicGroup:
     path: tuple = ()                          # contract: opt_einsum's path over (unknown operands, then `operands`)
     equation: str = ""                        # contract: the einsum over batch, unknowns and partial sums
     chain: LinearChain | None = None          # chain: the split relation, contracted by messages in log space
+    within: float | None = None               # enumerate: only the tuples weighing ≥ e^−within of the most
+                                              # probable (by the read cells' evidence); the rest left out
+    left_out: float | None = None             # … and the share of the valid tuples' weight they carry, where the
+                                              # oracle listed every one (None: not known, each < e^−within)
 
     kind = "logic"
 
@@ -115,6 +118,12 @@ class LogicGroup:
         return text + (f", {g} given{'s' if g != 1 else ''}" if g else "")
 
     def describe(self) -> str:
+        if self.plan == "enumerate" and self.within is not None:
+            rest = (f"the rest, {self.left_out:.1e} of the weight, left out" if self.left_out is not None
+                    else "the rest left out")
+            return (f"enumerate the {self.size:,} most probable satisfying tuple{'s' if self.size != 1 else ''} of "
+                    f"{self._variables()} (every one within e^-{self.within:g} of the best, by the cells read; "
+                    f"{rest})")
         if self.plan == "enumerate":
             what = f"enumerate {self.size:,} satisfying tuple{'s' if self.size != 1 else ''} of {self._variables()}"
         elif self.plan == "contract":
@@ -126,7 +135,8 @@ class LogicGroup:
         return what + ("" if self.exact else " (part of a split component: approximate)")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "plan": self.plan, "size": self.size, "exact": self.exact,
+        return {"id": self.id, "plan": self.plan, "size": self.size, "exact": self.exact, "within": self.within,
+                "left_out": self.left_out,
                 "unknowns": list(self.scope), "lines": sorted({s.span.line for s in self.statements}),
                 "statements": [s.text() for s in self.statements], "strength": self.strength}
 
@@ -146,6 +156,15 @@ class LogicProgram:
     def exact(self) -> bool:
         return self.mode == "joint" and all(g.exact for g in self.groups)
 
+    @property
+    def shortfall(self) -> str:
+        """Why the joint logic is not exact, in a few words ("" where it is)."""
+        if self.exact or self.mode != "joint":
+            return ""
+        if any(g.within is not None for g in self.groups):
+            return "the most probable tuples of the cells read"
+        return "a component split"
+
     def to_json(self) -> dict:
         return {"mode": self.mode, "exact": self.exact, "groups": [g.to_json() for g in self.groups]}
 
@@ -153,7 +172,7 @@ class LogicProgram:
         groups = self.groups
         head = f"logic ({self.mode}): {len(groups)} term{'s' if len(groups) != 1 else ''}"
         if self.mode == "joint":
-            head += " · exact" if self.exact else " · a component was split: approximate"
+            head += " · exact" if self.exact else f" · {self.shortfall}: approximate"
         lines = [head]
         for g in groups:
             where = ", ".join(str(n) for n in sorted({s.span.line for s in g.statements}))
@@ -163,10 +182,12 @@ class LogicProgram:
         return lines
 
 
-def compile_logic(graph: FactorGraph, mode: str = "joint") -> LogicProgram:
+def compile_logic(graph: FactorGraph, mode: str = "joint", solutions: np.ndarray | None = None) -> LogicProgram:
+    """`solutions`: every satisfying label tuple over graph.names where the oracle listed them (int64 [m, n],
+    m > 0): a component over unknowns alone is then planned from their projection, not searched again."""
     if mode not in MODES:
         raise ValueError(f"logic mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return _factored(graph) if mode == "factored" else _joint(graph)
+    return _factored(graph) if mode == "factored" else _joint(graph, solutions)
 
 
 # ── factored: one term per factor, as the papers write it ────────────────────
@@ -204,13 +225,13 @@ def label_level(f: Factor) -> bool:
     return not isinstance(f, PredicateFactor) or f.predicate.truth_table is not None
 
 
-def _joint(graph: FactorGraph) -> LogicProgram:
+def _joint(graph: FactorGraph, solutions: np.ndarray | None = None) -> LogicProgram:
     networks = [f for f in graph.factors if isinstance(f, (PredicateFactor, ObservationFactor))]
     units = [f for f in graph.factors if label_level(f)]
     components = _components(graph, units)
     groups: list[LogicGroup] = []
     for comp in components:
-        groups += _plan_component(graph, comp, start=len(groups) + 1)
+        groups += _plan_component(graph, comp, start=len(groups) + 1, solutions=solutions)
     return LogicProgram("joint", tuple(networks) + tuple(groups))
 
 
@@ -242,8 +263,9 @@ def _strength(factors) -> float:
     return max((f.strength for f in factors if not isinstance(f, PredicateFactor)), default=1.0)
 
 
-def _plan_component(graph: FactorGraph, factors: list[Factor], start: int) -> list[LogicGroup]:
-    whole = _fit(graph, factors, f"g{start}")
+def _plan_component(graph: FactorGraph, factors: list[Factor], start: int,
+                    solutions: np.ndarray | None = None) -> list[LogicGroup]:
+    whole = _fit(graph, factors, f"g{start}", solutions=solutions)
     if whole is not None:
         return [whole]
     # split: gather the multi-unknown factors greedily into parts that fit; each unknown's unary
@@ -310,19 +332,50 @@ def _factored_term(graph: FactorGraph, f: Factor, gid: str) -> LogicGroup:
 
 
 def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True,
-         trial: bool = False) -> LogicGroup | None:
+         trial: bool = False, solutions: np.ndarray | None = None) -> LogicGroup | None:
     """The group for these factors by enumeration, else by contraction, else None (fits neither)."""
     scope = _scope(graph, factors)
-    try:
-        rows = enumerate_solutions(graph, factors, names=scope,
-                                   row_limit=TRIAL_ROW_LIMIT if trial else JOIN_ROW_LIMIT)
-    except TooMany:                           # too wide for the join: a constraint solver may still list it
-        rows = None if trial else search.solutions(graph, factors, scope, ENUMERATE_LIMIT // max(len(scope), 1))
+    if solutions is not None and len(solutions) and all(n in graph.names for n in scope):
+        rows = np.unique(solutions[:, [graph.names.index(n) for n in scope]], axis=0)   # the oracle's, projected
+    else:
+        try:
+            rows = enumerate_solutions(graph, factors, names=scope,
+                                       row_limit=TRIAL_ROW_LIMIT if trial else JOIN_ROW_LIMIT)
+        except TooMany:                       # too wide for the join: a constraint solver may still list it
+            rows = None if trial else search.solutions(graph, factors, scope, ENUMERATE_LIMIT // max(len(scope), 1))
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
         return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
                           rows=_positions(graph, scope, rows))
+    reads = [f for f in factors if isinstance(f, ReadFactor) and f.evidence is not None]
+    if not trial and reads:
+        fit = ENUMERATE_LIMIT // max(len(scope), 1)
+        if rows is not None:                  # listed already: keep those within e^-Δ of the best, as many as fit
+            weight = _read_weights(graph, scope, rows, reads)
+            share = np.exp(weight - weight.max())
+            for within in WITHIN:
+                keep = weight >= weight.max() - within
+                if keep.sum() <= fit:
+                    return LogicGroup(gid, tuple(factors), scope, "enumerate", int(keep.sum()), _strength(factors),
+                                      False, rows=_positions(graph, scope, rows[keep]), within=within,
+                                      left_out=float(share[~keep].sum() / share.sum()))
+        else:                                 # too many to list: CP-SAT lists the most probable
+            found = search.most_probable(graph, factors, scope, fit, WITHIN)
+            if found is not None:
+                top, within = found
+                return LogicGroup(gid, tuple(factors), scope, "enumerate", len(top), _strength(factors), False,
+                                  rows=_positions(graph, scope, top), within=within)
     chain = _lone_chain(graph, factors, scope, gid, exact) if len(scope) > CHAIN_OVER else None
     return chain if chain is not None else _contraction(graph, factors, scope, gid, exact)
+
+
+def _read_weights(graph: FactorGraph, scope, rows: np.ndarray, reads) -> np.ndarray:
+    """log Π_cells P(label | picture) of each row (labels [m, k] over scope) [m]."""
+    values = graph.values()
+    total = np.zeros(len(rows))
+    for f in reads:
+        j = scope.index(f.scope[0])
+        total += np.log(np.maximum(f.evidence[np.searchsorted(values[f.scope[0]], rows[:, j])], 1e-300))
+    return total
 
 
 def _lone_chain(graph: FactorGraph, factors, scope, gid, exact) -> LogicGroup | None:

@@ -21,7 +21,7 @@ import operator
 
 import numpy as np
 
-from .build import FactorGraph, LogicFactor, unary_mask
+from .build import FactorGraph, LogicFactor, ReadFactor, unary_mask
 from .logic import DenseLogic, LinearChain
 
 SEARCH_SECONDS = 5.0              # per component
@@ -40,6 +40,45 @@ def available() -> bool:
 def solutions(graph: FactorGraph, factors, names, limit: int, seconds: float = SEARCH_SECONDS) -> np.ndarray | None:
     """Every satisfying label tuple over `names` (labels, int64 [m, len(names)], sorted), or None when there are
     more than `limit`, the search ran out of `seconds`, or CP-SAT is not installed."""
+    built = _model(graph, factors, names)
+    if built is None or isinstance(built, np.ndarray):
+        return built
+    return _enumerate(graph, built[0], built[1], names, limit, seconds)
+
+
+def most_probable(graph: FactorGraph, factors, names, limit: int, deltas, seconds: float = SEARCH_SECONDS
+                  ) -> tuple[np.ndarray, float] | None:
+    """Where a read sheet's cells are among the factors and the satisfying tuples are too many to list: the
+    tuples whose weight Π_cells P(label | picture) is at least e^−Δ times the most probable's, for the largest
+    Δ of `deltas` whose list holds at most `limit` — MAP as weighted CP first (the weights as integers,
+    log · WEIGHT_SCALE), then the lists for growing Δ until one is too long. → (rows, Δ), or None."""
+    built = _model(graph, factors, names)
+    if built is None or isinstance(built, np.ndarray):
+        return None
+    model, var = built
+    total = _weight(model, var, factors)
+    model.Maximize(total)
+    from ortools.sat.python import cp_model
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = 1
+    if solver.Solve(model) != cp_model.OPTIMAL:
+        return None
+    best = int(round(solver.ObjectiveValue()))
+    found = None
+    for delta in sorted(deltas):
+        model, var = _model(graph, factors, names)
+        model.Add(_weight(model, var, factors) >= best - int(delta * WEIGHT_SCALE))
+        rows = _enumerate(graph, model, var, names, limit, seconds)
+        if rows is None:
+            break
+        found = (rows, delta)
+    return found
+
+
+def _model(graph: FactorGraph, factors, names):
+    """(CP-SAT model, variables by name); an empty [0, k] array where a domain is empty; None where CP-SAT
+    is missing or cannot hold the coefficients."""
     if not available():
         return None
     from ortools.sat.python import cp_model
@@ -60,8 +99,21 @@ def solutions(graph: FactorGraph, factors, names, limit: int, seconds: float = S
         if len(keep) == 0:
             return np.zeros((0, len(names)), np.int64)
         var[n] = model.NewIntVarFromDomain(cp_model.Domain.FromValues(keep.tolist()), n)
+    # an `all different` arrives as its pairs: where a statement's pairs are all of them, one AllDifferent
+    # (its propagation is stronger: a Sudoku's 1,284 boards were listed in 0.9 s as pairs)
+    pairs: dict[int, list] = {}
     for f in factors:
-        if not isinstance(f, LogicFactor) or len(f.scope) == 1 and isinstance(f.logic, DenseLogic):
+        if isinstance(f, LogicFactor) and isinstance(f.logic, DenseLogic) and len(f.scope) == 2 \
+                and _differ(f.logic, values):
+            pairs.setdefault(id(f.statement), []).append(f)
+    whole = set()
+    for group in pairs.values():
+        members = list(dict.fromkeys(n for f in group for n in f.scope))
+        if len(group) == len(members) * (len(members) - 1) // 2 and len(members) > 2:
+            model.AddAllDifferent([var[n] for n in members])
+            whole |= {id(f) for f in group}
+    for f in factors:
+        if not isinstance(f, LogicFactor) or len(f.scope) == 1 and isinstance(f.logic, DenseLogic) or id(f) in whole:
             continue
         logic = f.logic
         if isinstance(logic, DenseLogic):
@@ -81,6 +133,12 @@ def solutions(graph: FactorGraph, factors, names, limit: int, seconds: float = S
                     model.AddElement(var[n], labels.tolist(), lab)
                     terms.append(int(c) * lab)
             model.Add(_COMPARE[logic.op](sum(terms) + int(logic.const), 0))
+    return model, var
+
+
+def _enumerate(graph: FactorGraph, model, var, names, limit: int, seconds: float) -> np.ndarray | None:
+    from ortools.sat.python import cp_model
+    values = graph.values()
     shown = [var[n] for n in names]
     found: list[tuple[int, ...]] = []
     seen: set[tuple[int, ...]] = set()
@@ -110,6 +168,22 @@ def solutions(graph: FactorGraph, factors, names, limit: int, seconds: float = S
     rows = np.stack([values[n].astype(np.int64)[positions[:, j]] for j, n in enumerate(names)], 1) \
         if len(names) else positions                                     # positions → labels
     return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
+
+WEIGHT_SCALE = 1000               # a read cell's log-evidence in CP-SAT's integers: 0.001 nats resolution
+WEIGHT_FLOOR = -60.0               # log-evidence below this counts as this (the labels are ruled out before)
+
+
+def _weight(model, var, factors):
+    """Σ over the read cells of round(log P(label | picture) · WEIGHT_SCALE), as a CP-SAT expression."""
+    terms = []
+    for f in factors:
+        if isinstance(f, ReadFactor) and f.evidence is not None:
+            w = np.round(np.maximum(np.log(np.maximum(f.evidence, 1e-300)), WEIGHT_FLOOR) * WEIGHT_SCALE)
+            score = model.NewIntVar(int(w.min()), int(w.max()), f"{f.id}.w")
+            model.AddElement(var[f.scope[0]], [int(v) for v in w], score)
+            terms.append(score)
+    return sum(terms)
 
 
 def _differ(logic: DenseLogic, values) -> bool:

@@ -25,13 +25,15 @@ from ..lang.checked import Statement
 from ..lang.errors import ERROR, NOTE, Diagnostic
 from ..lang.evaluate import compare
 from . import search  # a constraint solver lists what the join cannot hold
-from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor, unary_mask  # noqa: F401
+from .build import Factor, FactorGraph, LabelFactor, LogicFactor, PredicateFactor, ReadFactor, unary_mask  # noqa: F401
 from .logic import DenseLogic, LinearChain
 
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
-SEARCH_LIMIT = 1_000               # solutions the constraint solver lists for the oracle before it counts instead
+READ_SEARCH_LIMIT = 2_000         # … where cells of a sheet are read (the planner lists the most probable instead)
+SEARCH_FIRST = 48                 # unknowns past which the oracle asks CP-SAT before the join
+SEARCH_LIMIT = 10_000              # solutions the constraint solver lists for the oracle before it counts instead
 ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
 
 
@@ -93,7 +95,7 @@ class SymbolicResult:
 def readable(f: Factor) -> bool:
     """Can the oracle read this factor? Its statement must be label-level: not seen pixels, nor a
     predicate without a truth table, nor a connective with one inside (its switch would be free)."""
-    return f.statement.label_level
+    return isinstance(f, ReadFactor) or f.statement.label_level
 
 
 def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORACLE_SECONDS) -> SymbolicResult:
@@ -102,16 +104,25 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
     factors = [f for f in graph.factors if readable(f)]
     ignored = tuple(dict.fromkeys(f.statement for f in graph.factors if not readable(f)))
     estimate = out_of_time = None
+
+    def searched():                     # a sheet's readings allow many boards: listing them all is not worth it
+        return search.solutions(graph, factors, list(graph.names), READ_SEARCH_LIMIT if graph.reads else SEARCH_LIMIT,
+                                max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
+    # a grid is past the join's rows at once (0.3 s to find out on a Sudoku): CP-SAT first there
+    first = searched() if len(graph.names) > SEARCH_FIRST else None
     try:
-        rows = enumerate_solutions(graph, factors, deadline=deadline)
+        if first is not None:
+            rows = first
+        else:
+            rows = enumerate_solutions(graph, factors, deadline=deadline)
         count, solutions = len(rows), rows
     except TooMany:
-        rows = search.solutions(graph, factors, list(graph.names), SEARCH_LIMIT,
-                                max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
+        rows = searched() if len(graph.names) <= SEARCH_FIRST else None
         if rows is not None:
             count, solutions = len(rows), rows
         else:
-            solutions, total = None, contract_count(graph, factors)
+            # a sheet's boards past the listing: their number is not worth a contraction's path (1 s on a 9 x 9)
+            solutions, total = None, None if graph.reads else contract_count(graph, factors)
             count = int(round(total)) if total is not None and total < 2 ** 53 else None
             estimate = total if count is None else None
             out_of_time = budget if total is None and time.monotonic() > deadline else None
@@ -122,8 +133,15 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:
     """The statements a label tuple breaks under the truth tables (empty: it is a solution)."""
     env = dict(zip(graph.names, (np.array([v]) for v in labels)))
-    statements = dict.fromkeys(f.statement for f in graph.factors if readable(f))
-    return [s for s in statements if not s.holds(env)[0]]
+    reads = {f.statement: f for f in graph.reads}            # a read cell holds where its reading allows the label
+    values = graph.values()
+
+    def holds(s) -> bool:
+        if s in reads:
+            f = reads[s]
+            return bool(f.logic.table[np.searchsorted(values[f.scope[0]], env[f.scope[0]][0])])
+        return bool(s.holds(env)[0])
+    return [s for s in dict.fromkeys(f.statement for f in graph.factors if readable(f)) if not holds(s)]
 
 
 # ── the join ─────────────────────────────────────────────────────────────────

@@ -75,6 +75,7 @@ class Run:
     ancestors: torch.Tensor | None = None   # [R]: the initial restart each final restart descends from
     draws: torch.Tensor | None = None  # [R, M, n, d]: the method's own samples per restart, where it has them
     extra: dict = field(default_factory=dict)   # method-specific tensors [R, …] and figures
+    labels: torch.Tensor | None = None # [R, n] label positions, where the method drew labels (the samplers)
 
     def __post_init__(self):
         if self.ancestors is None:

@@ -47,6 +47,7 @@ DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/BENCHMARKS.md, "Am
 
 
 PROPOSALS = ("learned", "prior")
+TOP_UP = 256                     # the fewest prior draws a top-up batch makes (each batch costs a network call)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def kinds(objective: Objective) -> list[Kind]:
     in_logic = _in_logic(objective)
     signature: dict[int, tuple] = {}
     for i, u in enumerate(graph.unknowns):
+        if i in objective.clamped:                          # a read cell: its picture, nothing to draw
+            continue
         factors = sorted((t.predicate.name, t.negated, t.strength) for t in objective.terms
                          if isinstance(t, PredicateFactor) and t.scope[0] == u.name)
         readings = sorted(s.predicate.name for s in graph.switches if s.kind == "reading" and s.unknown == u.name)
@@ -145,10 +148,32 @@ def sample_labels(objective: Objective, log_z: list[torch.Tensor], count: int, g
     n = len(graph.unknowns)
     groups = [g for g in objective.program.groups if isinstance(g, LogicGroup)]
     dev = log_z[0].device
+    out = torch.zeros(count, n, dtype=torch.long)
+    # an enumerated group that shares no unknown with another is drawn whole: one row ∝ Π_v Z_v(row_v)
+    # (81 cells of a Sudoku would otherwise cost 81 passes over its rows)
+    owners = {}
+    for g in groups:
+        for name in g.scope:
+            owners[name] = owners.get(name, 0) + 1
+    whole = [g for g in groups if g.plan == "enumerate" and not g.givens and all(owners[m] == 1 for m in g.scope)]
+    drawn: set[int] = set()
+    for g in whole:
+        if not any(m in objective.index and objective.index[m] < n for m in g.scope):
+            continue
+        rows = getattr(objective, objective._rows[g.id])                                  # [m, k]
+        cols = [(j, objective.index[m]) for j, m in enumerate(g.scope) if m in objective.index
+                and objective.index[m] < n]
+        total = sum(log_z[v].clamp_min(NEG)[rows[:, j]] for j, v in cols)                # [m]
+        pick = torch.multinomial(torch.softmax(total.double(), -1).cpu(), count, True, generator=generator)
+        for j, v in cols:
+            out[:, v] = rows[pick.to(rows.device), j].cpu()
+            drawn.add(v)
+    groups = [g for g in groups if all(g is not w for w in whole)]
     current = [z.clamp_min(NEG)[None].repeat(count, 1) for z in log_z]                  # [count, L_v] each
     switches = [torch.zeros(1, 2, device=dev) for _ in graph.switches]   # readings are inside Z (tied to labels)
-    out = torch.zeros(count, n, dtype=torch.long)
     for v in range(n):
+        if v in drawn:
+            continue
         L = log_z[v].shape[0]
         if not any(graph.unknowns[v].name in g.scope for g in groups):                   # the logic never reads it
             weights = torch.softmax(log_z[v].clamp_min(NEG), -1).cpu()
@@ -219,17 +244,20 @@ class Pool:
 
 
 def assign(groups: list[Kind], pools: list[Pool], labels: torch.Tensor, n: int, d: int, skip=()
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Give every sample's unknown v an accepted draw of its label, each draw to one sample at most
     (in the order drawn: draws are exchangeable); kinds in `skip` are left (refined later).
-    → latents [N, n, d] and which samples are complete [N]."""
+    → latents [N, n, d], which samples are complete [N], and each assigned draw's pool weight for its
+    label [N, n] (a prior draw's: log E_v, so the target needs no second pass of the networks)."""
     N = labels.shape[0]
     xi = torch.zeros(N, n, d)
+    weight = torch.zeros(N, n)
     complete = torch.ones(N, dtype=torch.bool)
     for k, kind in enumerate(groups):
         if k in skip:
             continue
         pool_xi = torch.cat(pools[k].xi)                                                # [D, d]
+        pool_w = torch.cat(pools[k].log_w)                                              # [D, L]
         accepted = pools[k].accepted()                                                  # [D, L]
         free = torch.ones(len(pool_xi), dtype=torch.bool)
         for i in kind.members:
@@ -238,9 +266,10 @@ def assign(groups: list[Kind], pools: list[Pool], labels: torch.Tensor, n: int, 
                 candidates = (accepted[:, label] & free).nonzero()[:, 0][:len(rows)]
                 got = len(candidates)
                 xi[rows[:got], i] = pool_xi[candidates]
+                weight[rows[:got], i] = pool_w[candidates, label].float()
                 free[candidates] = False
                 complete[rows[got:]] = False
-    return xi, complete
+    return xi, complete, weight
 
 
 def refine(objective: Objective, pool: Pool, i: int, labels: torch.Tensor, alpha: float, g: torch.Generator,
@@ -322,10 +351,19 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
         kind, pool, sampler = groups[k], pools[k], samplers[k]
         with torch.no_grad():
             if sampler is None:
-                xi = torch.randn(config.pool, d, generator=g)
+                size = config.pool
+                if want is not None and pool.drawn:      # a top-up: enough for the shortfall at the rate seen so far
+                    rate = pool.accepted().sum(0).double() / pool.drawn                          # [L] per draw
+                    short = want > 0
+                    if not short.any():                  # counted enough, yet a draw served two samples: a few more
+                        size = 4 * TOP_UP
+                    elif bool((rate[short] > 0).all()):
+                        most = float((want[short] / rate[short]).max())                 # draws for the slowest
+                        size = int(min(config.pool, max(TOP_UP, math.ceil(1.5 * most))))
+                xi = torch.randn(size, d, generator=g)
                 imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
                 log_w = log_evidence(objective, imgs, kind.members[0], alpha).cpu()              # [P, L]
-                pool.add(xi, log_w, torch.rand(config.pool, generator=g), torch.full((kind.labels,), config.pool))
+                pool.add(xi, log_w, torch.rand(size, generator=g), torch.full((kind.labels,), size))
             else:
                 if want is None:
                     per = torch.full((kind.labels,), config.label_pool)
@@ -356,13 +394,15 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
 
     for k in range(len(groups)):
         draw(k)
-    # each unknown's log Z up to its own constant (a seen image puts every label's far below float range)
-    log_z = [pools[kind_of[i]].log_z() for i in range(n)]
+    # each unknown's log Z up to its own constant (a seen image puts every label's far below float range);
+    # a read cell's is its reading, P(label | picture), untempered: the evidence of a picture not drawn
+    reading = {objective.index[f.scope[0]]: torch.from_numpy(f.evidence).log() for f in graph.reads}
+    log_z = [reading[i] if i in reading else pools[kind_of[i]].log_z() for i in range(n)]
     log_z = [(z - z.max()).float().clamp_min(NEG).to(device) for z in log_z]
     labels = sample_labels(objective, log_z, count, g)                            # [N, n] positions
     # each kind: how many accepted draws of each label its members' samples need
     need = [torch.zeros(kind.labels, dtype=torch.long) for kind in groups]
-    for i in range(n):
+    for i in kind_of:
         need[kind_of[i]] += torch.bincount(labels[:, i], minlength=groups[kind_of[i]].labels)
     # a label whose acceptance is so low that its samples would need more than max_draws draws is
     # given up at once (its samples are left out) instead of spending the whole budget on it
@@ -385,8 +425,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
         return (need[k] - pools[k].accepted().sum(0)).clamp_min(0)
 
     def more(ks) -> bool:                                                         # drew anything?
-        return sum(draw(k, shortfall(k) if samplers[k] is not None else None)
-                   for k in ks if pools[k].drawn < config.max_draws) > 0
+        return sum(draw(k, shortfall(k)) for k in ks if pools[k].drawn < config.max_draws) > 0
 
     while time.perf_counter() - started <= budget:
         short = [k for k in range(len(groups)) if shortfall(k).any()]
@@ -395,25 +434,29 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
         if not short or not more(short):
             break
     skip = {k for k in range(len(groups)) if refined[k]}
-    xi, complete = assign(groups, pools, labels, n, d, skip)
+    xi, complete, weight = assign(groups, pools, labels, n, d, skip)
     wanted = torch.ones(len(labels), dtype=torch.bool)           # the samples not given up
-    for i in range(n):
+    for i in kind_of:
         wanted &= ~hopeless[kind_of[i]][labels[:, i]]
     # prior draws assigned twice were counted twice above: draw again while samples lack a latent
     # (a learned draw serves one label only, so its kinds are never short here)
     while not complete[wanted].all() and time.perf_counter() - started <= budget:
         if not more([k for k in range(len(groups)) if samplers[k] is None]):
             break
-        xi, complete = assign(groups, pools, labels, n, d, skip)
+        xi, complete, weight = assign(groups, pools, labels, n, d, skip)
     for k in skip:                                               # the seen unknowns too sharp to weigh
         for i in groups[k].members:
             xi[:, i] = refine(objective, pools[k], i, labels[:, i], alpha, g, device, config)
-    xi, labels = xi[complete], labels[complete]
+    xi, labels, weight = xi[complete], labels[complete], weight[complete]
     N = len(xi)
     with torch.no_grad():
         log_target = torch.zeros(N)
-        for i in range(n):
-            if N:
+        for i, z in reading.items():
+            log_target += z.float()[labels[:, i]]
+        for i in kind_of:
+            if samplers[kind_of[i]] is None and not refined[kind_of[i]]:     # the pool's weight is log E_v itself
+                log_target += weight[:, i] - 0.5 * (xi[:, i] ** 2).sum(-1)
+            elif N:
                 imgs = objective._generate(objective.nets.generators[graph.unknowns[i].domain.name],
                                            xi[:, i].to(device)).float()
                 log_e = log_evidence(objective, imgs, i, alpha).cpu()

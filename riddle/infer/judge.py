@@ -31,9 +31,17 @@ class Judge:
         return self.networks[domain]
 
     def read(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """images [B, n, H, W] → judged labels [B, n] (label values) and their probabilities."""
+        """images [B, n, H, W] → judged labels [B, n] (label values) and their probabilities. A read sheet
+        cell is the user's own picture, not a drawing to judge: its column is left −1 / 0 (the solver
+        gives it the label it drew with the board, solve.read_answers) — the judge costs 0.8 ms an image,
+        and a Sudoku's givens are 30 of its 81 columns."""
         labels, conf = [], []
+        read = {f.scope[0] for f in self.graph.reads}
         for i, u in enumerate(self.graph.unknowns):
+            if u.name in read:
+                labels.append(np.full(len(images), -1))
+                conf.append(np.zeros(len(images), np.float32))
+                continue
             p = self.networks[u.domain.name](images[:, i]).softmax(-1)
             c, k = p.max(-1)
             labels.append(np.asarray(u.domain.labels)[k.cpu().numpy()])
@@ -51,7 +59,8 @@ class Judge:
 
 
 def observations(graph: FactorGraph) -> list[ObservationStatement]:
-    return list(graph.riddle.observations)
+    """The pixel observations an answer must keep (a read sheet cell is its picture: nothing to keep)."""
+    return [o for o in graph.riddle.observations if not o.read]
 
 
 _VARIANCES: dict[int, tuple] = {}     # id(statement) → (weak ref to it, domain, variance); see entry_variance

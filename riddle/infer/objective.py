@@ -201,6 +201,9 @@ class Objective(nn.Module):
         self.needs_labels = any(isinstance(t, LogicGroup) or (isinstance(t, PredicateFactor) and
                                                               t.predicate.name in self._readout)
                                 for t in self.terms) or bool(graph.switches)
+        # Read sheet cells: their pictures are their unknowns' images (`images` puts them in place)
+        self.clamped: dict[int, str] = {self.index[f.scope[0]]: self._buffer(torch.from_numpy(f.pixels))
+                                        for f in graph.reads}
         # Observations: the seen pixels and their mask as buffers, σ as a number
         self._observed: dict[str, tuple[str, str]] = {}
         for t in self.terms:
@@ -272,7 +275,8 @@ class Objective(nn.Module):
         domains = sorted(set(self.domain_of))
         if len(domains) == 1:
             out = self._generate(self.nets.generators[domains[0]], flat.reshape(-1, self.d))
-            return out.reshape(*lead, len(self.names), *out.shape[1:])
+            out = self._clamp(out.reshape(flat.shape[0], len(self.names), *out.shape[1:]))
+            return out.reshape(*lead, len(self.names), *out.shape[2:])
         parts = [None] * len(self.names)
         for dom in domains:
             cols = [i for i, d in enumerate(self.domain_of) if d == dom]
@@ -280,8 +284,17 @@ class Objective(nn.Module):
             imgs = imgs.reshape(flat.shape[0], len(cols), *imgs.shape[1:])
             for j, c in enumerate(cols):
                 parts[c] = imgs[:, j]
-        out = torch.stack(parts, 1)
+        out = self._clamp(torch.stack(parts, 1))
         return out.reshape(*lead, len(self.names), *out.shape[2:])
+
+    def _clamp(self, imgs: torch.Tensor) -> torch.Tensor:
+        """Images [B, n, H, W] with each read cell's picture in its column (the latent there is unused)."""
+        if not self.clamped:
+            return imgs
+        imgs = imgs.clone()
+        for i, buffer in self.clamped.items():
+            imgs[:, i] = getattr(self, buffer).to(imgs.dtype)
+        return imgs
 
     def log_probs(self, xi: torch.Tensor) -> torch.Tensor:
         """ξ [R, S, n, d] → log P_k [R, S, K], one column per term."""

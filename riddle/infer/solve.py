@@ -28,6 +28,7 @@ from . import advi
 from .auto import resolve
 from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: bench/trace.py)
 from .base import method as find_method
+from .cells import read_cells
 from .judge import Judge, accepts, observation_report, observations, observed
 from .objective import Networks, Objective, pick_precision
 from .stats import AnswerRow, answer_table, pairwise_rms, reported_answer, wilson
@@ -110,7 +111,8 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
           networks: Networks | None = None, rule: str = ANSWER_RULE, samples_per_restart: int = 8,
           method: str = vocabulary.DEFAULT_METHOD, options: dict | None = None,
           preview=None, preview_restarts: int = 4, graph: FactorGraph | None = None,
-          auto: dict | None = None, models: str = vocabulary.DEFAULT_MODELS) -> Solution:
+          auto: dict | None = None, models: str = vocabulary.DEFAULT_MODELS, symbolic: SymbolicResult | None = None,
+          program: LogicProgram | None = None) -> Solution:
     """progress receives the method's typed events as the work advances (infer/events.py): Annealed(step,
     α) per step, with `restart` set where one restart runs at a time, steps numbered across rounds;
     Drawn(drawn, accepted) once per batch of a sampler's draws. Where the method has a preview
@@ -119,17 +121,22 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     them. `options`: keyword arguments for the method's run (e.g. rejection's `sampling`). `graph`: the
     riddle's factor graph where the caller built it already; `auto`: where the caller resolved `auto`
     itself (auto.resolve), its figures for the report. `models`: the family the riddle was checked
-    against, for the report (the networks come from the riddle's domains and predicates)."""
+    against, for the report (the networks come from the riddle's domains and predicates). `symbolic` and
+    `program`: the oracle's reading and the logic plan of this `graph` where the caller has them (a check's):
+    the plan is used where its mode is the run's."""
     find_method(method)                                   # ValueError for a name the vocabulary lacks
     started = time.perf_counter()
     device = pick_device(device)
     torch.manual_seed(cfg.seed)
     graph = graph or build(riddle)
+    if graph.unread:              # a sheet's cells, read before the oracle: their readings narrow its logic
+        networks = networks or Networks.load(graph)
+        graph = read_cells(graph, networks.classifiers)
     if auto is None:                                      # auto's first question, as every face asks it
         method, auto = resolve(method, graph)
     chosen = find_method(method)
     cfg = chosen.adopt(cfg)                               # e.g. amortised's own α where cfg left it
-    symbolic = solve_symbolic(graph)
+    symbolic = symbolic if symbolic is not None and symbolic.names == graph.names else solve_symbolic(graph)
     sol = Solution(riddle, graph, symbolic, cfg, device, method, models)
     sol.auto = auto
     if symbolic.count == 0:
@@ -138,7 +145,8 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     nets = networks or Networks.load(graph)
     # every method alike: bf16 where the CPU has it (docs/BENCHMARKS.md, "Throughput")
     sol.precision = pick_precision(cfg.precision, device)
-    objective = Objective(graph, nets, sol.precision, cfg.logic).to(device)
+    plan = program if program is not None and program.mode == cfg.logic else cfg.logic
+    objective = Objective(graph, nets, sol.precision, plan).to(device)
     sol.logic = objective.program
     sol.latent = objective.d
     judge = Judge(graph, device)
@@ -152,7 +160,7 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
     if chosen.rounds:
         def verified(mu: torch.Tensor) -> bool:        # does any restart's judged answer solve the riddle?
             imgs = objective.images(mu[:, None])[:, 0]
-            labels, _ = judge.read(imgs)
+            labels, _ = read_answers(graph, None, *judge.read(imgs))
             return bool((accepts(graph, symbolic, labels[:, None])[:, 0] & observed(graph, imgs).all(-1)).any())
         look = _watcher(objective, preview, preview_restarts) if chosen.preview else None
         runs = _rounds(objective, cfg, device, progress, verified, look,
@@ -178,7 +186,7 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
         return sol
     with torch.no_grad():
         images = objective.images(mu[:, None])[:, 0]                                  # [R, n, H, W]
-        labels, conf = judge.read(images)
+        labels, conf = read_answers(graph, result, *judge.read(images))
         # the share of each restart's posterior samples that solve the riddle, as judged
         if result.draws is not None:                 # the method's own samples of q (or the chain's draws)
             latents = result.draws[:, -samples_per_restart:].to(device)                # [R, M, n, d]
@@ -190,7 +198,7 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
             draws, draw_labels = images[:, None], labels           # a sampler's one draw is its sample: read once
         else:
             draws = objective.images(latents)                                           # [R, M, n, H, W]
-            draw_labels, _ = judge.read(draws.reshape(-1, *draws.shape[2:]))
+            draw_labels, _ = read_answers(graph, None, *judge.read(draws.reshape(-1, *draws.shape[2:])))
         draws_kept = observed(graph, draws).all(-1)                                    # [R, M]
     ok = accepts(graph, symbolic, draw_labels.reshape(R, latents.shape[1], -1)) & draws_kept
     sol.sample_share = ok.mean(axis=1)
@@ -214,6 +222,24 @@ def solve(riddle: CheckedRiddle, cfg: RunConfig = DEFAULTS, device: str = "auto"
         sol.diversity = diversity(objective, judge, graph, sol.images, labels, sol.answer.answer, kept)
     sol.seconds = time.perf_counter() - started
     return sol
+
+
+def read_answers(graph: FactorGraph, result: Run | None, labels: np.ndarray, conf: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The judge's labels [R, n] and confidences, with each read cell's label the one the method drew
+    with the rest of the board (a sampler's row), else its reading's most probable: a user's own
+    handwriting is not the method's drawing, so the independent judge's reading of it proves nothing,
+    and where it misreads a given, every sample would be judged wrong alike. The confidence there is
+    the reading's probability of that label."""
+    index = {n: i for i, n in enumerate(graph.names)}
+    labels, conf = labels.copy(), conf.copy()
+    for f in graph.reads:
+        i = index[f.scope[0]]
+        domain = np.asarray(graph.unknowns[i].domain.labels)
+        drawn = result.labels[:, i].cpu().numpy() if result is not None and result.labels is not None else \
+            np.full(len(labels), int(np.argmax(f.evidence)))
+        labels[:, i], conf[:, i] = domain[drawn], f.evidence[drawn]
+    return labels, conf
 
 
 # the variety yardsticks measured in this process, by generator (a model without them in its card is
@@ -247,7 +273,10 @@ def diversity(objective: Objective, judges, graph: FactorGraph, images: np.ndarr
     if kept is not None and kept.size:
         hit &= kept.all(axis=1)
     per, prior, real = {}, {}, {}
+    read = {f.scope[0] for f in graph.reads}                     # a read cell is the user's picture, not a drawing
     for i, u in enumerate(graph.unknowns):
+        if u.name in read:
+            continue
         dom = u.domain.name
         ref = variety_reference(u.domain, objective.nets.generators[dom], judges[dom])
         per[u.name] = pairwise_rms(images[hit, i])
@@ -315,4 +344,5 @@ def _joined(runs: list[Run], restarts: int) -> Run:
     return Run(cat("mu"), cat("sigma"), torch.cat([r.elbo_trace for r in runs], 1), cat("final_elbo"),
                cat("final_log_probs"), sum(r.seconds for r in runs), sum(r.images for r in runs),
                torch.cat([r.ancestors + k * restarts for k, r in enumerate(runs)]),
-               None if runs[0].draws is None else cat("draws"), extra)
+               None if runs[0].draws is None else cat("draws"), extra,
+               None if runs[0].labels is None else cat("labels"))

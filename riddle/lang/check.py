@@ -278,7 +278,8 @@ class _Checker:
             self.warn("R062", f"`{f.path.text}` is mostly white: riddle's {u.domain.plural} are white ink on black",
                       f.path.span, "mostly white", help="invert it if the ink is dark")
         return ObservationStatement(span=f.span, strength=strength, unknown=u.name, path=f.path.text, file=file,
-                                    pixels=pixels, seen=seen, noise=noise, through=through)
+                                    pixels=pixels, seen=seen, noise=noise, through=through,
+                                    read=f.cell is not None and not through)
 
     def instruments(self, written, shape) -> tuple[tuple[Instrument, ...] | None, tuple[int, ...]]:
         """`through blur 1, downsample 4` → the instruments and the shape they make of the domain's

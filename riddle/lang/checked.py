@@ -342,6 +342,8 @@ class ObservationStatement(Statement):
     seen: np.ndarray                          # bool [H, W]
     noise: float                              # σ of the Gaussian pixel likelihood
     through: tuple[Instrument, ...] = ()      # applied to the unknown's image, in order, before comparing
+    read: bool = False                        # a sheet's cell with ink: the picture *is* the unknown's image, and
+                                              # its label is read from it (graph/build.ReadFactor)
     kind: str = "observation"
 
     @property
@@ -357,7 +359,7 @@ class ObservationStatement(Statement):
 
     @property
     def label_level(self):
-        return False
+        return False            # a read cell's labels are the oracle's once read (ReadFactor), not the text's
 
     def rms(self, measured: np.ndarray) -> np.ndarray:
         """What the instruments make of images, [..., *data shape] → the root-mean-square difference

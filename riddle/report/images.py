@@ -24,6 +24,33 @@ def grid(images: np.ndarray, columns: int | None = None, pad: int = 2, scale: in
     return out
 
 
+def board_shape(names) -> tuple[int, int] | None:
+    """(rows, columns) where the unknowns are one 2-D array in row-major order (`cell[1][1]` … `cell[R][C]`,
+    as `digits cell[R][C]` declares them), else None: such answers are drawn as boards, not as a row."""
+    import re
+    cells = [re.fullmatch(r"([A-Za-z_]\w*)\[(\d+)\]\[(\d+)\]", n) for n in names]
+    if len(names) < 4 or not all(cells) or len({m.group(1) for m in cells}) != 1:
+        return None
+    rows, cols = max(int(m.group(2)) for m in cells), max(int(m.group(3)) for m in cells)
+    expected = [(r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)]
+    return (rows, cols) if [(int(m.group(2)), int(m.group(3))) for m in cells] == expected else None
+
+
+def boards(images: np.ndarray, shape: tuple[int, int], scale: int = 1) -> np.ndarray:
+    """images [K, R·C, H, W] (K answers of one board) → the K boards side by side, each R × C, a wider
+    gap between boards than between cells."""
+    rows, cols = shape
+    pictures = [grid(one, columns=cols) for one in np.asarray(images, np.float32)]
+    h, w = pictures[0].shape
+    gap = 8
+    out = np.full((h, len(pictures) * (w + gap) - gap), 0.15, np.float32)
+    for k, p in enumerate(pictures):
+        out[:, k * (w + gap):k * (w + gap) + w] = p
+    if scale > 1:
+        out = out.repeat(scale, axis=0).repeat(scale, axis=1)
+    return out
+
+
 def encode_png(image: np.ndarray, seen: np.ndarray | None = None) -> bytes:
     """A 2-D array in [0, 1] as the bytes of an 8-bit greyscale PNG (see write_png)."""
     buffer = io.BytesIO()

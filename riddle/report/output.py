@@ -10,7 +10,7 @@ import numpy as np
 from ..infer.base import method as find_method
 from ..infer.solve import Solution
 from ..vocabulary import DEFAULT_MODELS
-from .images import grid, write_png
+from .images import board_shape, boards, grid, write_png
 
 
 def _answer(labels) -> str:
@@ -42,7 +42,8 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
         plans = ", ".join(f"{k} {p}" for p, k in sorted(
             {p: sum(x.plan == p for x in g) for p in {x.plan for x in g}}.items()))
         lines.append(f"logic    {sol.logic.mode} · {len(g)} logic term{'s' if len(g) != 1 else ''} ({plans})"
-                     + ("" if sol.logic.mode == "factored" or sol.logic.exact else " · split: approximate"))
+                     + ("" if sol.logic.mode == "factored" or sol.logic.exact
+                        else f" · {sol.logic.shortfall}: approximate"))
     if sol.auto:
         a = sol.auto
         if "reason" in a:
@@ -192,11 +193,17 @@ def write_outputs(sol: Solution, directory: str | Path) -> dict[str, str]:
         # reported answer's picture (it need not be the most common answer: stats.reported_answer)
         reported = sol.answer.answer if sol.answer else None
         ranked = [(k, row) for k, row in enumerate(sol.rows) if k < 10 or row.answer == reported]
+        shape = board_shape([u.name for u in sol.graph.unknowns])
         for k, row in ranked:
             members = np.nonzero((sol.answers == np.asarray(row.answer)).all(axis=1))[0][:8]
-            picture = grid(sol.images[members].reshape(-1, *sol.images.shape[2:]), columns=sol.images.shape[1],
-                           scale=3)
-            name = f"{stem}-{k + 1}-{'-'.join(map(str, row.answer))}.png"
+            if shape is not None:                          # a grid's answers as boards, side by side
+                picture = boards(sol.images[members], shape, scale=2)
+            else:
+                picture = grid(sol.images[members].reshape(-1, *sol.images.shape[2:]), columns=sol.images.shape[1],
+                               scale=3)
+            # the labels name the file where they are few; a board's 81 would not make a name
+            name = f"{stem}-{k + 1}-{'-'.join(map(str, row.answer))}.png" if len(row.answer) <= 16 else \
+                f"{stem}-{k + 1}.png"
             write_png(directory / name, picture)
             if row.answer == reported or (k == 0 and "samples" not in written):
                 written["samples"] = str(directory / name)

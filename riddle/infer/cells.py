@@ -1,0 +1,38 @@
+"""Sheet cells read by the label classifier: the evidence of a ReadFactor (graph/build.py).
+
+A cell of a sheet with ink is a picture of its unknown, written by the user: riddle draws nothing
+there. What the picture says about the label is the classifier's own reading, P(label | picture), its
+softmax at temperature 1 — the calibrated reading (docs/MODELS.md), not the logic's tempered one —
+and the joint logic weighs each valid board by the product of its cells' readings, so a misread given
+that no valid board allows is read again in the light of the rules (docs/LANGUAGE.md, "Sheets").
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..graph.build import FactorGraph
+from ..models.zoo import outputs_of
+
+
+@torch.no_grad()
+def read_cells(graph: FactorGraph, classifiers: dict | None = None) -> FactorGraph:
+    """The graph with every unread cell read: one classifier call per domain, in float32 (the same
+    reading on every CPU). `classifiers`: domain name → its label classifier (default: each domain's own)."""
+    if not graph.unread:
+        return graph
+    by_domain: dict[str, list] = {}
+    names = {u.name: u for u in graph.unknowns}
+    for f in graph.reads:
+        if f.evidence is None:
+            by_domain.setdefault(names[f.scope[0]].domain.name, []).append(f)
+    evidence = {}
+    for domain_name, cells in by_domain.items():
+        domain = names[cells[0].scope[0]].domain
+        net = (classifiers or {}).get(domain_name) or domain.load_classifier()
+        x = torch.as_tensor(np.stack([f.pixels for f in cells]), dtype=torch.float32)            # [N, H, W]
+        params = list(net.parameters()) if isinstance(net, torch.nn.Module) else []
+        x = x.to(params[0].device) if params else x
+        probs = outputs_of(net, x)[:, :len(domain.labels)].double().softmax(-1).cpu().numpy()     # [N, L]
+        evidence.update({f.id: p for f, p in zip(cells, probs)})
+    return graph.with_readings(evidence)
