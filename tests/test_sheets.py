@@ -1,0 +1,186 @@
+"""Sheets read: a cell's picture is its unknown's image, P(label | picture) its evidence; the most probable
+valid boards are enumerated (graph/build.ReadFactor, graph/search.most_probable, graph/joint, infer/cells)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from riddle.graph import build, joint, search
+from riddle.graph.build import READ_FLOOR, ReadFactor
+from riddle.graph.logic import DenseLogic
+from riddle.lang import load_text
+
+from .test_models import needs_weights
+
+LATIN = """digits x[3][3]
+x >= 1
+x <= 3
+for r in 1..3: all different x[r]
+for c in 1..3: all different x[1..3][c]
+"""
+
+
+def latin_squares() -> np.ndarray:
+    """Every 3 x 3 Latin square over 1..3, rows [12, 9] in the riddle's order (x[1][1], x[1][2], …)."""
+    out = []
+    for cells in itertools.product((1, 2, 3), repeat=9):
+        g = np.array(cells).reshape(3, 3)
+        if all(len(set(g[r])) == 3 for r in range(3)) and all(len(set(g[:, c])) == 3 for c in range(3)):
+            out.append(cells)
+    return np.array(out, np.int64)
+
+
+def with_reads(graph, evidence: dict[str, np.ndarray]):
+    """The Latin-square graph with read cells of made-up evidence (10 labels, 0..9) on some unknowns."""
+    statement = graph.factors[0].statement
+    reads = tuple(ReadFactor(f"read.{n}", statement, (n,), 1.0, DenseLogic((n,), e >= READ_FLOOR),
+                             np.zeros((28, 28), np.float32), e) for n, e in evidence.items())
+    return replace(graph, factors=graph.factors + reads)
+
+
+def made_up_evidence(seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in ("x[1][1]", "x[2][2]", "x[3][1]"):
+        e = rng.dirichlet(np.full(10, 0.3))
+        e[0] = 1e-9                                     # a label the domain rules out anyway (x >= 1)
+        out[n] = e / e.sum()
+    return out
+
+
+def brute_weights(squares: np.ndarray, names, evidence) -> np.ndarray:
+    total = np.zeros(len(squares))
+    for n, e in evidence.items():
+        total += np.log(np.maximum(e[squares[:, names.index(n)]], 1e-300))
+    return total
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_most_probable_lists_every_square_within_the_bound_and_no_other(seed):
+    """CP-SAT's MAP and its list within e^-Δ of it, against brute force over all 3^9 fillings."""
+    graph = build(load_text(LATIN))
+    evidence = made_up_evidence(seed)
+    g = with_reads(graph, evidence)
+    factors = [f for f in g.factors if joint.label_level(f)]
+    names = list(g.names)
+    squares = latin_squares()
+    weights = brute_weights(squares, names, evidence)
+    allowed = np.ones(len(squares), bool)
+    for n, e in evidence.items():
+        allowed &= e[squares[:, names.index(n)]] >= READ_FLOOR
+    squares, weights = squares[allowed], weights[allowed]
+    for limit in (1, 3, 12):
+        found = search.most_probable(g, factors, names, limit, (1.0, 3.0, 10.0, 40.0))
+        if found is None:                                                   # not even the tightest list fits
+            assert (weights >= weights.max() - 1.0 - 1e-2).sum() > limit
+            continue
+        rows, delta = found
+        expect = squares[weights >= weights.max() - delta + 1e-2]             # the integer weights' resolution
+        assert len(rows) <= limit
+        assert {tuple(r) for r in expect} <= {tuple(r) for r in rows}
+        assert all(brute_weights(rows, names, evidence) >= weights.max() - delta - 1e-2)
+        bigger = [d for d in (1.0, 3.0, 10.0, 40.0) if d > delta]           # the next bound would not fit
+        if bigger:
+            assert (weights >= weights.max() - bigger[0] - 1e-2).sum() > limit
+
+
+def test_a_plan_too_long_to_list_keeps_the_most_probable_and_says_what_it_left_out(monkeypatch):
+    graph = build(load_text(LATIN))
+    evidence = {}
+    for n, top in (("x[1][1]", 1), ("x[2][2]", 3), ("x[3][1]", 2)):      # sure readings: the squares weigh
+        e = np.full(10, 1e-4)                                            # 1, e^-6.9 or e^-13.8 of the best, 4 each
+        e[1:4], e[top] = 1e-3, 0.99
+        evidence[n] = e / e.sum()
+    g = with_reads(graph, evidence)
+    squares = latin_squares()
+    monkeypatch.setattr(joint, "ENUMERATE_LIMIT", 9 * 9)          # 9 rows of 9 unknowns at most: not all 12
+    program = joint.compile_logic(g, solutions=squares)
+    (group,) = program.groups
+    assert group.within == 10 and not group.exact and not program.exact        # e^-14 would take all 12
+    names = list(g.names)
+    weights = brute_weights(squares, names, evidence)
+    keep = weights >= weights.max() - group.within
+    assert group.size == keep.sum() == 8
+    share = np.exp(weights - weights.max())
+    assert group.left_out == pytest.approx(share[~keep].sum() / share.sum())
+    assert "most probable" in group.describe() and "most probable" in program.describe()[0]
+
+
+def test_a_read_cell_allows_the_labels_its_reading_gives_at_least_the_floor():
+    graph = build(load_text(LATIN))
+    e = np.array([0.5, 0.3, 0.2 - 1e-7, 1e-7] + [0.0] * 6)
+    g = with_reads(graph, {"x[1][1]": e})
+    read = g.reads[0]
+    assert read.logic.table.tolist() == [True, True, True, False] + [False] * 6
+    assert g.unread_mass() == pytest.approx(1e-7)
+
+
+@needs_weights
+def test_a_handwritten_4x4_is_read_whole_and_completed(tmp_path):
+    """bench/boards' seed-0 4 x 4 board, its 6 givens written with held-out digits: the check reads them, plans
+    the board exactly, and a small solve keeps each given's picture as its image and draws the blank cells."""
+    import riddle
+    from bench.boards import Ink, make_board, write
+    board = make_board(4, 6, 0)
+    path = write(board, Ink(0), tmp_path)
+    checked = riddle.check(path)
+    assert checked.ok
+    reads = checked.graph.reads
+    assert len(reads) == 6 and all(abs(f.evidence.sum() - 1) < 1e-9 for f in reads)
+    assert checked.logic.exact and checked.logic.groups[0].plan == "enumerate"
+    truth = board.solution.reshape(-1)
+    names = list(checked.graph.names)
+    # the posterior over the plan's boards, by the readings: the true board carries all but a negligible share
+    rows = checked.logic.groups[0].rows
+    labels = np.asarray(checked.graph.unknowns[0].domain.labels)[rows]
+    weight = np.zeros(len(rows))
+    for f in reads:
+        weight += np.log(np.maximum(f.evidence[rows[:, names.index(f.scope[0])]], 1e-300))
+    posterior = np.exp(weight - weight.max()) / np.exp(weight - weight.max()).sum()
+    true_row = (labels == truth).all(1)
+    assert posterior[true_row].sum() > 1 - 1e-3
+    result = riddle.solve(checked, restarts=8, seed=0)
+    sol = result.solution
+    given = board.givens.reshape(-1)
+    # what holds with probability ≥ 1 − 8·10⁻³ by the above: every sample's givens are the written digits
+    assert (sol.answers[:, given] == truth[given]).all()
+    index = {n: i for i, n in enumerate(names)}
+    for f in reads:                                  # the picture itself, not a drawing
+        assert np.array_equal(sol.images[:, index[f.scope[0]]], np.broadcast_to(f.pixels, sol.images[:, 0].shape))
+    drawn = sol.images[:, ~given]
+    assert drawn.std(axis=0).mean() > 0.01           # the blank cells are drawn, each sample its own
+    assert "read: 6 cells" in riddle.api.check_text(checked.riddle, checked.symbolic, checked.logic)
+
+
+def test_a_board_of_answers_is_laid_out_as_its_grid():
+    from riddle.report.images import board_shape, boards
+    names = [f"cell[{r}][{c}]" for r in range(1, 3) for c in range(1, 4)]
+    assert board_shape(names) == (2, 3)
+    assert board_shape(names[::-1]) is None                    # not in row-major order: a row, as before
+    assert board_shape(["a", "b", "c", "d"]) is None
+    images = np.zeros((2, 6, 28, 28), np.float32)
+    picture = boards(images, (2, 3))
+    one = 2 + 2 * 30                                          # two rows of 28 + 2 padding, and the edge
+    assert picture.shape == (one, 2 * (2 + 3 * 30) + 8)
+
+
+def test_bench_boards_are_unique_and_their_sheets_hold_the_held_out_digits(tmp_path):
+    from bench.boards import CELL, Ink, completions, make_board, sheet
+    from riddle.lang.observe import read_sheet_cell
+    board = make_board(9, 30, 3)
+    assert board.givens.sum() == 30
+    clues = {(r, c): int(board.solution[r, c]) for r, c in zip(*np.nonzero(board.givens))}
+    assert completions(9, clues) == 1
+    ink = Ink(3)
+    picture, used = sheet(board, ink)
+    assert picture.shape == (9 * CELL, 9 * CELL) and len(used) == 30
+    from PIL import Image
+    Image.fromarray((picture * 255).round().astype(np.uint8)).save(tmp_path / "s.png")
+    (r, c), k = next(iter(used.items()))
+    cut, _ = read_sheet_cell(tmp_path / "s.png", (r, c, 9, 9), (28, 28))
+    assert np.abs(cut - ink.images[k]).max() <= 0.5 / 255 + 1e-6             # the digit itself, 8-bit
+    blank = next((i, j) for i in range(9) for j in range(9) if not board.givens[i, j])
+    assert read_sheet_cell(tmp_path / "s.png", (*blank, 9, 9), (28, 28)) is None
