@@ -160,7 +160,7 @@ def riddle_text(size: int, sheet_name: str) -> str:
             f"for c in 1..{size}: all different cell[1..{size}][c]\n"
             f"for br in 0..{b - 1}, bc in 0..{b - 1}: "
             f"all different cell[{b}*br+1..{b}*br+{b}][{b}*bc+1..{b}*bc+{b}]\n"
-            f'cell looks like "{sheet_name}" split {size} x {size}\n')
+            f'cell looks like "{sheet_name}" split {size} x {size} with one solution\n')
 
 
 def write(board: Board, ink: Ink, folder: Path, name: str = "board") -> Path:

@@ -240,11 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "bundled digits)")
     t.add_argument("--out", metavar="DIR", default="weights", help="where to write the weights (default: ./weights)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--only", choices=("sampler", "variety"),
+    t.add_argument("--only", choices=("sampler", "variety", "calibration"),
                    help="sampler: retrain only the learned per-label sampler, for the generator and classifier "
                         "already in --models (default: the bundled ones), in about 10 minutes; variety: measure "
                         "the report's variety yardsticks for the generators in --models and write them into "
-                        "their cards (seconds; the weights stay)")
+                        "their cards (seconds; the weights stay); calibration: fit the classifier's reading "
+                        "temperature on its validation split and write it into its card (a second)")
     t.add_argument("--models", metavar="DIR", help="with --only sampler: where the generator and classifier are; "
                                                    "with --coupled: where the judge is")
     t.add_argument("--family", choices=tuple(MODEL_FAMILIES),
@@ -595,6 +596,10 @@ def cmd_train(args) -> int:
             return EXIT_OK
         if args.only == "variety":
             refresh_variety_references(args.models)
+            return EXIT_OK
+        if args.only == "calibration":
+            from .models.train import refresh_reading_temperature
+            refresh_reading_temperature(args.models)
             return EXIT_OK
         if args.only == "sampler":
             card = train_sampler(args.out, args.models, TrainConfig(seed=args.seed))

@@ -117,6 +117,7 @@ class ReadFactor(LogicFactor):
     and the oracle treat it as any unary statement; the samplers weigh the labels by `evidence`."""
     pixels: np.ndarray = None               # float32 [H, W]: the cell's picture
     evidence: np.ndarray | None = None      # float64 [L]: P(label | picture); None until read
+    puzzle: bool = False                    # its sheet says `with one solution` (graph/joint.one_completion)
     kind = "read"
 
 
@@ -289,7 +290,7 @@ def _factors(fid: str, s: Statement, spec: FactorSpec, values: dict, switches: d
     if isinstance(spec, PixelData) and spec.observation.read:
         o = spec.observation
         every = DenseLogic((o.unknown,), np.ones(len(values[o.unknown]), bool))     # until read: every label
-        return [ReadFactor(fid, s, (o.unknown,), s.strength, every, o.pixels)]
+        return [ReadFactor(fid, s, (o.unknown,), s.strength, every, o.pixels, puzzle=o.puzzle)]
     if isinstance(spec, PixelData):
         o = spec.observation
         return [ObservationFactor(fid, s, (o.unknown,), s.strength, o.pixels, o.seen, o.noise, o.through)]

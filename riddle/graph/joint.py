@@ -49,7 +49,7 @@ from ..vocabulary import LOGIC_MODES
 from . import search
 from .build import Factor, FactorGraph, LogicFactor, ObservationFactor, PredicateFactor, ReadFactor
 from .logic import DenseLogic, LinearChain
-from .symbolic import TooMany, enumerate_solutions, unary_mask
+from .symbolic import TooMany, enumerate_solutions, one_completion, unary_mask
 
 MODES = LOGIC_MODES
 # Chosen so that a logic term at the bound costs about one step of the networks on a three-digit
@@ -65,7 +65,7 @@ CHAIN_OVER = 24
 PLAN_BATCH = 256                   # the batch (restarts × samples) opt_einsum plans a path for
 # A component with a read sheet's cells whose valid tuples are too many to list: the most probable of
 # them are listed instead, every tuple within e^−Δ of the best for the first Δ here whose list fits.
-WITHIN = (40.0, 30.0, 20.0, 14.0, 10.0)
+WITHIN = (40.0, 30.0, 20.0, 14.0, 10.0, 7.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -343,6 +343,7 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
                                        row_limit=TRIAL_ROW_LIMIT if trial else JOIN_ROW_LIMIT)
         except TooMany:                       # too wide for the join: a constraint solver may still list it
             rows = None if trial else search.solutions(graph, factors, scope, ENUMERATE_LIMIT // max(len(scope), 1))
+        rows = None if rows is None else one_completion(graph, rows, scope)
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
         return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
                           rows=_positions(graph, scope, rows))
@@ -362,6 +363,7 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
             found = search.most_probable(graph, factors, scope, fit, WITHIN)
             if found is not None:
                 top, within = found
+                top = one_completion(graph, top, scope)
                 return LogicGroup(gid, tuple(factors), scope, "enumerate", len(top), _strength(factors), False,
                                   rows=_positions(graph, scope, top), within=within)
     chain = _lone_chain(graph, factors, scope, gid, exact) if len(scope) > CHAIN_OVER else None

@@ -31,7 +31,7 @@ from .logic import DenseLogic, LinearChain
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
-READ_SEARCH_LIMIT = 2_000         # … where cells of a sheet are read (the planner lists the most probable instead)
+READ_SEARCH_LIMIT = 1_000         # … where cells of a sheet are read (the planner lists the most probable instead)
 SEARCH_FIRST = 48                 # unknowns past which the oracle asks CP-SAT before the join
 SEARCH_LIMIT = 10_000              # solutions the constraint solver lists for the oracle before it counts instead
 ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
@@ -115,10 +115,12 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
             rows = first
         else:
             rows = enumerate_solutions(graph, factors, deadline=deadline)
+        rows = one_completion(graph, rows, graph.names)
         count, solutions = len(rows), rows
     except TooMany:
         rows = searched() if len(graph.names) <= SEARCH_FIRST else None
         if rows is not None:
+            rows = one_completion(graph, rows, graph.names)
             count, solutions = len(rows), rows
         else:
             # a sheet's boards past the listing: their number is not worth a contraction's path (1 s on a 9 x 9)
@@ -128,6 +130,21 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
             out_of_time = budget if total is None and time.monotonic() > deadline else None
     conflict, minimal = minimal_conflict(graph, factors, deadline) if explain and count == 0 else ((), True)
     return SymbolicResult(graph.names, solutions, count, ignored, conflict, estimate, out_of_time, minimal)
+
+
+def one_completion(graph: FactorGraph, rows: np.ndarray, names) -> np.ndarray:
+    """Where a sheet says `with one solution`: the rows (label tuples over `names`) whose read cells' labels no
+    other row shares — a proper puzzle's givens have exactly one completion, so a reading of them that several
+    boards complete is not how they were written. Exact where `rows` hold every satisfying tuple of the givens
+    they show: the oracle's whole list, or the planner's list of the boards within e^-Δ of the best (the
+    completions of one reading weigh alike: all of them are in it or none). Where no reading listed has one
+    completion, the rows are left as they are: the sheet is then read without the convention."""
+    cols = [list(names).index(f.scope[0]) for f in graph.reads if f.puzzle and f.scope[0] in names]
+    if not cols or not len(rows):
+        return rows
+    _, inverse, counts = np.unique(rows[:, cols], axis=0, return_inverse=True, return_counts=True)
+    single = counts[inverse.reshape(-1)] == 1
+    return rows[single] if single.any() else rows
 
 
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:

@@ -1,10 +1,13 @@
 """Sheet cells read by the label classifier: the evidence of a ReadFactor (graph/build.py).
 
 A cell of a sheet with ink is a picture of its unknown, written by the user: riddle draws nothing
-there. What the picture says about the label is the classifier's own reading, P(label | picture), its
-softmax at temperature 1 — the calibrated reading (docs/MODELS.md), not the logic's tempered one —
+there. What the picture says about the label is the classifier's reading, P(label | picture): its
+softmax at the temperature that calibrates it on its own validation split (the card's `reading`, fitted
+by `riddle train --only calibration`; 1 where a classifier has none) — not the logic's tempered one —
 and the joint logic weighs each valid board by the product of its cells' readings, so a misread given
 that no valid board allows is read again in the light of the rules (docs/LANGUAGE.md, "Sheets").
+Calibration matters there: at temperature 1 the bundled classifier misreads a held-out 7 as a 2 while
+giving 7 a probability of 3·10⁻⁸, which no rule can outweigh.
 """
 from __future__ import annotations
 
@@ -33,6 +36,9 @@ def read_cells(graph: FactorGraph, classifiers: dict | None = None) -> FactorGra
         x = torch.as_tensor(np.stack([f.pixels for f in cells]), dtype=torch.float32)            # [N, H, W]
         params = list(net.parameters()) if isinstance(net, torch.nn.Module) else []
         x = x.to(params[0].device) if params else x
-        probs = outputs_of(net, x)[:, :len(domain.labels)].double().softmax(-1).cpu().numpy()     # [N, L]
+        reading = domain.load_reading() if domain.load_reading else None
+        temperature = float(reading["temperature"]) if reading else 1.0
+        logits = outputs_of(net, x)[:, :len(domain.labels)].double()
+        probs = (logits / temperature).softmax(-1).cpu().numpy()                                  # [N, L]
         evidence.update({f.id: p for f, p in zip(cells, probs)})
     return graph.with_readings(evidence)

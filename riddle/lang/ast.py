@@ -126,6 +126,7 @@ class Fact(Statement):
     observation's `with noise S` (on any other fact the checker reports it)."""
     strength: Number | None = None
     noise: Number | None = None
+    solutions: "Number | Name | None" = None   # a sheet's `with one solution` (the checker allows only that)
     repeated: tuple[Span, ...] = ()   # options given twice (`with strength 2 with strength 3`): reported
 
 

@@ -78,10 +78,15 @@ class _Checker:
         self.mentioned = {n.text for st in riddle.statements if isinstance(st, ast.Fact) for n in _fact_names(st)}
 
     def error(self, code, message, span, label="", help=None, related=()):
-        self.diags.append(Diagnostic(ERROR, code, message, span, label, help, tuple(related)))
+        self._say(Diagnostic(ERROR, code, message, span, label, help, tuple(related)))
 
     def warn(self, code, message, span, label="", help=None, severity=WARNING):
-        self.diags.append(Diagnostic(severity, code, message, span, label, help))
+        self._say(Diagnostic(severity, code, message, span, label, help))
+
+    def _say(self, diagnostic: Diagnostic) -> None:
+        """Once: a sheet's or a loop's statements, written out, would otherwise say one mistake per cell."""
+        if diagnostic not in self.diags:
+            self.diags.append(diagnostic)
 
     def run(self) -> CheckedRiddle:
         statements = self.riddle.statements
@@ -197,6 +202,15 @@ class _Checker:
         for span in f.repeated:
             self.error("R018", "this option is given twice", span, "again", help="say `with strength W` and "
                        "`with noise S` at most once each")
+        if f.solutions is not None and not (isinstance(f, ast.Observation) and f.cell is not None):
+            self.error("R064", "`with one solution` belongs to a sheet: it says the givens written on it have one "
+                       "completion", f.solutions.span, "not a sheet",
+                       help='write it after the sheet: `cell looks like "board.png" split 9 x 9 with one solution`')
+        elif f.solutions is not None and not (
+                (isinstance(f.solutions, ast.Number) and f.solutions.text == "1")
+                or (isinstance(f.solutions, ast.Name) and f.solutions.text.lower() == "one")):
+            self.error("R064", f"a sheet's givens may be said to have one solution, not `{f.solutions.text}`",
+                       f.solutions.span, "not one", help="write `with one solution`, or leave it out")
         if f.noise is not None and not isinstance(f, ast.Observation):
             self.error("R061", "`with noise S` belongs to an observation (`x looks like \"PATH\" with noise 0.1`)",
                        f.noise.span, "not an observation", help="remove it: only pixels have noise")
@@ -279,7 +293,7 @@ class _Checker:
                       f.path.span, "mostly white", help="invert it if the ink is dark")
         return ObservationStatement(span=f.span, strength=strength, unknown=u.name, path=f.path.text, file=file,
                                     pixels=pixels, seen=seen, noise=noise, through=through,
-                                    read=f.cell is not None and not through)
+                                    read=f.cell is not None and not through, puzzle=f.solutions is not None)
 
     def instruments(self, written, shape) -> tuple[tuple[Instrument, ...] | None, tuple[int, ...]]:
         """`through blur 1, downsample 4` → the instruments and the shape they make of the domain's

@@ -344,6 +344,7 @@ class ObservationStatement(Statement):
     through: tuple[Instrument, ...] = ()      # applied to the unknown's image, in order, before comparing
     read: bool = False                        # a sheet's cell with ink: the picture *is* the unknown's image, and
                                               # its label is read from it (graph/build.ReadFactor)
+    puzzle: bool = False                      # the sheet says `with one solution`: its givens have one completion
     kind: str = "observation"
 
     @property

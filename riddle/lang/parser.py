@@ -250,13 +250,17 @@ class _ToAst(Transformer):
                 repeated.append(number.span)
             given[key] = number
         return type(claim)(**{**claim.__dict__, "strength": given.get("strength"), "noise": given.get("noise"),
-                              "repeated": tuple(repeated), "span": self._span(meta)})
+                              "solutions": given.get("solutions"), "repeated": tuple(repeated),
+                              "span": self._span(meta)})
 
     def strength(self, meta, children):
         return "strength", self._number(children[0])
 
     def noise(self, meta, children):
         return "noise", self._number(children[0])
+
+    def solutions(self, meta, children):
+        return "solutions", self._count(children[0])
 
     def observation(self, meta, children):
         subject, path, *through = children

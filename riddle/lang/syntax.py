@@ -32,7 +32,7 @@ _TERMINAL_WORDS = {
     "_THEN": "`then`", "_EXACTLY": "`exactly`", "_AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
     "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`", "_LOOKS": "`looks`", "_LIKE": "`like`",
     "_NOISE": "`noise`", "STRING": "a path in quotes", "LSQB": "`[`", "RSQB": "`]`", "_DOTDOT": "`..`",
-    "_FOR": "`for`", "_IN": "`in`", "_SPLIT": "`split`", "_THROUGH": "`through`",
+    "_FOR": "`for`", "_IN": "`in`", "_SPLIT": "`split`", "_SOLUTION": "`solution`", "_THROUGH": "`through`",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "_NUM"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "PERCENT"}

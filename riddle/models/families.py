@@ -25,7 +25,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..vocabulary import DEFAULT_MODELS, MODEL_FAMILIES
-from .registry import FAMILIES, VARIETY_CARD_KEY, ModelFamily, Registry, bundled_card_entry, default_registry
+from .registry import (
+    FAMILIES,
+    READING_CARD_KEY,
+    VARIETY_CARD_KEY,
+    ModelFamily,
+    Registry,
+    bundled_card_entry,
+    default_registry,
+)
 
 __all__ = ["FAMILIES", "ModelFamily", "directory_family", "is_model_directory", "registry"]
 
@@ -94,6 +102,7 @@ def _bound(base: Registry, fam: ModelFamily) -> Registry:
         digit, origin=fam.origin, load_generator=loader(fam.generator), load_classifier=loader(fam.classifier),
         load_sampler=loader(fam.sampler),
         load_variety=bundled_card_entry(fam.generator_weights, VARIETY_CARD_KEY, fam.directory),
+        load_reading=bundled_card_entry(fam.classifier_weights, READING_CARD_KEY, fam.directory),
         description=digit.description + (f"; {fam.described_as}" if fam.described_as else ""),
         misfit_rms=fam.misfit_rms, misfit_length=fam.misfit_length)
     if fam.predicates_read_off_classifier:

@@ -47,6 +47,10 @@ class Domain:
     # the variety line's per-label yardsticks (models/variety.reference_spreads), stored in the generator's
     # card at training time; None (or a loader that finds none): a solve measures them once per process
     load_variety: Callable[[], dict | None] | None = field(default=None, compare=False, repr=False)
+    # the label classifier's reading calibrated: {"temperature": T, …} fitted on its own validation split
+    # (models/train.fit_reading_temperature), kept in its card; how a sheet's cells are read (infer/cells.py).
+    # None (or a loader that finds none): T = 1, the classifier as it is
+    load_reading: Callable[[], dict | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -173,6 +177,7 @@ def weights_dir():
 
 
 VARIETY_CARD_KEY = "variety_reference"          # where a generator's card keeps models/variety.reference_spreads
+READING_CARD_KEY = "reading"                     # where a classifier's card keeps its reading temperature
 
 
 def held_out_digits():
@@ -274,6 +279,7 @@ def _builtin() -> Registry:
                              load_judge=bundled_model("judge"), load_examples=held_out_digits,
                              load_sampler=default.sampler,
                              load_variety=bundled_card_entry(default.generator_weights, VARIETY_CARD_KEY),
+                             load_reading=bundled_card_entry(default.classifier_weights, READING_CARD_KEY),
                              misfit_rms=default.misfit_rms, misfit_length=default.misfit_length))
     odd, even = (1, 3, 5, 7, 9), (0, 2, 4, 6, 8)
     r.register_predicate(Predicate("odd", "digit", frozenset(odd), "the digit is odd (read off the label classifier)",

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from . import data as data_mod
 from . import store, zoo
 from .progress import Progress
-from .registry import VARIETY_CARD_KEY
+from .registry import READING_CARD_KEY, VARIETY_CARD_KEY
 from .topology import INK_THRESHOLD, MIN_HOLE_PIXELS, has_closed_circle
 from .variety import pairwise_rms, reference_spreads
 
@@ -391,6 +391,39 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
     return store.card("coupled", out_dir)
 
 
+def fit_reading_temperature(classifier, images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Temperature scaling (Guo et al. 2017) of the label classifier on its own validation split: the T that
+    minimises the negative log-likelihood of softmax(logits / T), by a grid over 0.25..8 (log-spaced, 1 %
+    apart). How a sheet's cells are read (infer/cells.py): the classifier alone at T = 1 misreads some held-out
+    digits while giving the written label 10⁻⁸, far more sure than it is right. → the card entry."""
+    from .zoo import outputs_of
+    with torch.no_grad():
+        logits = outputs_of(classifier.eval(), images)[:, :10].double()
+    grid = torch.exp(torch.linspace(np.log(0.25), np.log(8.0), 349, dtype=torch.float64))
+    nll = torch.stack([F.cross_entropy(logits / t, labels) for t in grid])
+    best = int(nll.argmin())
+    return {"temperature": round(float(grid[best]), 3), "nll": round(float(nll[best]), 5),
+            "nll_at_1": round(float(F.cross_entropy(logits, labels)), 5), "fitted_on": "val_a", "images": len(labels)}
+
+
+def refresh_reading_temperature(models_dir: str | Path | None = None, log=print) -> dict:
+    """`riddle train --only calibration`: fit the classifier's reading temperature (fit_reading_temperature) on
+    val_a and write it into the classifier's card, the weights untouched. For weights trained before the card
+    held it."""
+    import json
+    models_dir = Path(models_dir) if models_dir else store.bundled_dir()
+    classifier = store.load("classifier", models_dir)
+    digits = data_mod.load_bundled()
+    val = data_mod.make_splits(digits.labels, 0).val_a
+    entry = fit_reading_temperature(classifier, digits.images[val], digits.labels[val])
+    card = store.card("classifier", models_dir)
+    card[READING_CARD_KEY] = entry
+    (models_dir / f"{store.file_stem('classifier')}.json").write_text(json.dumps(card, indent=2) + "\n")
+    log(f"classifier: reading temperature {entry['temperature']:g} (NLL on val_a {entry['nll_at_1']:.4f} → "
+        f"{entry['nll']:.4f}) written to its card")
+    return entry
+
+
 def refresh_variety_references(models_dir: str | Path | None = None, log=print) -> list[str]:
     """`riddle train --only variety`: measure the variety line's yardsticks (variety.reference_spreads) for
     the generators of every model family whose weights are in models_dir (default: the bundled weights), and
@@ -485,6 +518,7 @@ def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: Trai
     circle = zoo.HeadReadout(classifier, "closed circle")
     topo_test = has_closed_circle(x_test).long()
     table = torch.isin(y_test, torch.tensor(CLOSED_CIRCLE)).long()
+    reading = {READING_CARD_KEY: fit_reading_temperature(classifier, x_val, y_val)}
     save(classifier, "classifier",
          "label classifier of `digit` (labels, relations; `odd`/`even` read off it) with the `closed circle` head",
          "train_a", t, {"test_accuracy": accuracy(classifier, x_test, y_test),
@@ -498,7 +532,8 @@ def train_all(out_dir: str | Path, data_dir: str | Path | None = None, cfg: Trai
              "truth_table": list(CLOSED_CIRCLE),
              "definition": f"binarised at {INK_THRESHOLD}, a 4-connected background region of at least "
                            f"{MIN_HOLE_PIXELS} pixels that does not touch the border",
-             "trained_on": f"topology of train_a, its reconstructions and {len(generated)} prior samples"}}})
+             "trained_on": f"topology of train_a, its reconstructions and {len(generated)} prior samples"}},
+          **reading})
     # 4. the learned per-label sampler, from the generator and the label classifier just trained
     scfg = cfg.sampler if not cfg.limit else replace(cfg.sampler, draws=2000, epochs=1, measure=50)
     sampler, t, training_set = fit_sampler(gen, classifier, scfg, cfg.seed + 300, progress)
