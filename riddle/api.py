@@ -147,8 +147,8 @@ def check(riddle: str | os.PathLike | CheckedRiddle, *, files: Mapping[str, byte
     diagnostics += [ignored_diagnostic(s) for s in symbolic.ignored]
     if symbolic.count == 0:
         diagnostics.append(conflict_diagnostic(symbolic))
-    program = compile_logic(graph, logic or checked.settings.get("logic", "joint"),
-                            symbolic.solutions) if symbolic.count != 0 else None
+    program = compile_logic(graph, logic or checked.settings.get("logic", "joint"), symbolic.solutions,
+                            too_many=symbolic.solutions is None) if symbolic.count != 0 else None
     return CheckResult(checked, diagnostics, graph, symbolic, program, family)
 
 

@@ -94,6 +94,25 @@ def word_at(text: str, pos: lsp.Position) -> tuple[str, lsp.Range] | None:
     return None
 
 
+INDEXED = re.compile(r"[A-Za-z_]\w*(?:\s*\[\s*\d+\s*\])+")
+
+
+def name_at(text: str, pos: lsp.Position) -> tuple[str, lsp.Range] | None:
+    """The name under the cursor: one cell of an array with whole-number indexes (`cell[3][4]`, spaces
+    dropped) where the cursor is on it, else the word (word_at)."""
+    lines = text.split("\n")
+    if pos.line < len(lines):
+        code = list(lines[pos.line])
+        for start, tok in tokens(lines[pos.line]):              # comments and strings: blanks, columns kept
+            if tok.startswith(("#", '"')):
+                code[start:start + len(tok)] = " " * len(tok)
+        for m in INDEXED.finditer("".join(code)):
+            if m.start() <= pos.character <= m.end():
+                return re.sub(r"\s+", "", m.group()), lsp.Range(lsp.Position(pos.line, m.start()),
+                                                               lsp.Position(pos.line, m.end()))
+    return word_at(text, pos)
+
+
 def occurrences(text: str, name: str) -> list[lsp.Range]:
     """Every use of a name as a word (not inside a comment or a string)."""
     out = []
@@ -133,8 +152,12 @@ def lsp_diagnostic(uri: str, d: Diagnostic) -> lsp.Diagnostic:
 
 
 def hover_text(a: Analysis, pos: lsp.Position) -> str | None:
-    word = word_at(a.text, pos)
+    word = name_at(a.text, pos)
     registry = default_registry()
+    cells = [u for n, u in a.unknowns.items() if word and n.startswith(word[0] + "[")]
+    if word and word[0] not in a.unknowns and cells:              # an array's own name: what it holds
+        return (f"**{word[0]}**: an array of {len(cells)} {cells[0].domain.plural} "
+                f"({cells[0].name} … {cells[-1].name}); `{cells[0].name}` names one of them")
     if word and word[0] in a.unknowns:
         u = a.unknowns[word[0]]
         lines = [f"**{u.name}**: {u.domain.name} (labels {', '.join(map(str, u.domain.labels))})"]
@@ -359,7 +382,7 @@ def completion(ls: RiddleServer, params: lsp.CompletionParams):
 def unknown_at(ls: RiddleServer, params) -> tuple[Analysis, str, lsp.Range] | None:
     """The document's analysis, and the unknown under the cursor with its range (None: not an unknown)."""
     a = ls.analysis(params.text_document.uri)
-    word = word_at(a.text, params.position)
+    word = name_at(a.text, params.position)
     return (a, *word) if word and word[0] in a.unknowns else None
 
 

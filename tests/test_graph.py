@@ -291,8 +291,8 @@ def test_puzzles_have_the_answer_in_their_header(path):
     answer = dict(pair.split("=") for pair in header.group(1).split())
     riddle = load(path)
     graph = build(riddle)
-    if graph.reads:                                  # a sheet: the classifier reads its cells before the oracle,
-        from riddle.graph import satisfies           # whose readings allow more boards than it lists
+    if graph.reads:            # a sheet: read before the oracle, whose readings allow more boards than it lists
+        from riddle.graph import satisfies
         from riddle.infer.cells import read_cells
         graph = read_cells(graph)
         assert satisfies(graph, [int(answer[u.name]) for u in riddle.unknowns]) == []

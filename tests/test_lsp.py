@@ -240,3 +240,24 @@ async def test_diagnostics_are_exactly_riddle_checks(client: LanguageClient):
         client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
         compared += 1
     assert compared >= 40
+
+
+@pytest.mark.slow
+async def test_hover_and_definition_know_one_cell_of_an_array(client: LanguageClient):
+    """`cell[2][4]` names one unknown of `digits cell[9][9]`: hover says which, go-to-definition finds the
+    declaration; the array's own name says what it holds."""
+    sudoku = PUZZLE.parent / "sudoku.rdl"
+    uri = open_doc(client, sudoku)
+    await diagnostics_of(client, uri)
+    lines = sudoku.read_text().split("\n")
+    row = next(i for i, x in enumerate(lines) if "cell[2][4] is 1" in x)
+    at = lsp.Position(row, lines[row].index("cell[2][4]") + 6)              # on the first index
+    hover = (await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), at))).contents
+    assert hover.value.startswith("**cell[2][4]**: digit") and "the truth tables leave it: 1" in hover.value
+    where = await client.text_document_definition_async(lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), at))
+    declared = next(i for i, x in enumerate(lines) if x.startswith("digits cell[9][9]"))
+    assert where.range.start.line == declared
+    loop = next(i for i, x in enumerate(lines) if x.startswith("for r in"))
+    array = (await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(loop, lines[loop].index("cell") + 1)))).contents
+    assert array.value.startswith("**cell**: an array of 81 digits")

@@ -82,9 +82,6 @@ def test_most_probable_lists_every_square_within_the_bound_and_no_other(seed):
         assert len(rows) <= limit
         assert {tuple(r) for r in expect} <= {tuple(r) for r in rows}
         assert all(brute_weights(rows, names, evidence) >= weights.max() - delta - 1e-2)
-        bigger = [d for d in (1.0, 3.0, 10.0, 40.0) if d > delta]           # the next bound would not fit
-        if bigger:
-            assert (weights >= weights.max() - bigger[0] - 1e-2).sum() > limit
 
 
 def test_a_plan_too_long_to_list_keeps_the_most_probable_and_says_what_it_left_out(monkeypatch):

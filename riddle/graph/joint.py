@@ -182,12 +182,15 @@ class LogicProgram:
         return lines
 
 
-def compile_logic(graph: FactorGraph, mode: str = "joint", solutions: np.ndarray | None = None) -> LogicProgram:
+def compile_logic(graph: FactorGraph, mode: str = "joint", solutions: np.ndarray | None = None,
+                  too_many: bool = False) -> LogicProgram:
     """`solutions`: every satisfying label tuple over graph.names where the oracle listed them (int64 [m, n],
-    m > 0): a component over unknowns alone is then planned from their projection, not searched again."""
+    m > 0): a component over unknowns alone is then planned from their projection, not searched again.
+    `too_many`: the oracle searched and found more than it lists: a component with read cells goes straight
+    to its most probable boards."""
     if mode not in MODES:
         raise ValueError(f"logic mode must be one of {', '.join(MODES)}, not {mode!r}")
-    return _factored(graph) if mode == "factored" else _joint(graph, solutions)
+    return _factored(graph) if mode == "factored" else _joint(graph, solutions, too_many)
 
 
 # ── factored: one term per factor, as the papers write it ────────────────────
@@ -225,13 +228,13 @@ def label_level(f: Factor) -> bool:
     return not isinstance(f, PredicateFactor) or f.predicate.truth_table is not None
 
 
-def _joint(graph: FactorGraph, solutions: np.ndarray | None = None) -> LogicProgram:
+def _joint(graph: FactorGraph, solutions: np.ndarray | None = None, too_many: bool = False) -> LogicProgram:
     networks = [f for f in graph.factors if isinstance(f, (PredicateFactor, ObservationFactor))]
     units = [f for f in graph.factors if label_level(f)]
     components = _components(graph, units)
     groups: list[LogicGroup] = []
     for comp in components:
-        groups += _plan_component(graph, comp, start=len(groups) + 1, solutions=solutions)
+        groups += _plan_component(graph, comp, start=len(groups) + 1, solutions=solutions, too_many=too_many)
     return LogicProgram("joint", tuple(networks) + tuple(groups))
 
 
@@ -264,8 +267,8 @@ def _strength(factors) -> float:
 
 
 def _plan_component(graph: FactorGraph, factors: list[Factor], start: int,
-                    solutions: np.ndarray | None = None) -> list[LogicGroup]:
-    whole = _fit(graph, factors, f"g{start}", solutions=solutions)
+                    solutions: np.ndarray | None = None, too_many: bool = False) -> list[LogicGroup]:
+    whole = _fit(graph, factors, f"g{start}", solutions=solutions, too_many=too_many)
     if whole is not None:
         return [whole]
     # split: gather the multi-unknown factors greedily into parts that fit; each unknown's unary
@@ -332,11 +335,14 @@ def _factored_term(graph: FactorGraph, f: Factor, gid: str) -> LogicGroup:
 
 
 def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True,
-         trial: bool = False, solutions: np.ndarray | None = None) -> LogicGroup | None:
+         trial: bool = False, solutions: np.ndarray | None = None, too_many: bool = False) -> LogicGroup | None:
     """The group for these factors by enumeration, else by contraction, else None (fits neither)."""
     scope = _scope(graph, factors)
+    reads = [f for f in factors if isinstance(f, ReadFactor) and f.evidence is not None]
     if solutions is not None and len(solutions) and all(n in graph.names for n in scope):
         rows = np.unique(solutions[:, [graph.names.index(n) for n in scope]], axis=0)   # the oracle's, projected
+    elif too_many and reads and not trial:
+        rows = None                           # more than the oracle lists, so more than fit: not listed again
     else:
         try:
             rows = enumerate_solutions(graph, factors, names=scope,
@@ -347,7 +353,6 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
     if rows is not None and rows.size <= ENUMERATE_LIMIT:
         return LogicGroup(gid, tuple(factors), scope, "enumerate", len(rows), _strength(factors), exact,
                           rows=_positions(graph, scope, rows))
-    reads = [f for f in factors if isinstance(f, ReadFactor) and f.evidence is not None]
     if not trial and reads:
         fit = ENUMERATE_LIMIT // max(len(scope), 1)
         if rows is not None:                  # listed already: keep those within e^-Δ of the best, as many as fit

@@ -65,7 +65,7 @@ def most_probable(graph: FactorGraph, factors, names, limit: int, deltas, second
     if solver.Solve(model) != cp_model.OPTIMAL:
         return None
     best = int(round(solver.ObjectiveValue()))
-    found = None
+    found, before = None, None
     for delta in sorted(deltas):
         model, var = _model(graph, factors, names)
         model.Add(_weight(model, var, factors) >= best - int(delta * WEIGHT_SCALE))
@@ -73,6 +73,11 @@ def most_probable(graph: FactorGraph, factors, names, limit: int, deltas, second
         if rows is None:
             break
         found = (rows, delta)
+        # the lists grow about geometrically with Δ: where the next would pass the limit at this rate, stop
+        # here rather than pay for a list that is thrown away (the costliest search of the lot)
+        if before and len(rows) * len(rows) / before > limit:
+            break
+        before = len(rows)
     return found
 
 

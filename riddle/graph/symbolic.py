@@ -31,7 +31,7 @@ from .logic import DenseLogic, LinearChain
 ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknowns × 4 bytes)
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
-READ_SEARCH_LIMIT = 1_000         # … where cells of a sheet are read (the planner lists the most probable instead)
+READ_SEARCH_LIMIT = 500           # … where cells of a sheet are read (the planner lists the most probable instead)
 SEARCH_FIRST = 48                 # unknowns past which the oracle asks CP-SAT before the join
 SEARCH_LIMIT = 10_000              # solutions the constraint solver lists for the oracle before it counts instead
 ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
