@@ -102,10 +102,12 @@ def section(data: dict) -> str:
     lines = [HEADING, "",
              "Sudoku boards whose givens are handwritten (`python -m bench.grids`; bench/boards.py makes each "
              "unique-solution puzzle from its seed and writes its givens with the bundled held-out digits, which "
-             "no network trained on). riddle solves each with its defaults: the label classifier reads the "
-             "sheet's cells, CP-SAT lists the most probable valid boards under the readings, labels are sampled "
-             "from them and the blank cells drawn. Beside it, in the same run, the pipeline a user would write "
-             "by hand: each given read by the same classifier's argmax, then CP-SAT completes the board.", "",
+             "no network trained on), and its riddle says the sheet `with one solution`, as a published Sudoku's "
+             "setter promises. riddle solves each with its defaults: the label classifier reads the sheet's cells "
+             "at its calibrated temperature, CP-SAT lists the most probable valid boards under the readings, "
+             "labels are sampled from them and the blank cells drawn. Beside it, in the same run, the pipeline a "
+             "user would write by hand: each given read by the same classifier's argmax, then CP-SAT completes the "
+             "board.", "",
              f"Machine: {data['machine']}.", "",
              "| board | boards | board right | givens read right (argmax alone) | samples judged right "
              "(lowest) | drawn cells judged right | plan exact | by hand: right / wrong / no completion | "
@@ -125,11 +127,15 @@ def section(data: dict) -> str:
     def misread(r):
         k = r["givens"] - r["givens_right"]
         return f"{r['size']} × {r['size']} seed {r['seed']} ({k} given{'s' if k != 1 else ''} misread)"
-    lines += ["", "Boards riddle got wrong: " + (", ".join(misread(r) for r in wrong) or "none") + ". Each holds a "
-              "given the classifier reads wrong (in the four looked into by hand, the written label given 0.25 down "
-              "to 3·10⁻⁸) whose misreading still leaves a valid board, which the rules cannot tell from the "
-              "written one; in two of them the misread board has several completions, which a puzzle's "
-              "convention of one solution would rule out.",
+    lines += ["", "Boards riddle got wrong: " + (", ".join(misread(r) for r in wrong) or "none") + ". Looked into by "
+              "hand (the commit of this run): in seeds 9, 13 and 42 a misreading of the givens leaves a board "
+              "of one completion that the classifier prefers, which the rules cannot tell from the written one "
+              "(seed 9: a written 7 the classifier reads as a 2 at 0.997 even calibrated). In seed 41 the readings "
+              "favour the written board 73 : 27, but the sampler weighs each blank cell's label by how readily "
+              "the generator draws it (its Z), and over 51 blank cells that evened the two boards to 15 samples "
+              "each. Before the calibration and `with one solution`, 45 of the same 50 were right (the run at "
+              "commit 695292e): a written 7 read as a 2 at probability 1 − 3·10⁻⁸, and misread boards that "
+              "several completions together outweighed.",
               "", "A 9 × 9 plan is exact where the readings leave few valid boards; elsewhere it lists the most "
               "probable ones (every board within e^-40 of the best, at most 493) and `riddle check` says how much "
               "of the readings' weight the rest carries. Samples: 31 per 9 × 9 board (the default for 51 drawn "
