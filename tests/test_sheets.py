@@ -207,3 +207,14 @@ def test_with_one_solution_keeps_the_readings_that_one_board_completes():
     assert joint.compile_logic(g, solutions=oracle.solutions).groups[0].size == len(kept)
     plain = with_reads(graph, {"x[1][1]": sure, "x[2][2]": sure})
     assert len(one_completion(plain, squares, names)) == len(squares)   # without the promise: every square
+
+
+def test_a_grid_answer_is_printed_as_its_grid_with_the_read_cells_marked():
+    from riddle.report.output import _board_lines
+    names = [f"c[{r}][{c}]" for r in range(1, 5) for c in range(1, 5)]
+    answer = (1, 2, 3, 4, 3, 4, 1, 2, 4, 3, 2, 1, 2, 1, 4, 3)
+    lines = _board_lines(answer, (4, 4), {"c[1][1]", "c[4][4]"}, names)
+    assert lines[0].startswith("board    1· 2  │ 3  4") and lines[0].endswith("(· read from the sheet)")
+    assert lines[2].strip().startswith("─") and "┼" in lines[2]          # the 2 x 2 boxes apart
+    assert lines[-1].split() == ["2", "1", "│", "4", "3·"]
+    assert len(lines) == 5

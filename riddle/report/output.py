@@ -81,6 +81,10 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
     if files:
         tail += " · " + " · ".join(f"{k}: {v}" for k, v in files.items())
     lines.append(tail)
+    shape = board_shape([u.name for u in sol.graph.unknowns])
+    if sol.answer is not None and shape is not None:               # a grid's answer as its grid
+        lines += _board_lines(sol.answer.answer, shape,
+                              {f.scope[0] for f in sol.graph.reads}, [u.name for u in sol.graph.unknowns])
     for ob in sol.observations:
         through = f" through {', '.join(ob['through'])}" if ob.get("through") else ""
         entries = "entries" if through else "pixels"
@@ -179,6 +183,26 @@ def solution_json(sol: Solution) -> dict:
     })
     if sol.kept is not None and sol.observations:
         out["per_restart"]["pixels_kept"] = sol.kept.tolist()
+    return out
+
+
+def _board_lines(answer, shape: tuple[int, int], read: set[str], names: list[str]) -> list[str]:
+    """The answer laid out as its grid, boxes apart where the side is a square (a Sudoku's 3 × 3), the
+    cells read from a sheet marked with a dot after the digit."""
+    rows, cols = shape
+    box = int(round(cols ** 0.5)) if int(round(cols ** 0.5)) ** 2 == cols and cols > 3 else cols
+    band = int(round(rows ** 0.5)) if int(round(rows ** 0.5)) ** 2 == rows and rows > 3 else rows
+    width = max(len(str(v)) for v in answer) + 1
+    out = []
+    for r in range(rows):
+        if r and r % band == 0:
+            out.append("         " + "┼".join("─" * (box * (width + 1) + 1) for _ in range(cols // box))[1:])
+        cells = [f"{answer[r * cols + c]}{'·' if names[r * cols + c] in read else ''}".ljust(width)
+                 for c in range(cols)]
+        groups = [" ".join(cells[k:k + box]) for k in range(0, cols, box)]
+        out.append(("board    " if r == 0 else "         ") + " │ ".join(groups).rstrip())
+    if read:
+        out[0] += "      (· read from the sheet)"
     return out
 
 
