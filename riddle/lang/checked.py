@@ -352,6 +352,8 @@ class ObservationStatement(Statement):
         return (self.unknown,)
 
     def text(self):
+        if self.read:                             # a sheet's cell: its picture is the unknown's image, σ plays no part
+            return f'read({self.unknown}, "{self.path}"{", one solution" if self.puzzle else ""})'
         chain = "".join(f" through {i.text()}" if k == 0 else f", {i.text()}" for k, i in enumerate(self.through))
         return f'looks like({self.unknown}, "{self.path}"{chain}, σ {self.noise:g})'
 
