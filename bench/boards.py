@@ -45,8 +45,8 @@ def full_board(size: int, rng: random.Random) -> np.ndarray:
     return np.array([[digits[(b * (r % b) + r // b + c) % size] for c in cols] for r in rows], np.int64)
 
 
-def completions(size: int, clues: dict[tuple[int, int], int], limit: int = 2) -> int:
-    """How many completions the clues allow, counted up to `limit` (CP-SAT)."""
+def sudoku_model(size: int, clues: dict[tuple[int, int], int]):
+    """The CP-SAT model of a board of side `size` with these clues: (model, cells [size][size])."""
     from ortools.sat.python import cp_model
     b = int(round(size ** 0.5))
     model = cp_model.CpModel()
@@ -60,6 +60,13 @@ def completions(size: int, clues: dict[tuple[int, int], int], limit: int = 2) ->
             model.AddAllDifferent([x[br * b + i][bc * b + j] for i in range(b) for j in range(b)])
     for (r, c), v in clues.items():
         model.Add(x[r][c] == v)
+    return model, x
+
+
+def completions(size: int, clues: dict[tuple[int, int], int], limit: int = 2) -> int:
+    """How many completions the clues allow, counted up to `limit` (CP-SAT)."""
+    from ortools.sat.python import cp_model
+    model, _ = sudoku_model(size, clues)
 
     class Count(cp_model.CpSolverSolutionCallback):
         def __init__(self):
@@ -81,18 +88,7 @@ def completions(size: int, clues: dict[tuple[int, int], int], limit: int = 2) ->
 def solve_clues(size: int, clues: dict[tuple[int, int], int]) -> np.ndarray | None:
     """One completion of the clues (CP-SAT), or None: what a user's own pipeline does after reading."""
     from ortools.sat.python import cp_model
-    b = int(round(size ** 0.5))
-    model = cp_model.CpModel()
-    x = [[model.NewIntVar(1, size, f"x{r}{c}") for c in range(size)] for r in range(size)]
-    for r in range(size):
-        model.AddAllDifferent(x[r])
-    for c in range(size):
-        model.AddAllDifferent([x[r][c] for r in range(size)])
-    for br in range(b):
-        for bc in range(b):
-            model.AddAllDifferent([x[br * b + i][bc * b + j] for i in range(b) for j in range(b)])
-    for (r, c), v in clues.items():
-        model.Add(x[r][c] == v)
+    model, x = sudoku_model(size, clues)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     if solver.Solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
