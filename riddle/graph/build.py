@@ -111,8 +111,8 @@ READ_FLOOR = 1e-6       # a read cell's labels below this evidence are ruled out
 @dataclass(frozen=True, eq=False)
 class ReadFactor(LogicFactor):
     """A sheet's cell with ink, *read*: the picture is its unknown's image (the solver draws nothing
-    there), and P(label | picture), the label classifier's softmax at temperature 1, is the evidence on
-    its label. As logic it is a one-unknown table of the labels that evidence leaves possible (≥
+    there), and P(label | picture), the label classifier's calibrated reading (infer/cells.py), is the
+    evidence on its label. As logic it is a one-unknown table of the labels that evidence leaves possible (≥
     READ_FLOOR; every label until the cell is read, `FactorGraph.with_readings`), so the join, CP-SAT
     and the oracle treat it as any unary statement; the samplers weigh the labels by `evidence`."""
     pixels: np.ndarray = None               # float32 [H, W]: the cell's picture

@@ -25,8 +25,10 @@ from .progress import Progress
 from .registry import READING_CARD_KEY, VARIETY_CARD_KEY
 from .topology import INK_THRESHOLD, MIN_HOLE_PIXELS, has_closed_circle
 from .variety import pairwise_rms, reference_spreads
+from .views import augment
 
 ODD = (1, 3, 5, 7, 9)
+READING_VIEWS = 16               # distortions a sheet's cell is read under, besides itself (fit_reading_temperature)
 CLOSED_CIRCLE = (0, 6, 8, 9)
 
 
@@ -63,19 +65,7 @@ class TrainConfig:
     sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig())
 
 
-# ── augmentation and a generic fitting loop ──────────────────────────────────
-
-def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random affine distortions a hand makes: ±12° rotation, ±10 % scale, shear, ±1.7 px shift."""
-    n = x.shape[0]
-    u = lambda *shape: torch.rand(*shape, generator=g) * 2 - 1  # noqa: E731
-    angle, scale, shear, shift = u(n) * math.radians(12), 1 + u(n) * 0.1, u(n) * 0.15, u(n, 2) * 0.12
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin + shear, shift[:, 0]], -1),
-                         torch.stack([sin, cos, shift[:, 1]], -1)], 1)
-    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
-    return F.grid_sample(x.unsqueeze(1), grid, align_corners=False).squeeze(1)
-
+# ── a generic fitting loop (its distortions: models/views.py) ──────────────────
 
 def labels_and_heads_loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """A LabelNet with heads: y [B, 1 + heads] holds the label (−1: unknown, e.g. a prior sample)
@@ -391,19 +381,28 @@ def train_coupled(out_dir: str | Path, data_dir: str | Path | None = None, seed:
     return store.card("coupled", out_dir)
 
 
-def fit_reading_temperature(classifier, images: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Temperature scaling (Guo et al. 2017) of the label classifier on its own validation split: the T that
-    minimises the negative log-likelihood of softmax(logits / T), by a grid over 0.25..8 (log-spaced, 1 %
-    apart). How a sheet's cells are read (infer/cells.py): the classifier alone at T = 1 misreads some held-out
-    digits while giving the written label 10⁻⁸, far more sure than it is right. → the card entry."""
+def fit_reading_temperature(classifier, images: torch.Tensor, labels: torch.Tensor, views: int = READING_VIEWS) -> dict:
+    """How a sheet's cells are read (infer/cells.py): the mean, over the picture and `views` fixed distortions
+    of it (models/views.fixed_views), of the label classifier's softmax at temperature T — temperature scaling
+    (Guo et al. 2017) of that test-time-augmented reading, T minimising its negative log-likelihood on the
+    classifier's own validation split, by a grid over 0.25..8 (log-spaced, 1 % apart). The classifier alone at
+    T = 1 misreads some held-out digits while giving the written label 10⁻⁸, far more sure than it is right;
+    16 views and their T make its worst held-out misreading 0.002 (docs/MODELS.md, "Reading a sheet"). →
+    the card entry."""
+    from .views import fixed_views
     from .zoo import outputs_of
     with torch.no_grad():
-        logits = outputs_of(classifier.eval(), images)[:, :10].double()
+        seen = fixed_views(images, views)                                                 # [V + 1, N, H, W]
+        logits = torch.stack([outputs_of(classifier.eval(), v)[:, :10].double() for v in seen])   # [V + 1, N, 10]
     grid = torch.exp(torch.linspace(np.log(0.25), np.log(8.0), 349, dtype=torch.float64))
-    nll = torch.stack([F.cross_entropy(logits / t, labels) for t in grid])
-    best = int(nll.argmin())
-    return {"temperature": round(float(grid[best]), 3), "nll": round(float(nll[best]), 5),
-            "nll_at_1": round(float(F.cross_entropy(logits, labels)), 5), "fitted_on": "val_a", "images": len(labels)}
+
+    def nll(t: float | torch.Tensor) -> float:
+        return float(F.nll_loss((logits / t).softmax(-1).mean(0).clamp_min(1e-300).log(), labels))
+    losses = torch.tensor([nll(t) for t in grid])
+    best = int(losses.argmin())
+    return {"temperature": round(float(grid[best]), 3), "views": views, "nll": round(float(losses[best]), 5),
+            "nll_at_1": round(float(F.cross_entropy(logits[0], labels)), 5), "fitted_on": "val_a",
+            "images": len(labels)}
 
 
 def refresh_reading_temperature(models_dir: str | Path | None = None, log=print) -> dict:
@@ -419,8 +418,8 @@ def refresh_reading_temperature(models_dir: str | Path | None = None, log=print)
     card = store.card("classifier", models_dir)
     card[READING_CARD_KEY] = entry
     (models_dir / f"{store.file_stem('classifier')}.json").write_text(json.dumps(card, indent=2) + "\n")
-    log(f"classifier: reading temperature {entry['temperature']:g} (NLL on val_a {entry['nll_at_1']:.4f} → "
-        f"{entry['nll']:.4f}) written to its card")
+    log(f"classifier: reading temperature {entry['temperature']:g} over {entry['views']} views (NLL on val_a "
+        f"{entry['nll_at_1']:.4f} → {entry['nll']:.4f}) written to its card")
     return entry
 
 
