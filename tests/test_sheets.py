@@ -210,6 +210,37 @@ def test_a_grid_answer_is_printed_as_its_grid_with_the_read_cells_marked():
     assert len(lines) == 5
 
 
+def test_a_sheets_blank_cells_get_a_uniform_label_prior_and_other_riddles_keep_z(monkeypatch):
+    """The board of a riddle that reads a sheet is weighed by its readings and rules alone: the sampler gives a
+    blank cell (one only the logic speaks of) a flat label prior, not its Z (how readily the generator draws each
+    label); a read cell keeps its reading, and a riddle without a sheet keeps Z. Under fake networks."""
+    import torch
+
+    from riddle.infer import collapsed
+    from riddle.infer.objective import Networks, Objective
+
+    from .test_infer import fake_registry
+    registry, _ = fake_registry()
+    graph = build(load_text(LATIN, registry=registry))
+    seen: list = []
+    real = collapsed.sample_labels
+    monkeypatch.setattr(collapsed, "sample_labels", lambda o, log_z, *a: seen.append(log_z) or real(o, log_z, *a))
+    config = collapsed.CollapsedConfig(pool=256, max_seconds=20)
+    evidence = made_up_evidence(0)
+    for g in (with_reads(graph, evidence), graph):
+        collapsed.sample(Objective(g, Networks.load(g)), 4, seed=0, config=config)
+    on_sheet, plain = seen
+    names = graph.names
+    in_domain = [1, 2, 3]
+    for i, name in enumerate(names):
+        if name in evidence:                          # the reading itself, up to a constant
+            e = np.log(evidence[name][in_domain])
+            assert on_sheet[i][in_domain].double().numpy() - on_sheet[i][1].item() == pytest.approx(e - e[0], abs=1e-5)
+        else:
+            assert torch.all(on_sheet[i][in_domain] == 0), name
+    assert any(not torch.all(z[in_domain] == z[1]) for z in plain)      # Z tilts the same cells without a sheet
+
+
 def test_fixed_views_are_the_picture_then_the_same_distortions_for_every_image():
     import torch
 

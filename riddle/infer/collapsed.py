@@ -22,6 +22,12 @@ So a solve is three steps, none of them an optimisation:
    or the domain's learned per-label sampler, its draws weighed by p(ξ) E / q — is accepted for label
    k when u · M_k < w_k, M_k the largest weight seen. Every draw serves one sample at most.
 
+A riddle that reads a sheet (graph/build.ReadFactor) is a board read, then completed: its read cells'
+Z is their reading, P(label | picture), and a blank cell in the logic that nothing else reads gets a
+uniform label prior instead of Z_v (every board the rules allow is a priori as likely; Z_v, how readily
+the generator draws a label, would tilt boards by their blank cells' digits), its latent still drawn from
+p(ξ | label) as above (docs/LANGUAGE.md, "Sheets").
+
 The samples are independent draws of the posterior (so the success interval is honest) and vary as
 the generator's own digits do. A predicate inside a connective enters through its truth table: its
 reading weighs the labels by σ(±logit) within E_v (the switch is tied to the label); one without a
@@ -72,6 +78,7 @@ class Kind:
     members: list[int]           # unknown indices
     domain: str
     labels: int                  # L_v
+    plain: bool = False          # in the logic, and weighed by the label classifier alone (no predicate, no seen image)
 
 
 def unsupported(objective: Objective) -> str | None:
@@ -104,9 +111,15 @@ def kinds(objective: Objective) -> list[Kind]:
         signature[i] = (u.domain.name, in_logic[i], tuple(factors), tuple(readings), tuple(seen))
     out: dict[tuple, Kind] = {}
     for i, sig in signature.items():
-        kind = out.setdefault(sig, Kind([], sig[0], len(graph.unknowns[i].domain.labels)))
+        kind = out.setdefault(sig, Kind([], sig[0], len(graph.unknowns[i].domain.labels),
+                                        plain=sig[1] and not any(sig[2:])))
         kind.members.append(i)
     return list(out.values())
+
+
+def flat_prior(log_z: torch.Tensor) -> torch.Tensor:
+    """A uniform label prior over the labels a pool reached: log_z [L] → 0 where finite, −∞ elsewhere."""
+    return torch.where(torch.isfinite(log_z), torch.zeros_like(log_z), log_z)
 
 
 def _in_logic(objective: Objective) -> list[bool]:
@@ -397,7 +410,14 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     # each unknown's log Z up to its own constant (a seen image puts every label's far below float range);
     # a read cell's is its reading, P(label | picture), untempered: the evidence of a picture not drawn
     reading = {objective.index[f.scope[0]]: torch.from_numpy(f.evidence).log() for f in graph.reads}
-    log_z = [reading[i] if i in reading else pools[kind_of[i]].log_z() for i in range(n)]
+    # a riddle that reads a sheet is a board read, then completed: every board the rules allow is a priori as
+    # likely, so a blank cell that only the logic speaks of has a uniform label prior, not its Z (how readily
+    # the generator draws each label: a trait of the generator, not of the puzzle, and over 51 blank cells it
+    # evened two boards the readings put at 73 : 27). Its digit is still drawn given its label.
+    flat = {i for i in kind_of if reading and groups[kind_of[i]].plain}
+    # (a label no draw of the pool reached stays out, as it would under Z)
+    log_z = [reading[i] if i in reading else flat_prior(pools[kind_of[i]].log_z()) if i in flat
+             else pools[kind_of[i]].log_z() for i in range(n)]
     log_z = [(z - z.max()).float().clamp_min(NEG).to(device) for z in log_z]
     labels = sample_labels(objective, log_z, count, g)                            # [N, n] positions
     # each kind: how many accepted draws of each label its members' samples need
@@ -453,6 +473,8 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
         log_target = torch.zeros(N)
         for i, z in reading.items():
             log_target += z.float()[labels[:, i]]
+        for i in flat:                                      # p(ξ | label) under a uniform label prior
+            log_target -= pools[kind_of[i]].log_z().float()[labels[:, i]]
         for i in kind_of:
             if samplers[kind_of[i]] is None and not refined[kind_of[i]]:     # the pool's weight is log E_v itself
                 log_target += weight[:, i] - 0.5 * (xi[:, i] ** 2).sum(-1)
