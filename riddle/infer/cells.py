@@ -9,7 +9,7 @@ card has none) — not the logic's tempered one — and the joint logic weighs e
 of its cells' readings, so a misread given that no valid board allows is read again in the light of the
 rules (docs/LANGUAGE.md, "Sheets").
 Calibration matters there: at temperature 1 the bundled classifier misreads a held-out 7 as a 2 while
-giving 7 a probability of 3·10⁻⁸, which no rule can outweigh (1·10⁻⁴ calibrated, 0.19 over 16 views).
+giving 7 a probability of 3·10⁻⁸, which no rule can outweigh (1·10⁻⁴ calibrated, 0.18 over 16 views).
 """
 from __future__ import annotations
 
