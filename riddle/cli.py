@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "learn --out DIR; a client can never name a path)")
     sv.add_argument("--queue", type=int, default=4, metavar="N",
                     help="solves that may wait behind the running one; more are refused with 429 (default 4)")
+    sv.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="solver processes, each running one solve at a time (default 1); a worker that dies "
+                         "fails its one job and is replaced. 0: solves run on a thread of the server itself")
     sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
                     help="the most restarts × steps × unknowns one solve may ask for; more is refused with 422 "
                          "(default 20,000,000)")
@@ -524,6 +527,8 @@ def cmd_serve(args) -> int:
         return _fail(f"--queue must lie between 0 and 1000, not {args.queue}")
     if args.max_work < 1:
         return _fail(f"--max-work must be at least 1, not {args.max_work}")
+    if not 0 <= args.workers <= 64:
+        return _fail(f"--workers must lie between 0 and 64, not {args.workers}")
     if problem := setting_problem({"max_seconds": args.max_seconds}):
         return _fail(f"--max-seconds: {problem}")
     token = None if is_loopback(args.host) else secrets.token_urlsafe(24)   # like Jupyter's, off this machine
@@ -542,7 +547,7 @@ def cmd_serve(args) -> int:
     if bad:
         return _fail(f"--allow-host takes a host name or address (no scheme, path or port), not {bad[0]!r}")
     run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
-        allow_hosts=tuple(args.allow_host), models=args.models)
+        allow_hosts=tuple(args.allow_host), models=args.models, workers=args.workers)
     return EXIT_OK
 
 

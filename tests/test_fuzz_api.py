@@ -18,7 +18,7 @@ def fails_at_once(checked, progress=None, **settings):
     raise RuntimeError("the fuzzed solve ends here")
 
 
-APP = create_app(Solver(max_queue=2, solve=fails_at_once))
+APP = create_app(Solver(max_queue=2, solve=fails_at_once, workers=0))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers={"Host": "127.0.0.1:8000"})
 
 

@@ -65,7 +65,7 @@ def wait_for(predicate, timeout=10.0):
 @pytest.fixture
 def fake():
     solve = FakeSolve()
-    solver = Solver(max_queue=2, solve=solve)
+    solver = Solver(max_queue=2, solve=solve, workers=0)
     with TestClient(create_app(solver), base_url=LOCAL) as client:
         yield client, solve, solver
     solve.release.set()
@@ -145,7 +145,7 @@ def test_a_field_the_endpoint_does_not_read_is_refused_not_ignored(real):
 
 def test_a_solve_over_the_servers_budget_is_refused_with_the_limit():
     from riddle.serve.app import Budget
-    solver = Solver(max_queue=2, solve=FakeSolve())
+    solver = Solver(max_queue=2, solve=FakeSolve(), workers=0)
     app = create_app(solver, budget=Budget(max_work=2 * 100 * 200, max_seconds=30))
     with TestClient(app, base_url=LOCAL) as client:
         # loop.rdl has two unknowns: 100 restarts × 200 steps (the defaults) × 2 fits exactly
@@ -181,7 +181,7 @@ def test_other_hosts_and_other_sites_pages_are_refused(real):
 
 def test_a_name_allowed_for_a_reverse_proxy_is_answered_and_others_still_refused(capsys):
     from riddle.serve.app import LOOPBACK_NAMES
-    solver = Solver(max_queue=2, solve=FakeSolve())
+    solver = Solver(max_queue=2, solve=FakeSolve(), workers=0)
     app = create_app(solver, hosts=LOOPBACK_NAMES + ("riddle.example.org",))
     with TestClient(app, base_url="http://riddle.example.org") as client:
         ok = client.post("/api/check", json={"text": LOOP}, headers={"Origin": "http://riddle.example.org"})
@@ -193,7 +193,7 @@ def test_a_name_allowed_for_a_reverse_proxy_is_answered_and_others_still_refused
 
 
 def test_off_loopback_every_request_needs_the_token_which_the_printed_url_gives_the_page():
-    solver = Solver(max_queue=2, solve=FakeSolve())
+    solver = Solver(max_queue=2, solve=FakeSolve(), workers=0)
     with TestClient(create_app(solver, token="s3cret"), base_url=LOCAL) as client:
         refused = client.get("/")
         assert refused.status_code == 401 and "needs its token" in refused.json()["detail"]
@@ -329,7 +329,7 @@ def test_a_solve_stops_when_its_client_goes_away():
 
     import uvicorn
     solve = FakeSolve()
-    solver = Solver(max_queue=2, solve=solve)
+    solver = Solver(max_queue=2, solve=solve, workers=0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -104,7 +104,7 @@ def test_the_playground_agrees(key, value, accepted, monkeypatch):
         raise RuntimeError("accepted: the solver was reached")     # the job fails; the request was accepted
     # the language's limits, not the server's own budget (test_serve.py tests that): a budget above them all
     unlimited = Budget(max_work=10 ** 18, max_seconds=86_400)
-    with TestClient(create_app(Solver(max_queue=4, solve=refuse), budget=unlimited),
+    with TestClient(create_app(Solver(max_queue=4, solve=refuse, workers=0), budget=unlimited),
                     base_url="http://127.0.0.1:8000") as client:
         r = client.post("/api/solve", json={"text": TEXT, "settings": {key: value}})
         assert r.status_code == (202 if accepted else 422), r.text

@@ -9,7 +9,8 @@
     GET    /api/solve/{id}/events      server-sent events: queued, started, progress…, then result | error | cancelled
     DELETE /api/solve/{id}             cancel it
     GET    /api/solve/{id}/result.json | samples.npz | answer.png    downloads, once solved
-    GET    /api/status                 the line (running, waiting) and what became of every job since start
+    GET    /api/status                 the line (running, waiting), what became of every job since start, and the
+                                       solver processes (pid, the job each runs)
 
 `files` maps a file name to its base64 bytes: the only images `looks like` may read here, never a
 path on the server. Every request body is limited to MAX_BODY bytes (413 beyond), uploads included.
@@ -37,7 +38,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from .. import __version__, api
 from ..lang.format import FormatError, format_text
 from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, METHODS, MODEL_FAMILIES, SAMPLING_METHODS
-from .jobs import TERMINAL, QueueFull, Solver, samples_npz
+from .jobs import TERMINAL, QueueFull, Solver
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
 DRAIN_BODY = 8 << 20               # a body announced up to this size is read (and dropped) before the 413:
@@ -286,12 +287,12 @@ def _check_json(text: str, files: dict[str, bytes]) -> bytes:
 
 def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget = Budget(),
                hosts: tuple[str, ...] = LOOPBACK_NAMES, token: str | None = None,
-               models: str | None = None) -> FastAPI:
+               models: str | None = None, workers: int = 1) -> FastAPI:
     """The playground. `hosts`: the names its Host header may carry (TrustBoundary): the loopback
     names, and `riddle serve --host`'s address where it is another; `token`: what every request must
     carry (None: nothing, on loopback); `models`: the operator's default family or model directory (a
-    client may pick a family by name, never a path)."""
-    solver = solver or Solver(max_queue=max_queue, models=models)
+    client may pick a family by name, never a path); `workers`: solver processes (0: solves on a thread here)."""
+    solver = solver or Solver(max_queue=max_queue, models=models, workers=workers)
     checker = ThreadPoolExecutor(1, thread_name_prefix="riddle-check")
 
     @asynccontextmanager
@@ -426,25 +427,25 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         solver.cancel(job_id)
         return {"id": job_id, "state": "cancel requested" if not job.finished else job.state}
 
-    def _result(job_id: str):
+    def _download(job_id: str, name: str) -> bytes | None:
         job = _job(job_id)
-        if job.result is None:
+        if not job.downloads:
             raise HTTPException(409, f"solve {job_id!r} is {job.state}: nothing to download")
-        return job.result
+        return job.downloads.get(name)
 
     @app.get("/api/solve/{job_id}/result.json")
     def result_json(job_id: str):
-        return JSONResponse(_result(job_id).to_json(),
-                            headers={"Content-Disposition": 'attachment; filename="riddle.json"'})
+        return Response(_download(job_id, "json"), media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="riddle.json"'})
 
     @app.get("/api/solve/{job_id}/samples.npz")
     def result_npz(job_id: str):
-        return Response(samples_npz(_result(job_id)), media_type="application/octet-stream",
+        return Response(_download(job_id, "npz"), media_type="application/octet-stream",
                         headers={"Content-Disposition": 'attachment; filename="samples.npz"'})
 
     @app.get("/api/solve/{job_id}/answer.png")
     def result_png(job_id: str):
-        png = _result(job_id).png()
+        png = _download(job_id, "png")
         if not png:
             raise HTTPException(404, "no answer to draw")
         return Response(png, media_type="image/png")

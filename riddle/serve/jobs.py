@@ -1,31 +1,44 @@
-"""Solves for the web playground: one at a time on a worker thread, the next ones queued.
+"""Solves for the web playground: each in a solver process (serve/workers.py; `riddle serve --workers N`,
+one by default) or, with workers=0, on a thread of the server; the next ones queued.
 
 A `Job` is a riddle's text (and uploaded images) with its settings; as it runs it appends events —
 `queued` (with its place in the line), `started`, `progress` (step, α, and every few steps a PNG of
 the current drawings of a few restarts), then one of `result`, `error` or `cancelled` — that any
 number of listeners read from the start (`Job.events`, append-only). No web framework here: app.py
 turns events into server-sent events. The solve function is a parameter, so tests can queue fake
-solves without the networks.
+solves without the networks (a module-level function where it runs in a worker process).
+
+`run_job` is one job from text to outcome, the same in a worker process and on the server's thread; a
+finished job keeps its downloads as bytes (`Job.downloads`: the JSON, the samples, the PNG), which is all
+the server needs of a solve that ran elsewhere.
 """
 from __future__ import annotations
 
 import base64
 import io
+import json
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from typing import Callable
 
 import numpy as np
 
 from .. import api
 from ..report.images import encode_png, grid
+from .workers import Worker
 
 TERMINAL = ("result", "error", "cancelled")
 KEEP_FINISHED = 16                 # finished jobs kept for their downloads; the oldest are dropped
 PROGRESS_EVERY_S = 0.25            # at most this often a progress event without images
+SILENCE_S = 600.0                  # a worker that says nothing for its job's max_seconds (this where it has none)
+SILENCE_GRACE_S = 60.0             # … plus this (the check, loading networks, the report) is killed: it hangs
+CANCEL_GRACE_S = 10.0              # a worker still running this long after a cancel is killed (the job: cancelled)
+POLL_S = 0.1                       # how often the server looks at a running job's cancel flag
+WATCH_S = 1.0                      # how often an idle slot looks whether its worker still lives
 
 
 class Cancelled(Exception):
@@ -44,7 +57,8 @@ class Job:
     id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     state: str = "queued"                      # queued · running · done · failed · cancelled
     events: list[dict] = field(default_factory=list)
-    result: api.Result | None = None
+    result: api.Result | None = None           # (on the server's thread only; a worker's stays in the worker)
+    downloads: dict[str, bytes | None] = field(default_factory=dict)    # json, npz, png, once solved
     created: float = field(default_factory=time.time)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
@@ -62,7 +76,7 @@ def preview_png(images: np.ndarray, scale: int = 2) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_png(picture)).decode()
 
 
-def result_event(job: Job, result: api.Result) -> dict:
+def result_event(job_id: str, result: api.Result) -> dict:
     """The result as the page shows it: the solve's JSON without the per-restart arrays (they are in
     the JSON download), the reported answer's drawings, and where to download the rest."""
     full = result.to_json()
@@ -70,8 +84,14 @@ def result_event(job: Job, result: api.Result) -> dict:
     png = result.png()
     return {"result": full, "text": result.text(),
             "image": "data:image/png;base64," + base64.b64encode(png).decode() if png else None,
-            "downloads": {"json": f"/api/solve/{job.id}/result.json", "npz": f"/api/solve/{job.id}/samples.npz",
-                          **({"png": f"/api/solve/{job.id}/answer.png"} if png else {})}}
+            "downloads": {"json": f"/api/solve/{job_id}/result.json", "npz": f"/api/solve/{job_id}/samples.npz",
+                          **({"png": f"/api/solve/{job_id}/answer.png"} if png else {})}}
+
+
+def downloads(result: api.Result) -> dict[str, bytes | None]:
+    """What a finished job's download links serve, as bytes (the JSON as Starlette's JSONResponse writes it)."""
+    return {"json": json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
+            "npz": samples_npz(result), "png": result.png() or None}
 
 
 def samples_npz(result: api.Result) -> bytes:
@@ -83,20 +103,61 @@ def samples_npz(result: api.Result) -> bytes:
     return buffer.getvalue()
 
 
-class Solver:
-    """One worker thread solving queued jobs in order; at most `max_queue` waiting."""
+def run_job(job_id: str, text: str, files: dict[str, bytes], settings: dict, models: str | None, solve: Callable,
+            emit: Callable[[str, dict], None], cancelled: Callable[[], bool]) -> tuple[str, str, dict, dict]:
+    """One job, check to outcome: emits `started` and `progress` events as it goes and returns its end —
+    (state, terminal event, its data, downloads). `cancelled()` is asked at every progress call."""
+    emit("started", {"settings": settings})
+    last = [0.0]
 
-    def __init__(self, max_queue: int = 4, solve: Callable[..., api.Result] = api.solve, models: str | None = None):
+    def progress(e: api.ProgressEvent) -> None:
+        if cancelled():
+            raise Cancelled()
+        now = time.monotonic()
+        if e.images is None and now - last[0] < PROGRESS_EVERY_S and e.step < e.total:
+            return
+        last[0] = now
+        data = e.to_json()
+        if e.images is not None:
+            data["image"] = preview_png(e.images)
+        emit("progress", data)
+    try:
+        checked = api.check(text, files=files, name="riddle.rdl", logic=settings.get("logic"),
+                            models=settings.get("models") or models, text=True)    # a client's string: never a path
+        if checked.graph is None:
+            return "failed", "error", {"message": "the riddle has errors",
+                                       "diagnostics": checked.to_json()["diagnostics"]}, {}
+        result = solve(checked, progress=progress, **settings)
+        return "done", "result", result_event(job_id, result), {**downloads(result), "result": result}
+    except Cancelled:
+        return "cancelled", "cancelled", {"while": "running"}, {}
+    except Exception as e:                                  # a failure of riddle: say it, keep serving
+        return "failed", "error", {"message": f"{type(e).__name__}: {e}"}, {}
+
+
+class Solver:
+    """Queued jobs run in order on `workers` solver processes (serve/workers.py), each with a thread here
+    that feeds it and relays its events; workers=0 runs them on one thread of this process instead. At
+    most `max_queue` waiting."""
+
+    def __init__(self, max_queue: int = 4, solve: Callable[..., api.Result] = api.solve, models: str | None = None,
+                 workers: int = 1):
         self.max_queue, self._solve = max_queue, solve
         self.models = models                   # `riddle serve --models NAME|DIR`: the operator's default networks
         self._lock = threading.Condition()
         self._waiting: list[Job] = []
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._running: Job | None = None
+        self._running: list[Job | None] = [None] * max(1, workers)     # what each slot runs
         self._closed = False
         self.counts = {"accepted": 0, "refused": 0, "done": 0, "failed": 0, "cancelled": 0}   # since start
-        self._thread = threading.Thread(target=self._work, name="riddle-solver", daemon=True)
-        self._thread.start()
+        self.replaced = 0                      # workers that ended and were replaced
+        self._workers = []
+        if workers:
+            self._workers = [Worker(run_job, solve) for _ in range(workers)]
+        self._threads = [threading.Thread(target=self._work, args=(slot,), name=f"riddle-solver-{slot}", daemon=True)
+                         for slot in range(len(self._running))]
+        for thread in self._threads:
+            thread.start()
 
     # ── what the app calls ──
     def submit(self, text: str, files: dict[str, bytes], settings: dict) -> Job:
@@ -109,17 +170,18 @@ class Solver:
             self._jobs[job.id] = job
             self.counts["accepted"] += 1
             self._forget_old()
-            job.emit("queued", {"position": len(self._waiting) + (self._running is not None) - 1,
-                                "id": job.id})
+            job.emit("queued", {"position": len(self._waiting) + self._busy() - 1, "id": job.id})
             self._lock.notify_all()
         return job
 
     def stats(self) -> dict:
         """The line now and what became of every job since the server started: a job accepted is, in
-        the end, done, failed or cancelled (accepted = those three + waiting + running)."""
+        the end, done, failed or cancelled (accepted = those three + waiting + running); and the solver
+        processes, their pids and what each runs (none: solves run on this process's thread)."""
         with self._lock:
-            return {"running": self._running is not None, "waiting": len(self._waiting), "max_queue": self.max_queue,
-                    "kept": len(self._jobs), **self.counts}
+            workers = [{"pid": w.pid, "alive": w.alive(), "job": w.job} for w in self._workers]
+            return {"running": self._busy(), "waiting": len(self._waiting), "max_queue": self.max_queue,
+                    "kept": len(self._jobs), **self.counts, "workers": workers, "workers_replaced": self.replaced}
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -129,7 +191,7 @@ class Solver:
         with self._lock:
             if job not in self._waiting:
                 return None
-            return self._waiting.index(job) + (self._running is not None)
+            return self._waiting.index(job) + self._busy()
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
@@ -150,12 +212,19 @@ class Solver:
             self._closed = True
             for job in list(self._waiting):
                 job.cancel_requested.set()
-            if self._running is not None:
-                self._running.cancel_requested.set()
+            for job in self._running:
+                if job is not None:
+                    job.cancel_requested.set()
             self._lock.notify_all()
-        self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        for worker in self._workers:
+            worker.stop()
 
-    # ── the worker ──
+    # ── the slots ──
+    def _busy(self) -> int:
+        return sum(job is not None for job in self._running)
+
     def _end(self, job: Job, state: str, event: str, data: dict) -> None:
         """A job's last word: its state, its count, its terminal event."""
         with self._lock:                                # (reentrant: callers may hold it already)
@@ -170,60 +239,108 @@ class Solver:
 
     def _announce_positions(self) -> None:
         for k, job in enumerate(self._waiting):
-            job.emit("queued", {"position": k + (self._running is not None), "id": job.id})
+            job.emit("queued", {"position": k + self._busy(), "id": job.id})
 
-    def _work(self) -> None:
+    def _work(self, slot: int) -> None:
         while True:
             with self._lock:
                 while not self._waiting and not self._closed:
-                    self._lock.wait()
-                if self._closed:
+                    self._lock.wait(timeout=WATCH_S)
+                    if self._workers and not self._waiting and not self._workers[slot].alive():
+                        break                           # an idle worker ended: replaced below, before a job waits
+                if not self._waiting and not self._closed:
+                    job = None
+                elif self._closed:
                     for job in self._waiting:
                         self._end(job, "cancelled", "cancelled", {"while": "queued"})
                     self._waiting.clear()
                     return
-                job = self._waiting.pop(0)
-                self._running = job
-                job.state = "running"
-                self._announce_positions()
+                else:
+                    job = self._waiting.pop(0)
+                    self._running[slot] = job
+                    job.state = "running"
+                    self._announce_positions()
+            if job is None:
+                self._replace(slot)
+                continue
             try:
-                self._run(job)
+                if self._workers:
+                    self._run_in(slot, job)
+                else:
+                    self._run_here(job)
             finally:
                 with self._lock:
-                    self._running = None
+                    self._running[slot] = None
                     self._announce_positions()
 
-    def _run(self, job: Job) -> None:
-        job.emit("started", {"settings": job.settings})
-        last = [0.0]
+    def _finish(self, job: Job, state: str, event: str, data: dict, files: dict) -> None:
+        job.result = files.pop("result", None)
+        job.downloads = files
+        self._end(job, state, event, data)
 
-        def progress(e: api.ProgressEvent) -> None:
-            if job.cancel_requested.is_set():
-                raise Cancelled()
-            now = time.monotonic()
-            if e.images is None and now - last[0] < PROGRESS_EVERY_S and e.step < e.total:
-                return
-            last[0] = now
-            data = e.to_json()
-            if e.images is not None:
-                data["image"] = preview_png(e.images)
-            job.emit("progress", data)
+    def _run_here(self, job: Job) -> None:
+        """The job on this thread (workers=0)."""
+        self._finish(job, *run_job(job.id, job.text, job.files, job.settings, self.models, self._solve, job.emit,
+                                   job.cancel_requested.is_set))
+
+    def _run_in(self, slot: int, job: Job) -> None:
+        """The job on the slot's worker process: relay its events, pass on a cancel, and end the job
+        failed where the process ends or falls silent past the job's budget (a new process takes its place)."""
+        worker = self._workers[slot]
+        if not worker.alive():                          # ended between jobs
+            worker = self._replace(slot)
+        worker.job = job.id
+        silence = (job.settings.get("max_seconds") or SILENCE_S) + SILENCE_GRACE_S
         try:
-            checked = api.check(job.text, files=job.files, name="riddle.rdl", logic=job.settings.get("logic"),
-                                models=job.settings.get("models") or self.models,
-                                text=True)                     # a client's string: never a path
-            if checked.graph is None:
-                self._end(job, "failed", "error", {"message": "the riddle has errors",
-                                                   "diagnostics": checked.to_json()["diagnostics"]})
+            worker.conn.send((job.id, job.text, job.files, job.settings, self.models))
+        except (OSError, ValueError):
+            pass                                        # it died just now: seen below
+        heard, cancel_sent = time.monotonic(), None
+        while True:
+            if job.cancel_requested.is_set() and cancel_sent is None:
+                cancel_sent = time.monotonic()
+                try:
+                    worker.conn.send(("cancel", job.id))
+                except (OSError, ValueError):
+                    pass
+            ready = wait([worker.conn, worker.process.sentinel], timeout=POLL_S)
+            if worker.conn in ready:
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    message = None
+                if message is not None:
+                    heard = time.monotonic()
+                    if message[0] == "emit":
+                        job.emit(message[1], message[2])
+                        continue
+                    _, state, event, data, files = message
+                    worker.job = None
+                    self._finish(job, state, event, data, files)
+                    return
+            if not worker.alive() or (worker.conn in ready and message is None):
+                worker.process.join(timeout=5)
+                self._end(job, "failed", "error", {"message": worker.ended_how()})
+                self._replace(slot)
                 return
-            result = self._solve(checked, progress=progress, **job.settings)
-            event = result_event(job, result)
-        except Cancelled:
-            self._end(job, "cancelled", "cancelled", {"while": "running"})
-            return
-        except Exception as e:                                  # a failure of riddle: say it, keep serving
-            self._end(job, "failed", "error", {"message": f"{type(e).__name__}: {e}"})
-            return
-        job.result = result
-        self._end(job, "done", "result", event)
+            now = time.monotonic()
+            if now - heard > silence:
+                worker.kill()
+                self._end(job, "failed", "error", {"message": f"the solver process said nothing for {silence:g} s "
+                                                              "(its budget and a grace): stopped"})
+                self._replace(slot)
+                return
+            if cancel_sent is not None and now - cancel_sent > CANCEL_GRACE_S:
+                worker.kill()
+                self._end(job, "cancelled", "cancelled", {"while": "running"})
+                self._replace(slot)
+                return
 
+    def _replace(self, slot: int) -> Worker:
+        old = self._workers[slot]
+        if old.alive():
+            old.kill()
+        with self._lock:
+            self._workers[slot] = Worker(run_job, self._solve)
+            self.replaced += 1
+        return self._workers[slot]

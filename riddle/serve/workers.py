@@ -1,0 +1,111 @@
+"""Solver processes for the playground: each job runs in a child process, so that a solve neither holds the
+server's interpreter lock (checks stay fast while it runs) nor takes the server down when it dies.
+
+A `Worker` is one child (multiprocessing, spawn: a fresh interpreter, no state copied from the server's
+threads) and the pipe to it. The child imports riddle once, loads the networks on its first job and keeps
+them, then runs jobs one at a time: the parent sends `(job id, text, files, settings, models)`; the child
+answers with `("emit", event, data)` as the solve goes (jobs.run_job's events: started, progress) and one
+`("end", state, event, data, downloads)`. The parent may send `("cancel", job id)` at any time; the child
+reads it at the solve's next progress call (a cancel for another job than the running one is dropped).
+
+What can go wrong is the parent's to see (jobs.Solver._run_in): the child's process ends (killed, out of
+memory, a native crash) — the pipe closes and its sentinel is ready; or it says nothing for longer than the
+job's budget — the parent kills it. Either way its one job fails with the reason, and a new child takes
+its place.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Callable
+
+CONTEXT = multiprocessing.get_context("spawn")   # fork would copy the server's threads and locks mid-use
+
+
+def _child(conn: Connection, run_job: Callable, solve: Callable) -> None:
+    """The child's loop (runs in the worker process). `run_job` is jobs.run_job, passed in: its module, with
+    torch and riddle, is imported as the child unpickles it — once, before the first job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the server's to handle: it closes us
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):                       # the server went away
+            return
+        if message is None or not _run_one(conn, message, run_job, solve):       # asked to stop
+            return
+
+
+def _run_one(conn: Connection, message: tuple, run_job: Callable, solve: Callable) -> bool:
+    """One job in the child; False where the server asked it to stop meanwhile."""
+    job_id, text, files, settings, models = message
+    cancelled, stop = [False], [False]
+
+    def is_cancelled() -> bool:
+        while conn.poll():
+            order = conn.recv()
+            stop[0] |= order is None
+            cancelled[0] |= order is None or order == ("cancel", job_id)
+        return cancelled[0]
+
+    def emit(event: str, data: dict) -> None:
+        conn.send(("emit", event, data))
+    state, event, data, files_ = run_job(job_id, text, files, settings, models, solve, emit, is_cancelled)
+    files_.pop("result", None)                            # the solve itself stays here: its bytes are what go
+    conn.send(("end", state, event, data, files_))
+    return not stop[0]
+
+
+@dataclass(eq=False)
+class Worker:
+    """One solver process and the server's end of its pipe. `run_job`: jobs.run_job; `solve`: what it calls."""
+    run_job: Callable
+    solve: Callable
+    process: multiprocessing.process.BaseProcess = field(init=False)
+    conn: Connection = field(init=False)
+    job: str | None = None                                # the id of the job it runs now
+
+    def __post_init__(self):
+        self.conn, child = CONTEXT.Pipe()
+        self.process = CONTEXT.Process(target=_child, args=(child, self.run_job, self.solve), name="riddle-solver",
+                                       daemon=True)
+        self.process.start()
+        child.close()                                     # the child's end lives in the child only
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def ended_how(self) -> str:
+        """Why the process ended, in words the page can show."""
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = "an unknown signal"
+            return f"the solver process ended: signal {-code} ({name})"
+        return f"the solver process ended: exit code {code}"
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.join(timeout=10)
+        self.conn.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask it to finish (after its job), then make sure it has."""
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=timeout)
+        if self.process.is_alive():
+            self.kill()
+        else:
+            self.conn.close()

@@ -1,0 +1,111 @@
+"""Solves in worker processes (riddle/serve/workers.py, jobs.Solver): a worker killed mid-solve fails its one job
+and is replaced; one that falls silent past its budget is stopped; a cancel reaches the process; a worker killed
+from outside while idle is replaced within 10 s. The solves here are fakes without networks, defined at module
+level so that a spawned worker can import them."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from riddle import api
+from riddle.serve import jobs
+from riddle.serve.jobs import Solver
+
+LOOP = "digits a, b\na is 6\nb = a - 3\n"
+
+
+def counting_solve(checked, progress=None, steps: int = 20, **_):
+    """Reports `steps` steps 20 ms apart, then fails on purpose (a fake has no result to give)."""
+    for step in range(1, steps + 1):
+        progress(api.ProgressEvent(step=step, total=steps, alpha=1.0))
+        time.sleep(0.02)
+    raise RuntimeError(f"the fake solve ends after {steps} steps")
+
+
+def silent_solve(checked, progress=None, **_):
+    """Never answers: no progress, no end."""
+    time.sleep(3600)
+
+
+def wait_for(predicate, seconds: float = 30.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def progressed(job) -> bool:
+    return any(e["event"] == "progress" for e in job.events)
+
+
+def last(job) -> dict:
+    return job.events[-1]
+
+
+@pytest.fixture
+def pool():
+    solver = Solver(max_queue=4, solve=counting_solve, workers=1)
+    yield solver
+    solver.close()
+
+
+def test_a_killed_worker_fails_its_one_job_with_the_signal_and_the_next_job_runs(pool):
+    job = pool.submit(LOOP, {}, {"steps": 100_000})
+    wait_for(lambda: progressed(job))
+    [worker] = pool.stats()["workers"]
+    assert worker["job"] == job.id and worker["alive"] and worker["pid"] != os.getpid()
+    waiting = pool.submit(LOOP, {}, {"steps": 3})                 # queued behind it
+    os.kill(worker["pid"], signal.SIGKILL)
+    wait_for(lambda: waiting.finished)
+    assert job.state == "failed" and last(job)["event"] == "error"
+    assert last(job)["data"]["message"] == "the solver process ended: signal 9 (SIGKILL)"
+    # the next job ran on the new worker, to its own end (the fake's failure, not the kill)
+    assert waiting.state == "failed" and last(waiting)["data"]["message"] == "RuntimeError: the fake solve ends after 3 steps"
+    stats = pool.stats()
+    assert stats["workers"][0]["pid"] != worker["pid"] and stats["workers_replaced"] == 1
+    assert stats["accepted"] == stats["failed"] == 2 and stats["running"] == 0 and stats["waiting"] == 0
+
+
+def test_a_cancel_reaches_the_worker_which_lives_on(pool):
+    job = pool.submit(LOOP, {}, {"steps": 100_000})
+    wait_for(lambda: progressed(job))
+    pid = pool.stats()["workers"][0]["pid"]
+    pool.cancel(job.id)
+    wait_for(lambda: job.finished, seconds=jobs.CANCEL_GRACE_S / 2)   # by the process itself, not by a kill
+    assert job.state == "cancelled" and last(job)["data"] == {"while": "running"}
+    assert pool.stats()["workers"][0]["pid"] == pid and pool.stats()["workers_replaced"] == 0
+
+
+def test_a_worker_killed_from_outside_while_idle_is_replaced_within_ten_seconds(pool):
+    job = pool.submit(LOOP, {}, {"steps": 1})
+    wait_for(lambda: job.finished)
+    pid = pool.stats()["workers"][0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    wait_for(lambda: pool.stats()["workers"][0]["pid"] != pid and pool.stats()["workers"][0]["alive"], seconds=10)
+    assert time.monotonic() - started < 10
+    after = pool.submit(LOOP, {}, {"steps": 1})
+    wait_for(lambda: after.finished)
+    assert "ends after 1 steps" in last(after)["data"]["message"]
+
+
+def test_a_worker_silent_past_its_jobs_budget_is_stopped_and_replaced(monkeypatch):
+    monkeypatch.setattr(jobs, "SILENCE_GRACE_S", 1.0)
+    solver = Solver(max_queue=2, solve=silent_solve, workers=1)
+    try:
+        job = solver.submit(LOOP, {}, {"max_seconds": 1.0})
+        wait_for(lambda: job.finished)
+        assert job.state == "failed" and "said nothing for 2 s" in last(job)["data"]["message"]
+        assert solver.stats()["workers_replaced"] == 1
+    finally:
+        solver.close()
+
+
+def test_a_riddle_with_errors_fails_in_the_worker_with_its_diagnostics(pool):
+    job = pool.submit("digits a\na is od\n", {}, {})
+    wait_for(lambda: job.finished)
+    assert job.state == "failed" and last(job)["data"]["diagnostics"][0]["code"] == "R011"
+    assert not job.downloads
