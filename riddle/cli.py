@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--workers", type=int, default=1, metavar="N",
                     help="solver processes, each running one solve at a time (default 1); a worker that dies "
                          "fails its one job and is replaced. 0: solves run on a thread of the server itself")
+    sv.add_argument("--ray", default=None, metavar="ADDRESS|local",
+                    help="run solves as Ray tasks on a cluster (`auto`: the one `ray start` began here; `local`: a "
+                         "Ray of the server's own), --workers of them at a time; a task whose node goes away fails "
+                         "its one job. Needs the `cluster` extra")
     sv.add_argument("--max-work", type=int, default=20_000_000, metavar="N",
                     help="the most restarts × steps × unknowns one solve may ask for; more is refused with 422 "
                          "(default 20,000,000)")
@@ -546,8 +550,12 @@ def cmd_serve(args) -> int:
     bad = [n for n in args.allow_host if not n or any(c in n for c in "/ @?#")]
     if bad:
         return _fail(f"--allow-host takes a host name or address (no scheme, path or port), not {bad[0]!r}")
-    run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
-        allow_hosts=tuple(args.allow_host), models=args.models, workers=args.workers)
+    from .sweep import SweepError
+    try:
+        run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
+            allow_hosts=tuple(args.allow_host), models=args.models, workers=args.workers, ray=args.ray)
+    except SweepError as e:                          # --ray: no Ray, or no cluster at that address
+        return _fail(str(e), EXIT_FAILURE)
     return EXIT_OK
 
 

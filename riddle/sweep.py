@@ -410,10 +410,10 @@ def _lost_row(task: Task, node: str | None, error: str) -> dict:
             "answer": None, "right": False, "success": None, "error": error}
 
 
-def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpus_per_task: int = 1,
-            retries: int = 3, save: str | None = None) -> None:
-    """One Ray task per solve, declaring its CPUs (and a GPU for device=cuda); rows as tasks finish.
-    A task whose worker or node dies is retried up to `retries` times by Ray."""
+def connect_ray(address: str):
+    """Join the Ray cluster at `address` (`auto`: the one `ray start` began on this machine; `local`: a Ray
+    instance of this process's own) unless this process has joined one already; → the ray module. The one
+    way riddle reaches Ray: the sweep's tasks and the playground's solves (serve/workers.RaySlot)."""
     try:
         import ray
     except ImportError:
@@ -428,6 +428,14 @@ def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpu
             except ConnectionError as e:
                 raise SweepError(f"--ray {address}: no Ray cluster to join ({e}); start one with "
                                  "`ray start --head`, or use --ray local") from None
+    return ray
+
+
+def run_ray(tasks: list[Task], address: str, on_row: Callable[[dict], None], cpus_per_task: int = 1,
+            retries: int = 3, save: str | None = None) -> None:
+    """One Ray task per solve, declaring its CPUs (and a GPU for device=cuda); rows as tasks finish.
+    A task whose worker or node dies is retried up to `retries` times by Ray."""
+    ray = connect_ray(address)
     remote = ray.remote(_ray_task)
     refs = {}
     for t in tasks:

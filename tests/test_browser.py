@@ -9,6 +9,7 @@ playground was never opened in a browser. RIDDLE_SCREENSHOT=PATH saves the solve
 (docs/playground.png was taken so)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -57,15 +58,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def _serve(*flags: str):
+    """`riddle serve` on a free port with these flags, until the test module is done: its URL."""
     _require_browser()
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "riddle", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "riddle", "serve", "--port", str(port), *flags], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         try:
             urllib.request.urlopen(url + "/", timeout=1).read()
@@ -78,9 +79,25 @@ def server():
     yield url
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def ray_server():
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("the Ray browser test cannot run in CI: Ray is not installed (pip install -e '.[cluster]')")
+        pytest.skip("Ray is not installed (the `cluster` extra)")
+    yield from _serve("--ray", "local")
 
 
 @pytest.mark.slow
@@ -166,3 +183,26 @@ def test_a_person_fixes_a_typo_and_solves_the_loop_riddle_in_chromium(server, tm
             assert Path(shot).stat().st_size > 10_000
         finally:
             browser.close()
+
+
+@pytest.mark.slow
+def test_riddle_serve_ray_local_solves_134_through_the_page(ray_server):
+    """`riddle serve --ray local`: the page's solve runs as a Ray task, its progress streams back, and the answer
+    is 134's (the defaults: sampled)."""
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(ray_server + "/")
+            editor = page.locator("#editor")
+            editor.fill((ROOT / "puzzles" / "134.rdl").read_text())
+            expect(page.locator("#check-status")).to_contain_text("exactly one solution", timeout=30_000)
+            page.locator("#solve").click()
+            expect(page.locator("#answer")).to_have_text("first=1 second=3 third=4", timeout=240_000)
+            expect(page.locator("#verdict")).to_contain_text("✓")
+        finally:
+            browser.close()
+    with urllib.request.urlopen(ray_server + "/api/status", timeout=10) as r:
+        status = json.loads(r.read())
+    assert status["workers"] == [{"ray": "local", "job": None}] and status["done"] == 1

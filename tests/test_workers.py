@@ -63,7 +63,8 @@ def test_a_killed_worker_fails_its_one_job_with_the_signal_and_the_next_job_runs
     assert job.state == "failed" and last(job)["event"] == "error"
     assert last(job)["data"]["message"] == "the solver process ended: signal 9 (SIGKILL)"
     # the next job ran on the new worker, to its own end (the fake's failure, not the kill)
-    assert waiting.state == "failed" and last(waiting)["data"]["message"] == "RuntimeError: the fake solve ends after 3 steps"
+    assert waiting.state == "failed"
+    assert last(waiting)["data"]["message"] == "RuntimeError: the fake solve ends after 3 steps"
     stats = pool.stats()
     assert stats["workers"][0]["pid"] != worker["pid"] and stats["workers_replaced"] == 1
     assert stats["accepted"] == stats["failed"] == 2 and stats["running"] == 0 and stats["waiting"] == 0
@@ -109,3 +110,69 @@ def test_a_riddle_with_errors_fails_in_the_worker_with_its_diagnostics(pool):
     wait_for(lambda: job.finished)
     assert job.state == "failed" and last(job)["data"]["diagnostics"][0]["code"] == "R011"
     assert not job.downloads
+
+
+def ray_or_skip():
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("the Ray test cannot run in CI: Ray is not installed (pip install -e '.[cluster]')")
+        pytest.skip("Ray is not installed (the `cluster` extra)")
+    return ray
+
+
+@pytest.mark.slow
+def test_solves_run_as_ray_tasks_their_events_stream_back_and_a_cancel_cancels_the_task():
+    ray = ray_or_skip()
+    from .conftest import ROOT
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    solver = Solver(max_queue=2, solve=counting_solve, workers=1, ray="local")
+    try:
+        job = solver.submit(LOOP, {}, {"steps": 5})
+        wait_for(lambda: job.finished, seconds=60)
+        assert [e["event"] for e in job.events][:2] == ["queued", "started"] and progressed(job)
+        assert job.state == "failed"
+        assert last(job)["data"]["message"] == "RuntimeError: the fake solve ends after 5 steps"
+        assert solver.stats()["workers"] == [{"ray": "local", "job": None}]
+        long = solver.submit(LOOP, {}, {"steps": 100_000})
+        wait_for(lambda: progressed(long), seconds=60)
+        solver.cancel(long.id)
+        wait_for(lambda: long.finished, seconds=30)
+        assert long.state == "cancelled"
+    finally:
+        solver.close()
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_a_ray_task_on_a_node_that_goes_away_fails_its_one_job_and_the_next_runs():
+    """Ray's two-node local cluster, as the sweep's tests use: the head holds no CPU, so the solve runs on the
+    second node; that node is removed mid-solve."""
+    ray = ray_or_skip()
+    from ray.cluster_utils import Cluster
+
+    from .conftest import ROOT
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    solver = None
+    try:
+        node = cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+        solver = Solver(max_queue=2, solve=counting_solve, workers=1, ray=cluster.address)
+        job = solver.submit(LOOP, {}, {"steps": 100_000})
+        wait_for(lambda: progressed(job), seconds=90)
+        cluster.remove_node(node)
+        wait_for(lambda: job.finished, seconds=60)
+        assert job.state == "failed" and last(job)["data"]["message"].startswith("the solve's Ray task was lost")
+        cluster.add_node(num_cpus=1)                       # a node comes back: the next job runs there
+        after = solver.submit(LOOP, {}, {"steps": 2})
+        wait_for(lambda: after.finished, seconds=90)
+        assert "ends after 2 steps" in last(after)["data"]["message"]
+    finally:
+        if solver:
+            solver.close()
+        ray.shutdown()
+        cluster.shutdown()

@@ -30,7 +30,8 @@ def own_names(host: str) -> tuple[str, ...]:
 
 def run(host: str = LOOPBACK, port: int = 8000, max_queue: int = 4, log_level: str = "warning",
         max_work: int = 20_000_000, max_seconds: float = 600.0, token: str | None = None,
-        allow_hosts: tuple[str, ...] = (), models: str | None = None, workers: int = 1) -> None:
+        allow_hosts: tuple[str, ...] = (), models: str | None = None, workers: int = 1,
+        ray: str | None = None) -> None:
     """Serve the playground until Ctrl-C. `token`: required of every request (see app.TrustBoundary);
     `allow_hosts`: more names its Host header may carry (a reverse proxy's public name)."""
     import uvicorn
@@ -38,7 +39,7 @@ def run(host: str = LOOPBACK, port: int = 8000, max_queue: int = 4, log_level: s
     from .app import LOOPBACK_NAMES, Budget, create_app
     app = create_app(max_queue=max_queue, budget=Budget(max_work, max_seconds),
                      hosts=LOOPBACK_NAMES + own_names(host) + allow_hosts, token=token, models=models,
-                     workers=workers)
+                     workers=workers, ray=ray)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -287,12 +287,13 @@ def _check_json(text: str, files: dict[str, bytes]) -> bytes:
 
 def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget = Budget(),
                hosts: tuple[str, ...] = LOOPBACK_NAMES, token: str | None = None,
-               models: str | None = None, workers: int = 1) -> FastAPI:
+               models: str | None = None, workers: int = 1, ray: str | None = None) -> FastAPI:
     """The playground. `hosts`: the names its Host header may carry (TrustBoundary): the loopback
     names, and `riddle serve --host`'s address where it is another; `token`: what every request must
     carry (None: nothing, on loopback); `models`: the operator's default family or model directory (a
-    client may pick a family by name, never a path); `workers`: solver processes (0: solves on a thread here)."""
-    solver = solver or Solver(max_queue=max_queue, models=models, workers=workers)
+    client may pick a family by name, never a path); `workers`: solver processes (0: solves on a thread here),
+    or with `ray` (a cluster's address, or `local`) solves at a time as Ray tasks."""
+    solver = solver or Solver(max_queue=max_queue, models=models, workers=workers, ray=ray)
     checker = ThreadPoolExecutor(1, thread_name_prefix="riddle-check")
 
     @asynccontextmanager

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import api
 from ..report.images import encode_png, grid
-from .workers import Worker
+from .workers import RaySlot, Worker
 
 TERMINAL = ("result", "error", "cancelled")
 KEEP_FINISHED = 16                 # finished jobs kept for their downloads; the oldest are dropped
@@ -141,7 +141,7 @@ class Solver:
     most `max_queue` waiting."""
 
     def __init__(self, max_queue: int = 4, solve: Callable[..., api.Result] = api.solve, models: str | None = None,
-                 workers: int = 1):
+                 workers: int = 1, ray: str | None = None):
         self.max_queue, self._solve = max_queue, solve
         self.models = models                   # `riddle serve --models NAME|DIR`: the operator's default networks
         self._lock = threading.Condition()
@@ -151,8 +151,11 @@ class Solver:
         self._closed = False
         self.counts = {"accepted": 0, "refused": 0, "done": 0, "failed": 0, "cancelled": 0}   # since start
         self.replaced = 0                      # workers that ended and were replaced
-        self._workers = []
-        if workers:
+        self._workers: list[Worker] = []
+        self._rays: list[RaySlot] = []
+        if ray:                                 # `riddle serve --ray ADDRESS|local`: `workers` Ray tasks at a time
+            self._rays = [RaySlot(ray, run_job, solve) for _ in range(max(1, workers))]
+        elif workers:
             self._workers = [Worker(run_job, solve) for _ in range(workers)]
         self._threads = [threading.Thread(target=self._work, args=(slot,), name=f"riddle-solver-{slot}", daemon=True)
                          for slot in range(len(self._running))]
@@ -179,7 +182,8 @@ class Solver:
         the end, done, failed or cancelled (accepted = those three + waiting + running); and the solver
         processes, their pids and what each runs (none: solves run on this process's thread)."""
         with self._lock:
-            workers = [{"pid": w.pid, "alive": w.alive(), "job": w.job} for w in self._workers]
+            workers = ([{"pid": w.pid, "alive": w.alive(), "job": w.job} for w in self._workers] +
+                       [{"ray": r.address, "job": r.job} for r in self._rays])
             return {"running": self._busy(), "waiting": len(self._waiting), "max_queue": self.max_queue,
                     "kept": len(self._jobs), **self.counts, "workers": workers, "workers_replaced": self.replaced}
 
@@ -264,7 +268,9 @@ class Solver:
                 self._replace(slot)
                 continue
             try:
-                if self._workers:
+                if self._rays:
+                    self._run_on_ray(slot, job)
+                elif self._workers:
                     self._run_in(slot, job)
                 else:
                     self._run_here(job)
@@ -334,6 +340,31 @@ class Solver:
                 worker.kill()
                 self._end(job, "cancelled", "cancelled", {"while": "running"})
                 self._replace(slot)
+                return
+
+    def _run_on_ray(self, slot: int, job: Job) -> None:
+        """The job as a Ray task: relay its events, cancel the task on a cancel, fail the job where the task
+        is lost (its node went away) or falls silent past the job's budget."""
+        ray = self._rays[slot]
+        ray.submit(job.id, job.text, job.files, job.settings, self.models)
+        silence = (job.settings.get("max_seconds") or SILENCE_S) + SILENCE_GRACE_S
+        heard, cancelled = time.monotonic(), False
+        while True:
+            if job.cancel_requested.is_set() and not cancelled:
+                ray.cancel()
+                cancelled = True
+            done = ray.wait(POLL_S)
+            for event, data in ray.drain():
+                heard = time.monotonic()
+                job.emit(event, data)
+            if done:
+                self._finish(job, *ray.result())
+                return
+            if time.monotonic() - heard > silence:
+                ray.cancel()
+                ray.result()
+                self._end(job, "failed", "error", {"message": f"the solve's Ray task said nothing for {silence:g} s "
+                                                              "(its budget and a grace): cancelled"})
                 return
 
     def _replace(self, slot: int) -> Worker:

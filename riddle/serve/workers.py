@@ -23,12 +23,15 @@ from multiprocessing.connection import Connection
 from typing import Callable
 
 CONTEXT = multiprocessing.get_context("spawn")   # fork would copy the server's threads and locks mid-use
+NICE = 10                                        # a solve is batch work: where it and the server's checks both want
+                                                 # the CPU, the checks (interactive) go first
 
 
 def _child(conn: Connection, run_job: Callable, solve: Callable) -> None:
     """The child's loop (runs in the worker process). `run_job` is jobs.run_job, passed in: its module, with
     torch and riddle, is imported as the child unpickles it — once, before the first job."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the server's to handle: it closes us
+    os.nice(NICE)
     while True:
         try:
             message = conn.recv()
@@ -109,3 +112,65 @@ class Worker:
             self.kill()
         else:
             self.conn.close()
+
+
+def _ray_job(run_job: Callable, solve: Callable, events, job_id: str, text: str, files: dict, settings: dict,
+             models: str | None) -> tuple:
+    """A job as a Ray task: its events go to `events` (a queue actor on the server's node) as they happen."""
+    def emit(event: str, data: dict) -> None:
+        events.put((job_id, event, data))
+    state, event, data, files_ = run_job(job_id, text, files, settings, models, solve, emit, lambda: False)
+    files_.pop("result", None)
+    return state, event, data, files_
+
+
+class RaySlot:
+    """One solve at a time as a Ray task (`riddle serve --ray ADDRESS|local`), reaching Ray as the sweep does
+    (sweep.connect_ray). Its events come back through a queue actor pinned to the server's node (a node that
+    goes away takes its task, never the queue); a cancel cancels the task (force: its worker process ends)."""
+
+    def __init__(self, address: str, run_job: Callable, solve: Callable):
+        from ..sweep import connect_ray
+        ray = connect_ray(address)
+        from ray.util.queue import Queue
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        here = ray.get_runtime_context().get_node_id()
+        self.ray, self.run_job, self.solve, self.address = ray, run_job, solve, address
+        self.events = Queue(actor_options={"num_cpus": 0,
+                                           "scheduling_strategy": NodeAffinitySchedulingStrategy(here, soft=False)})
+        self.remote = ray.remote(_ray_job).options(num_cpus=1, max_retries=0)
+        self.job: str | None = None
+        self.ref = None
+
+    def submit(self, job_id: str, text: str, files: dict, settings: dict, models: str | None) -> None:
+        self.job = job_id
+        self.ref = self.remote.remote(self.run_job, self.solve, self.events, job_id, text, files, settings, models)
+
+    def drain(self) -> list[tuple[str, dict]]:
+        """The running job's events that came in (another job's stragglers are dropped)."""
+        out = []
+        while not self.events.empty():
+            job_id, event, data = self.events.get_nowait()
+            if job_id == self.job:
+                out.append((event, data))
+        return out
+
+    def wait(self, timeout: float) -> bool:
+        ready, _ = self.ray.wait([self.ref], timeout=timeout)
+        return bool(ready)
+
+    def result(self) -> tuple[str, str, dict, dict]:
+        """The task's outcome, or the job's end in words where the task did not give one."""
+        try:
+            return self.ray.get(self.ref)
+        except self.ray.exceptions.TaskCancelledError:
+            return "cancelled", "cancelled", {"while": "running"}, {}
+        except self.ray.exceptions.RayError as e:         # a lost node, a dead worker: this job fails, not the server
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return "failed", "error", {"message": f"the solve's Ray task was lost ({type(e).__name__}): {reason}"}, {}
+        finally:
+            self.job, self.ref = None, None
+
+    def cancel(self) -> None:
+        if self.ref is not None:
+            self.ray.cancel(self.ref, force=True)
