@@ -352,3 +352,74 @@ def test_a_solve_stops_when_its_client_goes_away():
         solve.release.set()
         server.should_exit = True
         thread.join(10)
+
+
+def _sums_table(rows: int, seed: int) -> tuple[str, bytes]:
+    """tests/test_learn's easy task (a label is a bright bar at row 2·label) as uploads: the CSV's text and its
+    images as a uint8 stack (an upload under the body limit)."""
+    import io
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=(rows, 2))
+    images = (rng.random((rows * 2, 28, 28)) * 50).astype(np.uint8)
+    for k, lab in enumerate(labels.reshape(-1)):
+        images[k, 2 * lab + 4:2 * lab + 6, 4:24] = 255
+    buffer = io.BytesIO()
+    np.save(buffer, images)
+    lines = ["a,b,sum"] + [f"digits.npy#{2 * r},digits.npy#{2 * r + 1},{a + b}" for r, (a, b) in enumerate(labels)]
+    return "\n".join(lines) + "\n", buffer.getvalue()
+
+
+ADD = "digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n"
+
+
+def test_learning_runs_as_a_job_with_epochs_as_progress_and_the_model_directory_as_a_zip(real, tmp_path):
+    import io
+    import zipfile
+    table, stack = _sums_table(200, 0)
+    body = {"template": ADD, "table": table, "files": {"digits.npy": base64.b64encode(stack).decode()},
+            "settings": {"epochs": 3, "batch": 16, "lr": 0.002}}
+    assert len(json.dumps(body)) < MAX_BODY
+    r = real.post("/api/learn", json=body)
+    assert r.status_code == 202
+    stream = events(real, r.json()["id"])
+    names = [n for n, _ in stream]
+    assert names[0] == "queued" and names[1] == "started" and names[-1] == "result", stream[-1]
+    epochs = [d for n, d in stream if n == "progress"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3] and all(e["epochs"] == 3 for e in epochs)
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    result = stream[-1][1]
+    assert result["card"]["supervision"].startswith("riddle-level truth only") and len(result["epochs"]) == 3
+    archive = real.get(result["downloads"]["models"])
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+        z.extractall(tmp_path)
+    from riddle.reading import read
+    [reading] = read(np.load(io.BytesIO(stack))[:1] / 255.0, models=str(tmp_path / "models"))
+    assert len(reading.probabilities) == 10                     # the learned directory is a model directory
+
+
+def test_a_learn_request_riddle_learn_would_refuse_gets_422_with_the_reason(real):
+    table, stack = _sums_table(4, 0)
+    files = {"digits.npy": base64.b64encode(stack).decode()}
+    ok = {"template": ADD, "table": table, "files": files}
+    cases = [({**ok, "text": ADD}, "unknown field 'text'"),
+             ({**ok, "settings": {"epochz": 2}}, "unknown settings: epochz"),
+             ({**ok, "settings": {"epochs": "2"}}, "'epochs' has the wrong type"),
+             ({**ok, "settings": {"epochs": 0}}, "epochs must be 1 … 10000"),
+             ({**ok, "settings": {"models": "/etc"}}, "never a path"),
+             ({**ok, "settings": {"max_seconds": 10 ** 6}}, "over this server's limit"),
+             ({**ok, "format": "xlsx"}, "csv or jsonl"),
+             ({**ok, "files": {**files, "table.csv": "AAAA"}}, "may not name table.csv"),
+             ({"template": ADD}, "send {")]
+    for body, reason in cases:
+        r = real.post("/api/learn", json=body)
+        assert r.status_code == 422 and reason in r.json()["detail"], (body.keys(), r.json())
+
+
+def test_a_bad_table_fails_the_learning_job_with_its_row_and_column(real):
+    table, stack = _sums_table(4, 0)
+    bad = table.replace("digits.npy#2,", "digits.npy#99,", 1)
+    r = real.post("/api/learn", json={"template": ADD, "table": bad,
+                                      "files": {"digits.npy": base64.b64encode(stack).decode()}})
+    stream = events(real, r.json()["id"])
+    assert stream[-1][0] == "error" and "row 2" in stream[-1][1]["message"], stream[-1]

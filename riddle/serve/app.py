@@ -5,6 +5,9 @@
     POST   /api/format                 body: the riddle's text, or JSON {"text"} → {"text", "changed"} (`riddle fmt`)
     POST   /api/solve                  JSON {"text", "settings", "files"} → {"id", "position"}; 429 when the line is
     full
+    POST   /api/learn                  JSON {"template", "table", "format", "settings", "files"} → {"id", "position"}:
+                                       `riddle learn` as a job (its events as a solve's), then
+    GET    /api/learn/{id}/models.zip  the learned model directory
     GET    /api/solve/{id}             its state (queued with its place in the line, running, done, failed, cancelled)
     GET    /api/solve/{id}/events      server-sent events: queued, started, progress…, then result | error | cancelled
     DELETE /api/solve/{id}             cancel it
@@ -48,7 +51,9 @@ KEEPALIVE_S = 15.0
 CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI's: 10 s): checks run one at a
                                    # time, so one wide riddle holds the others back at most this long
 FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files"),   # what each JSON body may hold
-          "format": ("text",)}
+          "format": ("text",), "learn": ("template", "table", "format", "settings", "files")}
+LEARN_SETTINGS = {"epochs": int, "batch": int, "lr": (int, float), "seed": int, "learn": list, "init": str,
+                  "models": str, "net": str, "schedule": str, "starts": int, "max_seconds": (int, float)}
 
 
 def _request_body(endpoint: str) -> dict:
@@ -57,7 +62,16 @@ def _request_body(endpoint: str) -> dict:
     fields = {"text": {"type": "string", "description": "the riddle"},
               "files": {"type": "object", "additionalProperties": {"type": "string", "format": "byte"},
                         "description": "file name → base64 bytes: the images `looks like` may read"},
-              "settings": {"type": "object", "description": "settings, as `solve with` takes them"}}
+              "settings": {"type": "object", "description": "settings, as `solve with` takes them"},
+              "template": {"type": "string", "description": "the template: a riddle with `$name`s"},
+              "table": {"type": "string", "description": "the data table's text: CSV with a header, or JSON Lines"},
+              "format": {"type": "string", "enum": ["csv", "jsonl"], "description": "the table's format (csv)"}}
+    if endpoint == "learn":
+        fields["settings"] = {"type": "object", "description": "`riddle learn`'s options: "
+                              + ", ".join(LEARN_SETTINGS)}
+        schema = {"type": "object", "required": ["template", "table"], "additionalProperties": False,
+                  "properties": {k: fields[k] for k in FIELDS[endpoint]}}
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
     schema = {"type": "object", "required": ["text"], "additionalProperties": False,
               "properties": {k: fields[k] for k in FIELDS[endpoint]}}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema},
@@ -267,6 +281,53 @@ async def _riddle_body(request: Request, endpoint: str) -> tuple[str, dict, dict
         raise HTTPException(422, "the riddle's text must be UTF-8") from None
 
 
+def _learn_body(raw: bytes, budget: Budget) -> tuple[str, dict, dict[str, bytes]]:
+    """(template, settings, files — the table's bytes among them as table.csv or table.jsonl) from POST
+    /api/learn's JSON body; 422 with the reason for anything `riddle learn` would refuse before it starts."""
+    from ..learn import LearnConfig
+    from .jobs import LEARN_TABLE
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise HTTPException(422, "the body is not valid JSON") from None
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("template", "table")):
+        raise HTTPException(422, "send {\"template\": \"<a riddle with $names>\", \"table\": \"<CSV or JSON "
+                                 "Lines>\", …}")
+    extra = sorted(set(body) - set(FIELDS["learn"]))
+    if extra:
+        raise HTTPException(422, f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}: a "
+                                 f"learn request has {', '.join(FIELDS['learn'])}")
+    kind = body.get("format", "csv")
+    if kind not in ("csv", "jsonl"):
+        raise HTTPException(422, f"`format` is csv or jsonl, not {kind!r}")
+    settings = body.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise HTTPException(422, "`settings` is an object, e.g. {\"epochs\": 2}")
+    unknown = sorted(set(settings) - set(LEARN_SETTINGS))
+    wrong = [k for k, v in settings.items() if k in LEARN_SETTINGS and (isinstance(v, bool) or
+                                                                          not isinstance(v, LEARN_SETTINGS[k]))]
+    if unknown or wrong:
+        raise HTTPException(422, f"unknown settings: {', '.join(unknown)}; known: {', '.join(LEARN_SETTINGS)}"
+                            if unknown else f"setting {wrong[0]!r} has the wrong type: {settings[wrong[0]]!r}")
+    if "learn" in settings and not all(isinstance(x, str) for x in settings["learn"]):
+        raise HTTPException(422, "`learn` lists the networks to learn by name, e.g. [\"classifier\"]")
+    if "models" in settings and settings["models"] not in MODEL_FAMILIES:
+        raise HTTPException(422, f"`models` names a family ({', '.join(MODEL_FAMILIES)}), never a path")
+    if settings.get("max_seconds", 0) > budget.max_seconds:
+        raise HTTPException(422, f"max_seconds {settings['max_seconds']:g} is over this server's limit of "
+                                 f"{budget.max_seconds:g} s (riddle serve --max-seconds)")
+    settings = {**settings, "max_seconds": settings.get("max_seconds") or budget.max_seconds}
+    config = LearnConfig(**{k: tuple(v) if k == "learn" else v for k, v in settings.items()})
+    if problems := config.problems():
+        raise HTTPException(422, "; ".join(p.replace("--", "").replace("-", "_", 1) for p in problems))
+    files = _decode_files(body.get("files"))
+    table_name = LEARN_TABLE[("csv", "jsonl").index(kind)]
+    if table_name in files or "template.rdl" in files:
+        raise HTTPException(422, f"`files` may not name {table_name} or template.rdl: the body's template and table "
+                                 "are written there")
+    return body["template"], settings, {**files, table_name: body["table"].encode()}
+
+
 def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: dict) -> str | None:
     """What the budget says of this solve: its restarts and steps as the solve will take them (the
     request's, else the riddle's `solve with` line, else the method's and the solver's defaults). A
@@ -377,6 +438,23 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
             raise HTTPException(429, str(e)) from None
         return JSONResponse({"id": job.id, "position": job.events[0]["data"]["position"],
                              "events": f"/api/solve/{job.id}/events"}, status_code=202)
+
+    @app.post("/api/learn", openapi_extra=_request_body("learn"))
+    async def learn(request: Request):
+        """`riddle learn` on uploads: the template, the table's text and its images in the body; the networks
+        learned in a worker, epoch by epoch as progress events; the model directory as a zip once done."""
+        template, settings, files = _learn_body(await request.body(), budget)
+        try:
+            job = solver.submit(template, files, settings, kind="learn")
+        except QueueFull as e:
+            raise HTTPException(429, str(e)) from None
+        return JSONResponse({"id": job.id, "position": job.events[0]["data"]["position"],
+                             "events": f"/api/solve/{job.id}/events"}, status_code=202)
+
+    @app.get("/api/learn/{job_id}/models.zip")
+    def learned_models(job_id: str):
+        return Response(_download(job_id, "models"), media_type="application/zip",
+                        headers={"Content-Disposition": 'attachment; filename="models.zip"'})
 
     def _job(job_id: str):
         job = solver.get(job_id)

@@ -51,9 +51,10 @@ class QueueFull(Exception):
 
 @dataclass(eq=False)                # a job is itself: compared by identity, not by its fields
 class Job:
-    text: str
-    files: dict[str, bytes]
+    text: str                                  # a solve's riddle, or a learning run's template
+    files: dict[str, bytes]                    # uploads by name (a learning run's table among them)
     settings: dict
+    kind: str = "solve"                        # "solve" | "learn" (LEARN_TABLE names its table in `files`)
     id: str = field(default_factory=lambda: secrets.token_urlsafe(9))
     state: str = "queued"                      # queued · running · done · failed · cancelled
     events: list[dict] = field(default_factory=list)
@@ -103,11 +104,71 @@ def samples_npz(result: api.Result) -> bytes:
     return buffer.getvalue()
 
 
-def run_job(job_id: str, text: str, files: dict[str, bytes], settings: dict, models: str | None, solve: Callable,
-            emit: Callable[[str, dict], None], cancelled: Callable[[], bool]) -> tuple[str, str, dict, dict]:
-    """One job, check to outcome: emits `started` and `progress` events as it goes and returns its end —
-    (state, terminal event, its data, downloads). `cancelled()` is asked at every progress call."""
+def run_job(job_id: str, kind: str, text: str, files: dict[str, bytes], settings: dict, models: str | None,
+            solve: Callable, emit: Callable[[str, dict], None],
+            cancelled: Callable[[], bool]) -> tuple[str, str, dict, dict]:
+    """One job, start to outcome: emits `started` and `progress` events as it goes and returns its end —
+    (state, terminal event, its data, downloads). `cancelled()` is asked at every progress call (a solve's
+    step, a learning run's epoch)."""
     emit("started", {"settings": settings})
+    if kind == "learn":
+        return _learn_job(job_id, text, files, settings, models, emit, cancelled)
+    return _solve_job(job_id, text, files, settings, models, solve, emit, cancelled)
+
+
+LEARN_TABLE = ("table.csv", "table.jsonl")     # a learning run's table, by its format (POST /api/learn)
+
+
+def _learn_job(job_id: str, template: str, files: dict[str, bytes], settings: dict, models: str | None,
+               emit: Callable[[str, dict], None], cancelled: Callable[[], bool]) -> tuple[str, str, dict, dict]:
+    """`riddle learn` on uploads: the template, the table and its images written to a fresh folder (the table's
+    image cells name files beside it, never outside), the networks learned there, the model directory zipped."""
+    import shutil
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from ..lang import RiddleError
+    from ..learn import LearnConfig, LearnError, learn
+    from ..tables import TableError
+    with tempfile.TemporaryDirectory(prefix="riddle-learn-") as tmp:
+        folder = Path(tmp)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        (folder / "template.rdl").write_text(template)
+        table = next(folder / n for n in LEARN_TABLE if n in files)
+        config = LearnConfig(**{k: tuple(v) if k == "learn" else v for k, v in settings.items()},
+                             models=settings.get("models") or models)
+
+        def on_epoch(e) -> None:
+            emit("progress", {"epoch": e.epoch, "epochs": config.epochs, "loss": e.loss,
+                              "riddle_accuracy": e.riddle_accuracy, "seconds": e.seconds})
+            if cancelled():
+                raise Cancelled()
+        try:
+            result = learn(folder / "template.rdl", table, out=folder / "models", config=config, on_epoch=on_epoch)
+        except Cancelled:
+            return "cancelled", "cancelled", {"while": "running"}, {}
+        except RiddleError as e:
+            return "failed", "error", {"message": "the template has errors",
+                                       "diagnostics": [d.to_json() for d in e.diagnostics]}, {}
+        except (TableError, LearnError) as e:
+            return "failed", "error", {"message": str(e)}, {}
+        except Exception as e:                                  # a failure of riddle: say it, keep serving
+            return "failed", "error", {"message": f"{type(e).__name__}: {e}"}, {}
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted((folder / "models").rglob("*")):
+                if f.is_file():
+                    z.write(f, f.relative_to(folder))
+        shutil.rmtree(folder / "models", ignore_errors=True)
+        return "done", "result", {"card": result.card, "epochs": [e.__dict__ for e in result.epochs],
+                                  "downloads": {"models": f"/api/learn/{job_id}/models.zip"}}, \
+            {"models": buffer.getvalue()}
+
+
+def _solve_job(job_id: str, text: str, files: dict[str, bytes], settings: dict, models: str | None, solve: Callable,
+               emit: Callable[[str, dict], None], cancelled: Callable[[], bool]) -> tuple[str, str, dict, dict]:
     last = [0.0]
 
     def progress(e: api.ProgressEvent) -> None:
@@ -163,8 +224,8 @@ class Solver:
             thread.start()
 
     # ── what the app calls ──
-    def submit(self, text: str, files: dict[str, bytes], settings: dict) -> Job:
-        job = Job(text, files, settings)
+    def submit(self, text: str, files: dict[str, bytes], settings: dict, kind: str = "solve") -> Job:
+        job = Job(text, files, settings, kind)
         with self._lock:
             if len(self._waiting) >= self.max_queue:
                 self.counts["refused"] += 1
@@ -286,8 +347,8 @@ class Solver:
 
     def _run_here(self, job: Job) -> None:
         """The job on this thread (workers=0)."""
-        self._finish(job, *run_job(job.id, job.text, job.files, job.settings, self.models, self._solve, job.emit,
-                                   job.cancel_requested.is_set))
+        self._finish(job, *run_job(job.id, job.kind, job.text, job.files, job.settings, self.models, self._solve,
+                                   job.emit, job.cancel_requested.is_set))
 
     def _run_in(self, slot: int, job: Job) -> None:
         """The job on the slot's worker process: relay its events, pass on a cancel, and end the job
@@ -298,7 +359,7 @@ class Solver:
         worker.job = job.id
         silence = (job.settings.get("max_seconds") or SILENCE_S) + SILENCE_GRACE_S
         try:
-            worker.conn.send((job.id, job.text, job.files, job.settings, self.models))
+            worker.conn.send((job.id, job.kind, job.text, job.files, job.settings, self.models))
         except (OSError, ValueError):
             pass                                        # it died just now: seen below
         heard, cancel_sent = time.monotonic(), None
@@ -346,7 +407,7 @@ class Solver:
         """The job as a Ray task: relay its events, cancel the task on a cancel, fail the job where the task
         is lost (its node went away) or falls silent past the job's budget."""
         ray = self._rays[slot]
-        ray.submit(job.id, job.text, job.files, job.settings, self.models)
+        ray.submit(job.id, job.kind, job.text, job.files, job.settings, self.models)
         silence = (job.settings.get("max_seconds") or SILENCE_S) + SILENCE_GRACE_S
         heard, cancelled = time.monotonic(), False
         while True:

@@ -3,7 +3,7 @@ server's interpreter lock (checks stay fast while it runs) nor takes the server 
 
 A `Worker` is one child (multiprocessing, spawn: a fresh interpreter, no state copied from the server's
 threads) and the pipe to it. The child imports riddle once, loads the networks on its first job and keeps
-them, then runs jobs one at a time: the parent sends `(job id, text, files, settings, models)`; the child
+them, then runs jobs one at a time: the parent sends `(job id, kind, text, files, settings, models)`; the child
 answers with `("emit", event, data)` as the solve goes (jobs.run_job's events: started, progress) and one
 `("end", state, event, data, downloads)`. The parent may send `("cancel", job id)` at any time; the child
 reads it at the solve's next progress call (a cancel for another job than the running one is dropped).
@@ -43,7 +43,7 @@ def _child(conn: Connection, run_job: Callable, solve: Callable) -> None:
 
 def _run_one(conn: Connection, message: tuple, run_job: Callable, solve: Callable) -> bool:
     """One job in the child; False where the server asked it to stop meanwhile."""
-    job_id, text, files, settings, models = message
+    job_id, kind, text, files, settings, models = message
     cancelled, stop = [False], [False]
 
     def is_cancelled() -> bool:
@@ -55,7 +55,7 @@ def _run_one(conn: Connection, message: tuple, run_job: Callable, solve: Callabl
 
     def emit(event: str, data: dict) -> None:
         conn.send(("emit", event, data))
-    state, event, data, files_ = run_job(job_id, text, files, settings, models, solve, emit, is_cancelled)
+    state, event, data, files_ = run_job(job_id, kind, text, files, settings, models, solve, emit, is_cancelled)
     files_.pop("result", None)                            # the solve itself stays here: its bytes are what go
     conn.send(("end", state, event, data, files_))
     return not stop[0]
@@ -114,12 +114,12 @@ class Worker:
             self.conn.close()
 
 
-def _ray_job(run_job: Callable, solve: Callable, events, job_id: str, text: str, files: dict, settings: dict,
-             models: str | None) -> tuple:
+def _ray_job(run_job: Callable, solve: Callable, events, job_id: str, kind: str, text: str, files: dict,
+             settings: dict, models: str | None) -> tuple:
     """A job as a Ray task: its events go to `events` (a queue actor on the server's node) as they happen."""
     def emit(event: str, data: dict) -> None:
         events.put((job_id, event, data))
-    state, event, data, files_ = run_job(job_id, text, files, settings, models, solve, emit, lambda: False)
+    state, event, data, files_ = run_job(job_id, kind, text, files, settings, models, solve, emit, lambda: False)
     files_.pop("result", None)
     return state, event, data, files_
 
@@ -142,9 +142,10 @@ class RaySlot:
         self.job: str | None = None
         self.ref = None
 
-    def submit(self, job_id: str, text: str, files: dict, settings: dict, models: str | None) -> None:
+    def submit(self, job_id: str, kind: str, text: str, files: dict, settings: dict, models: str | None) -> None:
         self.job = job_id
-        self.ref = self.remote.remote(self.run_job, self.solve, self.events, job_id, text, files, settings, models)
+        self.ref = self.remote.remote(self.run_job, self.solve, self.events, job_id, kind, text, files, settings,
+                                      models)
 
     def drain(self) -> list[tuple[str, dict]]:
         """The running job's events that came in (another job's stragglers are dropped)."""
