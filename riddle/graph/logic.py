@@ -89,6 +89,9 @@ def dense_truth(part, values: dict[str, np.ndarray], limit: float | None = DENSE
     if limit is not None and size > limit:
         raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a dense table "
                             f"holds at most {DENSE_LIMIT:.0e})")
+    if getattr(part, "kind", None) == "distinct" and len(scope) == 2:   # an `all different` pair: built directly
+        a, b = (values[n] for n in scope)                                # (a Sudoku has 972 of them)
+        return DenseLogic(scope, a[:, None] != b[None, :])
     return DenseLogic(scope, np.broadcast_to(part.holds(domain_grid(scope, values)), shape).copy())
 
 
