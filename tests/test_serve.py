@@ -377,7 +377,7 @@ def test_learning_runs_as_a_job_with_epochs_as_progress_and_the_model_directory_
     import zipfile
     table, stack = _sums_table(200, 0)
     body = {"template": ADD, "table": table, "files": {"digits.npy": base64.b64encode(stack).decode()},
-            "settings": {"epochs": 3, "batch": 16, "lr": 0.002}}
+            "settings": {"epochs": 3, "batch": 16, "lr": 0.002, "models": "default"}}   # a family by name
     assert len(json.dumps(body)) < MAX_BODY
     r = real.post("/api/learn", json=body)
     assert r.status_code == 202

@@ -77,22 +77,20 @@ def preview_png(images: np.ndarray, scale: int = 2) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_png(picture)).decode()
 
 
-def result_event(job_id: str, result: api.Result) -> dict:
-    """The result as the page shows it: the solve's JSON without the per-restart arrays (they are in
-    the JSON download), the reported answer's drawings, and where to download the rest."""
-    full = result.to_json()
-    full.pop("per_restart", None)
-    png = result.png()
-    return {"result": full, "text": result.text(),
+def result_event(job_id: str, result: api.Result, full: dict, png: bytes | None) -> dict:
+    """The result as the page shows it: the solve's JSON (`full`, Result.to_json) without the per-restart
+    arrays (they are in the JSON download), the reported answer's drawings, and where to download the rest."""
+    shown = {k: v for k, v in full.items() if k != "per_restart"}
+    return {"result": shown, "text": result.text(),
             "image": "data:image/png;base64," + base64.b64encode(png).decode() if png else None,
             "downloads": {"json": f"/api/solve/{job_id}/result.json", "npz": f"/api/solve/{job_id}/samples.npz",
                           **({"png": f"/api/solve/{job_id}/answer.png"} if png else {})}}
 
 
-def downloads(result: api.Result) -> dict[str, bytes | None]:
+def downloads(result: api.Result, full: dict, png: bytes | None) -> dict[str, bytes | None]:
     """What a finished job's download links serve, as bytes (the JSON as Starlette's JSONResponse writes it)."""
-    return {"json": json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
-            "npz": samples_npz(result), "png": result.png() or None}
+    return {"json": json.dumps(full, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(),
+            "npz": samples_npz(result), "png": png or None}
 
 
 def samples_npz(result: api.Result) -> bytes:
@@ -137,7 +135,7 @@ def _learn_job(job_id: str, template: str, files: dict[str, bytes], settings: di
             (folder / name).write_bytes(data)
         (folder / "template.rdl").write_text(template)
         table = next(folder / n for n in LEARN_TABLE if n in files)
-        config = LearnConfig(**{k: tuple(v) if k == "learn" else v for k, v in settings.items()},
+        config = LearnConfig(**{k: tuple(v) if k == "learn" else v for k, v in settings.items() if k != "models"},
                              models=settings.get("models") or models)
 
         def on_epoch(e) -> None:
@@ -189,7 +187,9 @@ def _solve_job(job_id: str, text: str, files: dict[str, bytes], settings: dict, 
             return "failed", "error", {"message": "the riddle has errors",
                                        "diagnostics": checked.to_json()["diagnostics"]}, {}
         result = solve(checked, progress=progress, **settings)
-        return "done", "result", result_event(job_id, result), {**downloads(result), "result": result}
+        full, png = result.to_json(), result.png()          # each once: the page's event and the downloads share them
+        return "done", "result", result_event(job_id, result, full, png), {**downloads(result, full, png),
+                                                                           "result": result}
     except Cancelled:
         return "cancelled", "cancelled", {"while": "running"}, {}
     except Exception as e:                                  # a failure of riddle: say it, keep serving
