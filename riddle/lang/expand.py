@@ -115,6 +115,7 @@ class _Expander:
         self.arrays: dict[str, Array] = {}
         self.scalars: set[str] = set()
         self.count = 0                                    # statements written so far
+        self._slices: dict[tuple, tuple] = {}             # (reference, its loop names' values) → resolve()'s answer
 
     # ── declarations ──────────────────────────────────────────────────────────
 
@@ -350,7 +351,12 @@ class _Expander:
         return node
 
     def _one(self, ref, env, k):
-        names, shape = self.resolve(ref, env)
+        # a broadcast asks once per element for the same slice: resolved once (`cell >= 1` over a 9 x 9 array
+        # made 6,561 names where 81 do)
+        key = (id(ref), tuple(env.items()))
+        if key not in self._slices:
+            self._slices[key] = (ref, self.resolve(ref, env))          # (ref kept: its id stays its own)
+        names, shape = self._slices[key][1]
         if not shape:
             return names[0]
         return names[k if k is not None else 0]
