@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--workers", type=int, default=1, metavar="N",
                     help="solver processes, each running one solve at a time (default 1); a worker that dies "
                          "fails its one job and is replaced. 0: solves run on a thread of the server itself")
+    sv.add_argument("--checkers", type=int, default=2, metavar="N",
+                    help="checking processes for /api/check and /api/format, at the server's priority, ahead of "
+                         "the solves (default 2); 0: checks run on a thread of the server itself")
     sv.add_argument("--ray", default=None, metavar="ADDRESS|local",
                     help="run solves as Ray tasks on a cluster (`auto`: the one `ray start` began here; `local`: a "
                          "Ray of the server's own), --workers of them at a time; a task whose node goes away fails "
@@ -533,6 +536,8 @@ def cmd_serve(args) -> int:
         return _fail(f"--max-work must be at least 1, not {args.max_work}")
     if not 0 <= args.workers <= 64:
         return _fail(f"--workers must lie between 0 and 64, not {args.workers}")
+    if not 0 <= args.checkers <= 64:
+        return _fail(f"--checkers must lie between 0 and 64, not {args.checkers}")
     if problem := setting_problem({"max_seconds": args.max_seconds}):
         return _fail(f"--max-seconds: {problem}")
     token = None if is_loopback(args.host) else secrets.token_urlsafe(24)   # like Jupyter's, off this machine
@@ -553,7 +558,8 @@ def cmd_serve(args) -> int:
     from .sweep import SweepError
     try:
         run(args.host, args.port, args.queue, max_work=args.max_work, max_seconds=args.max_seconds, token=token,
-            allow_hosts=tuple(args.allow_host), models=args.models, workers=args.workers, ray=args.ray)
+            allow_hosts=tuple(args.allow_host), models=args.models, workers=args.workers, ray=args.ray,
+            checkers=args.checkers)
     except SweepError as e:                          # --ray: no Ray, or no cluster at that address
         return _fail(str(e), EXIT_FAILURE)
     return EXIT_OK

@@ -44,6 +44,9 @@ class FormatError(ValueError):
         super().__init__(diagnostics[0].message if diagnostics else "the text does not parse")
         self.diagnostics = diagnostics
 
+    def __reduce__(self):                      # whole across a process boundary (the playground's checkers)
+        return FormatError, (self.diagnostics,)
+
 
 @dataclass(frozen=True)
 class Line:

@@ -30,7 +30,6 @@ import http.cookies
 import json
 import secrets
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -41,6 +40,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from .. import __version__, api
 from ..lang.format import FormatError, format_text
 from ..vocabulary import ALL_KEYS, DEFAULT_METHOD, DEFAULT_MODELS, METHODS, MODEL_FAMILIES, SAMPLING_METHODS
+from .checkers import CheckerDied, Checkers, check_json
 from .jobs import TERMINAL, QueueFull, Solver
 
 MAX_BODY = 1 << 20                 # 1 MiB: a riddle is a few hundred bytes; a 28 x 28 upload a few hundred more
@@ -48,8 +48,6 @@ DRAIN_BODY = 8 << 20               # a body announced up to this size is read (a
                                    # a client still sending when the server hangs up sees a broken pipe, not the 413
 SETTING_KEYS = ALL_KEYS
 KEEPALIVE_S = 15.0
-CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI's: 10 s): checks run one at a
-                                   # time, so one wide riddle holds the others back at most this long
 FIELDS = {"check": ("text", "files"), "solve": ("text", "settings", "files"),   # what each JSON body may hold
           "format": ("text",), "learn": ("template", "table", "format", "settings", "files")}
 LEARN_SETTINGS = {"epochs": int, "batch": int, "lr": (int, float), "seed": int, "learn": list, "init": str,
@@ -331,41 +329,47 @@ def _learn_body(raw: bytes, budget: Budget) -> tuple[str, dict, dict[str, bytes]
 def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: dict) -> str | None:
     """What the budget says of this solve: its restarts and steps as the solve will take them (the
     request's, else the riddle's `solve with` line, else the method's and the solver's defaults). A
-    riddle with errors passes here: the solve reports them as it always does."""
+    riddle with errors passes here: the solve reports them as it always does. Read, not checked: the
+    settings and the unknowns are all it needs (no factor graph, no oracle: a refused solve costs little)."""
     from ..infer.base import method
-    checked = api.check(text, files=files, name="riddle.rdl", text=True)
-    if not checked.ok:
+    from ..lang import load_text
+    r = load_text(text, "riddle.rdl", files=files)
+    if not r.ok:
         return None
-    r = checked.riddle
     cfg = method(settings.get("method") or r.settings.get("method", DEFAULT_METHOD)).config(r.settings, settings)
     return budget.problem(cfg.restarts, cfg.steps, len(r.unknowns), settings.get("max_seconds"))
 
 
-def _check_json(text: str, files: dict[str, bytes]) -> bytes:
-    result = api.check(text, files=files, name="riddle.rdl", text=True, oracle_seconds=CHECK_ORACLE_SECONDS)
-    return json.dumps(result.to_json()).encode()
-
-
 def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget = Budget(),
                hosts: tuple[str, ...] = LOOPBACK_NAMES, token: str | None = None,
-               models: str | None = None, workers: int = 1, ray: str | None = None) -> FastAPI:
+               models: str | None = None, workers: int = 1, ray: str | None = None, checkers: int = 0) -> FastAPI:
     """The playground. `hosts`: the names its Host header may carry (TrustBoundary): the loopback
     names, and `riddle serve --host`'s address where it is another; `token`: what every request must
     carry (None: nothing, on loopback); `models`: the operator's default family or model directory (a
     client may pick a family by name, never a path); `workers`: solver processes (0: solves on a thread here),
-    or with `ray` (a cluster's address, or `local`) solves at a time as Ray tasks."""
+    or with `ray` (a cluster's address, or `local`) solves at a time as Ray tasks; `checkers`: checking
+    processes (checkers.py; 0: one thread here, as the Python API and tests use)."""
     solver = solver or Solver(max_queue=max_queue, models=models, workers=workers, ray=ray)
-    checker = ThreadPoolExecutor(1, thread_name_prefix="riddle-check")
+    checking = Checkers(checkers)
 
     @asynccontextmanager
     async def lifespan(app):
+        checking.start()
         yield
         solver.close()                                      # cancels what is queued or running
-        # (the checking thread stays: a lifespan may run again, as under an ASGI test transport; it is idle)
+        checking.close()
+
+    async def checked(fn, *args):
+        """fn(*args) on a checking process (or thread); 503 where its process died meanwhile."""
+        try:
+            return await checking.run(fn, *args)
+        except CheckerDied as e:
+            raise HTTPException(503, str(e)) from None
 
     app = FastAPI(title="riddle playground", version=__version__, docs_url="/api/docs", redoc_url=None,
                   lifespan=lifespan)
     app.state.solver = solver
+    app.state.checkers = checking
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(TrustBoundary, hosts=hosts, token=token)      # outermost: checked before anything is read
     page = resources.files("riddle.serve").joinpath("static", "index.html")
@@ -399,17 +403,13 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
     @app.post("/api/check", openapi_extra=_request_body("check"))
     async def check(request: Request):
         text, _, files = await _riddle_body(request, "check")
-        # the oracle may take a moment on a large riddle: off the event loop
-        # off the event loop, on the one checking thread: several threads doing parser work in one
-        # process only fight over the GIL (bench/load: 93 checks/s on six threads, 172 on one)
-        body = await asyncio.get_running_loop().run_in_executor(checker, _check_json, text, files)
-        return Response(body, media_type="application/json")
+        return Response(await checked(check_json, text, files), media_type="application/json")
 
     @app.post("/api/format", openapi_extra=_request_body("format"))
     async def format_riddle(request: Request):
         text, _, _ = await _riddle_body(request, "format")
-        try:                                                # the parser's work: on the checking thread
-            formatted = await asyncio.get_running_loop().run_in_executor(checker, format_text, text, "riddle.rdl")
+        try:                                                # the parser's work: where checks run
+            formatted = await checked(format_text, text, "riddle.rdl")
         except FormatError as e:
             first = e.diagnostics[0] if e.diagnostics else None
             where = f"line {first.span.line}: " if first is not None and first.span else ""
@@ -428,7 +428,7 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         problem = api.setting_problem(settings)
         if problem:
             raise HTTPException(422, problem)
-        problem = await asyncio.to_thread(_over_budget, budget, text, files, settings)
+        problem = await checked(_over_budget, budget, text, files, settings)
         if problem:
             raise HTTPException(422, problem)
         settings = {**settings, "max_seconds": settings.get("max_seconds") or budget.max_seconds}
@@ -491,7 +491,8 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
 
     @app.get("/api/status")
     def server_status():
-        return {"version": __version__, **solver.stats(),
+        return {"version": __version__, **solver.stats(), "checkers": checking.pids,
+                "checkers_replaced": checking.replaced,
                 "budget": {"max_work": budget.max_work, "max_seconds": budget.max_seconds}}
 
     @app.get("/api/solve/{job_id}")

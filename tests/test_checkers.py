@@ -1,0 +1,107 @@
+"""The playground's checking processes (serve/checkers.py): checks answered from another process, a process
+killed from outside costs at most the checks it held, a stuck one is ended at its timeout."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from riddle.serve.app import create_app  # noqa: E402
+from riddle.serve.checkers import CheckerDied, Checkers, check_json  # noqa: E402
+from riddle.serve.jobs import Solver  # noqa: E402
+
+LOCAL = "http://127.0.0.1:8000"
+RIDDLE = "digits x, y\nx + y = 3\nx is odd\n"
+
+
+def pid_and_nap(seconds: float) -> int:
+    """What a checking process runs in these tests: its pid, after a nap (a check that takes its time)."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_check_runs_in_a_checking_process_and_answers_as_on_a_thread():
+    async def go():
+        checkers = Checkers(1)
+        try:
+            there = json.loads(await checkers.run(check_json, RIDDLE, {}))
+            pid = await checkers.run(pid_and_nap, 0.0)
+            return there, pid, checkers.pids
+        finally:
+            checkers.close()
+    there, pid, pids = asyncio.run(go())
+    assert there == json.loads(check_json(RIDDLE, {}))
+    assert there["ok"] and there["solution_count"] == 2        # x = 1, y = 2 and x = 3, y = 0
+    assert pid != os.getpid() and pids == [pid]
+
+
+def test_a_checking_process_killed_mid_check_fails_that_check_and_the_next_runs_on_a_new_one():
+    async def go():
+        checkers = Checkers(1)
+        try:
+            first = await checkers.run(pid_and_nap, 0.0)
+            held = asyncio.ensure_future(checkers.run(pid_and_nap, 30.0))
+            await asyncio.sleep(0.5)
+            os.kill(first, signal.SIGKILL)
+            with pytest.raises(CheckerDied, match="ended while it checked"):
+                await asyncio.wait_for(held, 20)
+            after = await checkers.run(pid_and_nap, 0.0)
+            return first, after, checkers.replaced
+        finally:
+            checkers.close()
+    first, after, replaced = asyncio.run(go())
+    assert after != first and replaced == 1
+
+
+def test_an_idle_checking_process_killed_costs_no_check():
+    async def go():
+        checkers = Checkers(1)
+        try:
+            first = await checkers.run(pid_and_nap, 0.0)
+            os.kill(first, signal.SIGKILL)
+            await asyncio.sleep(1.0)                  # the pool has seen it go
+            after = await checkers.run(pid_and_nap, 0.0)     # sent to a new pool, not failed
+            return first, after, checkers.replaced
+        finally:
+            checkers.close()
+    first, after, replaced = asyncio.run(go())
+    assert after != first and replaced == 1
+
+
+def test_a_stuck_check_is_ended_at_its_timeout():
+    async def go():
+        checkers = Checkers(1, timeout=1.0)
+        try:
+            await checkers.run(pid_and_nap, 0.0)         # started and warm: the timeout times the nap alone
+            with pytest.raises(CheckerDied, match="longer than 1 s"):
+                await checkers.run(pid_and_nap, 60.0)
+            return await checkers.run(pid_and_nap, 0.0), checkers.replaced
+        finally:
+            checkers.close()
+    pid, replaced = asyncio.run(go())
+    assert pid > 0 and replaced == 1
+
+
+def test_the_api_checks_and_formats_in_checking_processes_and_lists_them():
+    app = create_app(Solver(max_queue=1, solve=lambda *a, **k: None, workers=0), checkers=1)
+    with TestClient(app, base_url=LOCAL) as client:
+        r = client.post("/api/check", content=RIDDLE)
+        assert r.status_code == 200 and r.json()["ok"]
+        broken = client.post("/api/format", content="digits x\nx is\n")
+        assert broken.status_code == 422 and "line 2" in broken.json()["detail"]   # the FormatError came back whole
+        status = client.get("/api/status").json()
+        assert len(status["checkers"]) == 1 and status["checkers"][0] != os.getpid()
+        os.kill(status["checkers"][0], signal.SIGKILL)
+        time.sleep(1.0)
+        again = client.post("/api/check", content=RIDDLE)
+        assert again.status_code == 200 and again.json()["ok"]                   # on a new process
+        status = client.get("/api/status").json()
+        assert status["checkers_replaced"] == 1 and len(status["checkers"]) == 1
