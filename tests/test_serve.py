@@ -322,6 +322,25 @@ def test_one_solve_at_a_time_the_next_ones_queued_with_their_place_then_429(fake
         "accepted": 3, "refused": 1, "done": 0, "failed": 1, "cancelled": 2, "running": False, "waiting": 0}
 
 
+def test_a_long_solve_that_has_just_ended_is_kept_while_quick_ones_come_and_go(fake):
+    """Finished jobs are forgotten by when they ended: a solve that ran while many others came and went keeps
+    its state (and downloads) once it ends, where forgetting by arrival dropped it at once."""
+    from riddle.serve.jobs import KEEP_FINISHED
+    client, solve, solver = fake
+    long = client.post("/api/solve", json={"text": LOOP}).json()["id"]
+    assert solve.started.wait(10)
+    for _ in range(KEEP_FINISHED + 4):                       # quick ones: queued, then cancelled at once
+        quick = client.post("/api/solve", json={"text": LOOP}).json()["id"]
+        client.delete(f"/api/solve/{quick}")
+    solve.release.set()                                     # the long one ends (the fake fails on purpose)
+    wait_for(lambda: client.get(f"/api/solve/{long}").json()["done"])
+    for _ in range(3):                                      # more come and go after it ended
+        quick = client.post("/api/solve", json={"text": LOOP}).json()["id"]
+        client.delete(f"/api/solve/{quick}")
+    assert client.get(f"/api/solve/{long}").json()["state"] == "failed"
+    assert client.get("/api/status").json()["kept"] <= KEEP_FINISHED + 1
+
+
 def test_a_solve_stops_when_its_client_goes_away():
     """On a real uvicorn server: a listener that hangs up takes its solve with it."""
     import socket

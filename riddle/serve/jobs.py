@@ -32,7 +32,7 @@ from ..report.images import encode_png, grid
 from .workers import RaySlot, Worker
 
 TERMINAL = ("result", "error", "cancelled")
-KEEP_FINISHED = 16                 # finished jobs kept for their downloads; the oldest are dropped
+KEEP_FINISHED = 16                 # finished jobs kept for their downloads; those that ended longest ago are dropped
 PROGRESS_EVERY_S = 0.25            # at most this often a progress event without images
 SILENCE_S = 600.0                  # a worker that says nothing for its job's max_seconds (this where it has none)
 SILENCE_GRACE_S = 60.0             # … plus this (the check, loading networks, the report) is killed: it hangs
@@ -61,6 +61,7 @@ class Job:
     result: api.Result | None = None           # (on the server's thread only; a worker's stays in the worker)
     downloads: dict[str, bytes | None] = field(default_factory=dict)    # json, npz, png, once solved
     created: float = field(default_factory=time.time)
+    ended: float | None = None                 # time.monotonic() at its last word
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -293,12 +294,14 @@ class Solver:
     def _end(self, job: Job, state: str, event: str, data: dict) -> None:
         """A job's last word: its state, its count, its terminal event."""
         with self._lock:                                # (reentrant: callers may hold it already)
-            job.state = state
+            job.state, job.ended = state, time.monotonic()
             self.counts[state] += 1
             job.emit(event, data)
 
     def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.finished]
+        """Drop the finished jobs that ended longest ago, past KEEP_FINISHED: by when they ended, not when they
+        came, so a long solve that has just ended keeps its downloads while quick ones come and go."""
+        finished = sorted((j for j in self._jobs.values() if j.finished), key=lambda j: j.ended or 0.0)
         for job in finished[:max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[job.id]
 
