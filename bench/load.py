@@ -64,6 +64,17 @@ def process_figures(pid: int) -> dict:
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "cpu_s": round(cpu, 2)}
 
 
+def checker_figures(http: httpx.Client) -> list[dict]:
+    """The checking processes' figures (`riddle serve --checkers N`), by the pids /api/status lists."""
+    out = []
+    for pid in http.get("/api/status").json().get("checkers", []):
+        try:
+            out.append({"pid": pid, **process_figures(pid)})
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 def riddle_texts() -> tuple[list[str], list[str]]:
     """(what the clients check: every puzzle and a copy of each with a mistake, what they solve)."""
     puzzles = sorted((ROOT / "puzzles").glob("*.rdl"))
@@ -325,6 +336,15 @@ def phase_summary(load: Load, counts: dict, cpu: dict) -> dict:
     }
 
 
+def _checkers_cpu(ph: dict) -> float | None:
+    """CPU seconds the checking processes spent in a phase (None: none, or one was replaced meanwhile)."""
+    before = {c["pid"]: c["cpu_s"] for c in ph.get("checkers_before_phase", [])}
+    after = {c["pid"]: c["cpu_s"] for c in ph.get("checkers_after", [])}
+    if not before or set(before) != set(after):
+        return None
+    return round(sum(after[p] - before[p] for p in after), 1)
+
+
 def section(out: dict) -> str:
     lines = ["## Playground under load", "",
              f"Measured by `python -m bench.load --clients {out['clients']} --seconds {out['seconds']:g}` on "
@@ -333,7 +353,10 @@ def section(out: dict) -> str:
              f"`{json.dumps(out['solve_settings'])}` of a puzzle. Each client picks at random (weights "
              f"{', '.join(f'{k} {w}' for k, w in ACTIONS.items())}); a listener hangs up after 1 or 3 events half "
              "the time (its solve is then cancelled, by design). Solves run in the server's solver process "
-             "(`riddle serve --workers 1`, the default), checks on the server's own thread. Phases on one server: "
+             f"(`riddle serve --workers {out.get('workers', 1)}`), "
+             + (f"checks in its {out['checkers']} checking processes (`--checkers {out['checkers']}`, at the "
+                "server's priority, ahead of the solves at nice 10). " if out.get("checkers") else
+                "checks on the server's own thread. ") + "Phases on one server: "
              "**paced** — each client "
              f"pauses a random time (exponential, mean {out['phases'][0]['think_s']:g} s) between requests, as a "
              "person editing in the page does (the page checks 250 ms after the last keystroke) — and "
@@ -347,7 +370,9 @@ def section(out: dict) -> str:
         server = j["server"]
         lines += [f"### {name.capitalize()} ({ph['seconds']:g} s, {ph['requests_per_s']:g} requests/s; a solve ran "
                   f"{100 * ph['solve_running_share']:.0f} % of the time; CPU: server {ph['cpu']['server_s']:g} s, "
-                  f"clients {ph['cpu']['clients_s']:g} s)", "",
+                  f"clients {ph['cpu']['clients_s']:g} s"
+                  + (f", checking processes {_checkers_cpu(ph):g} s" if _checkers_cpu(ph) is not None else "")
+                  + ")", "",
                   "| action | requests | statuses | unexpected | median |", "| --- | --- | --- | --- | --- |"]
         for kind, r in a.items():
             statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(r["statuses"].items()))
@@ -358,7 +383,8 @@ def section(out: dict) -> str:
                   f"{c['during_solve']['p95']} ms over {c['during_solve']['n']:,} checks"
                   + (f" (no solve running: median {c['no_solve']['median']} ms over {c['no_solve']['n']:,})"
                      if c["no_solve"]["n"] else "") + "; bar: median ≤ 200 ms and p95 ≤ 1 s saturated, no worse than "
-                  "30 / 193 ms paced (the figures with solves on the server's own thread).",
+                  "30 / 193 ms paced (the figures with solves and checks on the server's own threads, before the "
+                  "grids' puzzles joined the mix).",
                   f"- Responses 5xx: {ph.get('server_errors', 0)}.",
                   f"- Every accepted solve ended: **{'yes' if j['all_ended'] else 'NO'}** — clients got "
                   f"{j['accepted_by_clients']} × 202 and {j['refused_by_clients']} × 429; the server counts "
@@ -379,24 +405,27 @@ def section(out: dict) -> str:
         during = [(ph["think_s"], ph["check_ms"]["during_solve"]) for ph in old["phases"]]
         figures = "; ".join(f"{'paced' if t else 'saturated'} median {c['median']} ms, p95 {c['p95']} ms"
                             for t, c in during)
-        lines += ["### Beside it: solves on the server's own thread", "",
-                  "The same load and the same checks with `--workers 0` (solves on a thread of the server, as "
-                  "before issue 40; `python -m bench.load --workers 0 --kill-every 0 --json load-workers-0`, kept "
-                  f"in docs/bench/load-workers-0.json, on {old['machine']}): /api/check while a solve runs, "
-                  f"{figures}.", "",
+        how = ("`--workers 0 --checkers 0` (solves and checks on threads of the server, as before issue 40; "
+               "`python -m bench.load --workers 0 --checkers 0 --kill-every 0 --json load-workers-0`"
+               if old.get("checkers") == 0 else
+               "`--workers 0` (solves on a thread of the server; `python -m bench.load --workers 0 --kill-every 0 "
+               "--json load-workers-0`")
+        lines += ["### Beside it: solves and checks on the server's own threads", "",
+                  f"The same load and the same checks with {how}, kept in docs/bench/load-workers-0.json, on "
+                  f"{old['machine']}, commit {old.get('provenance', {}).get('commit', '?')[:7]}): /api/check while a "
+                  f"solve runs, {figures}.", "",
                   ]
     costs_file = ROOT / "docs" / "bench" / "load-check-costs.json"
     if costs_file.is_file():
         c = json.loads(costs_file.read_text())
         dearest = ", ".join(f"{n} {ms:g} ms" for n, ms in c["dearest"][:3])
-        lines += ["Why the check bars are missed: the checks' own cost. The clients check every riddle in puzzles/ "
-                  f"and a broken copy of each ({c['texts']} texts); since the grids (issue 39) one check of that mix "
-                  f"costs {c['mean_ms']:g} ms on average, median {c['median_ms']:g} ms (the dearest: {dearest}; "
-                  "each timed alone in one process, `python -m bench.load --check-costs`, "
-                  "docs/bench/load-check-costs.json, on "
-                  f"{c['machine']}), so one checking thread serves at most ~{1000 / c['mean_ms']:.0f} checks/s, and "
-                  f"50 clients without pause wait about 50 / {1000 / c['mean_ms']:.0f} s by Little's law. Issue 40's "
-                  "bars (≤ 200 ms saturated; 30 / 193 ms paced) were measured on the mix before the grids.", ""]
+        lines += ["What a check costs: the clients check every riddle in puzzles/ and a broken copy of each "
+                  f"({c['texts']} texts); one check of that mix costs {c['mean_ms']:g} ms on average, median "
+                  f"{c['median_ms']:g} ms (the dearest: {dearest}; each timed alone in one process, "
+                  "`python -m bench.load --check-costs`, docs/bench/load-check-costs.json, on "
+                  f"{c['machine']}). Saturated, 50 clients without pause wait about 50 × that / the checking "
+                  "processes' share of the 2 cores, by Little's law: the median is the mix's cost, not a queue "
+                  "the server could shorten.", ""]
     q = out["queue_check"]
     marks = [out["server_before"]] + [p["server_after"] for p in out["phases"]]
     lines += ["### After the phases", "",
@@ -407,7 +436,14 @@ def section(out: dict) -> str:
               "after each phase and its jobs ended: resident memory "
               + " → ".join(f"{x['rss_mb']:.0f}" for x in marks) + " MB, threads "
               + " → ".join(str(x["threads"]) for x in marks) + ", open files "
-              + " → ".join(str(x["fds"]) for x in marks) + ".", ""]
+              + " → ".join(str(x["fds"]) for x in marks) + "."]
+    if out["phases"] and out["phases"][0].get("checkers_before_phase"):
+        first = out["phases"][0]["checkers_before_phase"]
+        last = out["phases"][-1].get("checkers_after", [])
+        lines += ["- The checking processes' resident memory, before the first phase → after the last: "
+                  + ", ".join(f"{a['rss_mb']:.0f} → {b['rss_mb']:.0f} MB" for a, b in zip(first, last))
+                  + ("" if [a["pid"] for a in first] == [b["pid"] for b in last] else " (one was replaced)") + "."]
+    lines += [""]
     lines += [LESSONS]
     return "\n".join(lines)
 
@@ -437,6 +473,8 @@ def main(argv=None) -> int:
                          "none); default 0.5 then 0")
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="`riddle serve --workers N` (0: solves on the server's own thread, as before issue 40)")
+    ap.add_argument("--checkers", type=int, default=2, metavar="N",
+                    help="`riddle serve --checkers N` (0: checks on a thread of the server, as before)")
     ap.add_argument("--kill-every", type=float, default=10.0, metavar="S",
                     help="one more saturated phase in which a busy solver process is killed (SIGKILL, by the pid "
                          "/api/status gives) every S seconds; 0: no such phase")
@@ -462,7 +500,8 @@ def main(argv=None) -> int:
     base = f"http://127.0.0.1:{port}"
     log = tempfile.NamedTemporaryFile(prefix="riddle-serve-", suffix=".log", delete=False)
     server = subprocess.Popen([sys.executable, "-m", "riddle", "serve", "--port", str(port), "--queue",
-                               str(args.queue), "--workers", str(args.workers)], cwd=ROOT, stdout=log,
+                               str(args.queue), "--workers", str(args.workers),
+                               "--checkers", str(args.checkers)], cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         with httpx.Client(base_url=base, timeout=60) as http:
@@ -491,6 +530,7 @@ def main(argv=None) -> int:
                 counts_before = http.get("/api/status").json()
                 load = Load(base, args.clients, args.seconds, args.seed, think, actions, kill_every)
                 start_figures = process_figures(server.pid)
+                checkers_start = checker_figures(http)
                 server_cpu, own_cpu = start_figures["cpu_s"], time.process_time()
                 asyncio.run(load.run())
                 cpu = {"server_s": round(process_figures(server.pid)["cpu_s"] - server_cpu, 1),
@@ -504,9 +544,11 @@ def main(argv=None) -> int:
                 time.sleep(3)                       # let closed connections and finished threads go
                 phases[-1]["server_after"] = process_figures(server.pid)
                 phases[-1]["server_before_phase"] = start_figures
+                phases[-1]["checkers_before_phase"] = checkers_start
+                phases[-1]["checkers_after"] = checker_figures(http)
             after = phases[-1]["server_after"]
             out = {"machine": machine(), "clients": args.clients, "seconds": args.seconds, "queue": args.queue,
-                   "workers": args.workers,
+                   "workers": args.workers, "checkers": args.checkers,
                    "seed": args.seed, "solve_settings": SOLVE_SETTINGS, "phases": phases,
                    "queue_check": queue_check(http, args.queue), "server_before": before, "server_after": after}
     finally:
