@@ -322,6 +322,22 @@ def test_one_solve_at_a_time_the_next_ones_queued_with_their_place_then_429(fake
         "accepted": 3, "refused": 1, "done": 0, "failed": 1, "cancelled": 2, "running": False, "waiting": 0}
 
 
+def test_a_full_line_refuses_a_solve_before_its_riddle_is_read(fake, monkeypatch):
+    """429 costs no checking: under load most solves are refused, and reading each riddle first made the
+    checking processes pay for every refusal."""
+    import riddle.serve.app as app_module
+    client, solve, solver = fake
+    read = []
+    real_over_budget = app_module._over_budget
+    monkeypatch.setattr(app_module, "_over_budget", lambda *a: read.append(1) or real_over_budget(*a))
+    for _ in range(3):                                      # one runs, two wait: the line (max_queue 2) is full
+        assert client.post("/api/solve", json={"text": LOOP}).status_code == 202
+    assert solve.started.wait(10) and len(read) == 3
+    refused = client.post("/api/solve", json={"text": LOOP})
+    assert refused.status_code == 429 and len(read) == 3
+    assert client.get("/api/status").json()["refused"] == 1
+
+
 def test_a_long_solve_that_has_just_ended_is_kept_while_quick_ones_come_and_go(fake):
     """Finished jobs are forgotten by when they ended: a solve that ran while many others came and went keeps
     its state (and downloads) once it ends, where forgetting by arrival dropped it at once."""

@@ -428,6 +428,10 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         problem = api.setting_problem(settings)
         if problem:
             raise HTTPException(422, problem)
+        try:
+            solver.refuse_if_full()                         # before the riddle is read: a full line costs nothing
+        except QueueFull as e:
+            raise HTTPException(429, str(e)) from None
         problem = await checked(_over_budget, budget, text, files, settings)
         if problem:
             raise HTTPException(422, problem)

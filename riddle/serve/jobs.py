@@ -225,6 +225,14 @@ class Solver:
             thread.start()
 
     # ── what the app calls ──
+    def refuse_if_full(self) -> None:
+        """QueueFull (counted as refused) where the line is full now: asked before a request's riddle is read,
+        so a refused solve costs no checking (submit decides again, under the lock)."""
+        with self._lock:
+            if len(self._waiting) >= self.max_queue:
+                self.counts["refused"] += 1
+                raise QueueFull(f"{len(self._waiting)} solves are waiting already; try again when one is done")
+
     def submit(self, text: str, files: dict[str, bytes], settings: dict, kind: str = "solve") -> Job:
         job = Job(text, files, settings, kind)
         with self._lock:
