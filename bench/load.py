@@ -83,6 +83,12 @@ def riddle_texts() -> tuple[list[str], list[str]]:
     return texts + broken, [(ROOT / "puzzles" / name).read_text() for name in SOLVABLE]
 
 
+def check_names() -> list[str]:
+    """The names of riddle_texts()[0], in its order (a broken copy: the puzzle's name + " (broken)")."""
+    names = [p.name for p in sorted((ROOT / "puzzles").glob("*.rdl")) if "looks like" not in p.read_text()]
+    return names + [f"{n} (broken)" for n in names]
+
+
 class Load:
     def __init__(self, base: str, clients: int, seconds: float, seed: int, think: float = 0.0,
                  actions: dict[str, int] = ACTIONS, kill_every: float | None = None):
@@ -91,6 +97,8 @@ class Load:
         self.kills: list[dict] = []                    # {pid, job, at, state}: what each kill hit, and how it ended
         self.actions = actions
         self.checks, self.solvable = riddle_texts()
+        self.check_names = check_names()
+        self.check_seconds: dict[str, list[tuple[float, float]]] = {}    # text → (start, seconds) of each 200
         self.records: list[dict] = []                  # one per request: action, status, start, seconds
         self.jobs: list[str] = []                      # ids the server accepted
         self.samples: list[tuple[float, bool, int]] = []   # monitor: (time, a solve running, waiting)
@@ -158,8 +166,13 @@ class Load:
 
     # ── the actions: each returns the HTTP status it got (None: nothing to do) ──
     async def check(self, http, rng) -> int:
-        async with http.post("/api/check", json={"text": rng.choice(self.checks)}) as r:
+        i = rng.randrange(len(self.checks))
+        start = time.monotonic()
+        async with http.post("/api/check", json={"text": self.checks[i]}) as r:
             await r.read()
+            if r.status == 200:
+                self.check_seconds.setdefault(self.check_names[i], []).append(
+                    (start - self.t0, time.monotonic() - start))
             return r.status
 
     async def solve(self, http, rng) -> int:
@@ -279,8 +292,7 @@ def check_costs(repeats: int = 3) -> dict:
     each), its best of `repeats`; the mean bounds what one checking thread serves."""
     from riddle import api
     texts = riddle_texts()[0]
-    names = [p.name for p in sorted((ROOT / "puzzles").glob("*.rdl")) if "looks like" not in p.read_text()]
-    names = names + [f"{n} (broken)" for n in names]
+    names = check_names()
     for t in texts:
         api.check(t, name="riddle.rdl", text=True, oracle_seconds=2.0)
     ms = []
@@ -294,6 +306,21 @@ def check_costs(repeats: int = 3) -> dict:
     order = sorted(range(len(ms)), key=lambda i: -ms[i])
     return {"machine": machine(), "texts": len(texts), "mean_ms": round(statistics.mean(ms), 1),
             "median_ms": round(statistics.median(ms), 1), "dearest": [[names[i], round(ms[i], 1)] for i in order[:4]]}
+
+
+def _longest_texts(load: Load, count: int = 4) -> list[dict]:
+    """/api/check's median and p95 for the longest texts of the mix, while a solve ran: what the line's order
+    (serve/checkers.py: short riddles first, by a head start for their length) costs the long ones."""
+    longest = sorted(range(len(load.checks)), key=lambda i: -len(load.checks[i]))[:count]
+    out = []
+    for i in longest:
+        name = load.check_names[i]
+        xs = sorted(sec for start, sec in load.check_seconds.get(name, []) if load.during_solve(start) is True)
+        if xs:
+            out.append({"text": name, "chars": len(load.checks[i]), "n": len(xs),
+                        "median": round(1000 * xs[len(xs) // 2], 1),
+                        "p95": round(1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))], 1)})
+    return out
 
 
 def phase_summary(load: Load, counts: dict, cpu: dict) -> dict:
@@ -323,6 +350,7 @@ def phase_summary(load: Load, counts: dict, cpu: dict) -> dict:
         "by_action": by_action,
         "check_ms": {"during_solve": {"n": len(during), "median": pct(during, 0.5), "p95": pct(during, 0.95)},
                      "no_solve": {"n": len(idle), "median": pct(idle, 0.5), "p95": pct(idle, 0.95)}},
+        "check_ms_longest": _longest_texts(load),
         "solve_running_share": round(sum(s[1] for s in load.samples) / max(1, len(load.samples)), 3),
         "jobs": {"accepted_by_clients": accepted, "refused_by_clients": refused, "server": counts,
                  "all_ended": counts["accepted"] == accepted == ended and counts["refused"] == refused
@@ -385,6 +413,9 @@ def section(out: dict) -> str:
                      if c["no_solve"]["n"] else "") + "; bar: median ≤ 200 ms and p95 ≤ 1 s saturated, no worse than "
                   "30 / 193 ms paced (the figures with solves and checks on the server's own threads, before the "
                   "grids' puzzles joined the mix).",
+                  *(["- The longest texts' checks (median / p95): " + "; ".join(
+                      f"{t['text']} ({t['chars']:,} characters) {t['median']:g} / {t['p95']:g} ms"
+                      for t in ph["check_ms_longest"]) + "."] if ph.get("check_ms_longest") else []),
                   f"- Responses 5xx: {ph.get('server_errors', 0)}.",
                   f"- Every accepted solve ended: **{'yes' if j['all_ended'] else 'NO'}** — clients got "
                   f"{j['accepted_by_clients']} × 202 and {j['refused_by_clients']} × 429; the server counts "
