@@ -69,7 +69,7 @@ class Checkers:
         self._pool: Executor | None = None         # made on the first use, or by start()
         self._line: list[tuple[float, int, asyncio.Future]] = []    # heap: (virtual deadline, arrival, ticket)
         self._arrivals = itertools.count()
-        self._busy = 0                             # checks sent to the pool (at most processes + 1; one thread: 1)
+        self._busy = 0                             # checks running now (at most max(1, processes))
 
     def start(self) -> None:
         with self._lock:
@@ -111,10 +111,7 @@ class Checkers:
             self._done()
 
     def _dispatch(self) -> None:
-        # processes + 1 in flight: one waits in the pool's own queue, so a process that ends a check starts the
-        # next at once rather than after a round trip through this loop (with processes alone in flight, the
-        # saturated load served 196 requests/s instead of 266)
-        while self._line and self._busy < (self.processes + 1 if self.processes else 1):
+        while self._line and self._busy < max(1, self.processes):
             _, _, ticket = heapq.heappop(self._line)
             if not ticket.done():                  # (a cancelled one is skipped)
                 self._busy += 1
