@@ -78,10 +78,9 @@ def test_an_idle_checking_process_killed_costs_no_check():
 
 def test_a_stuck_check_is_ended_at_its_timeout():
     async def go():
-        checkers = Checkers(1)
+        checkers = Checkers(1, timeout=1.0)
         try:
-            await checkers.run(pid_and_nap, 0.0)         # started and warm (its start-up may take seconds)
-            checkers.timeout = 1.0                       # the timeout then times the nap alone
+            await checkers.run(pid_and_nap, 0.0)         # started and warm: the timeout times the nap alone
             with pytest.raises(CheckerDied, match="longer than 1 s"):
                 await checkers.run(pid_and_nap, 60.0)
             return await checkers.run(pid_and_nap, 0.0), checkers.replaced
@@ -89,36 +88,6 @@ def test_a_stuck_check_is_ended_at_its_timeout():
             checkers.close()
     pid, replaced = asyncio.run(go())
     assert pid > 0 and replaced == 1
-
-
-def test_the_line_puts_a_short_riddle_before_a_long_one_that_came_just_before_it_and_never_starves_the_long():
-    """A check's place in line is when it came plus SECONDS_PER_CHAR × its length: a short riddle passes a
-    long one that came less than the long one's head start before it; one that comes later waits behind it."""
-    from riddle.serve.checkers import SECONDS_PER_CHAR
-    long_size = int(0.4 / SECONDS_PER_CHAR)                # 0.4 s of head start against the long one
-
-    def line(gap: float) -> list[str]:
-        order = []
-
-        def note(name: str, seconds: float = 0.0) -> str:
-            time.sleep(seconds)
-            order.append(name)
-            return name
-
-        async def go():
-            checkers = Checkers(0)                     # one thread: one check at a time
-            busy = asyncio.ensure_future(checkers.run(note, "busy", 0.3 + gap, size=10))
-            await asyncio.sleep(0.05)
-            long = asyncio.ensure_future(checkers.run(note, "long", size=long_size))
-            await asyncio.sleep(gap)
-            short = asyncio.ensure_future(checkers.run(note, "short", size=100))
-            same = asyncio.ensure_future(checkers.run(note, "same size, later", size=100))
-            await asyncio.gather(busy, long, short, same)
-            checkers.close()
-        asyncio.run(go())
-        return order
-    assert line(0.05) == ["busy", "short", "same size, later", "long"]     # came 0.05 s after the long one
-    assert line(0.6) == ["busy", "long", "short", "same size, later"]      # came past the long one's head start
 
 
 def test_the_api_checks_and_formats_in_checking_processes_and_lists_them():

@@ -326,7 +326,7 @@ def _learn_body(raw: bytes, budget: Budget) -> tuple[str, dict, dict[str, bytes]
     return body["template"], settings, {**files, table_name: body["table"].encode()}
 
 
-def _over_budget(text: str, budget: Budget, files: dict[str, bytes], settings: dict) -> str | None:
+def _over_budget(budget: Budget, text: str, files: dict[str, bytes], settings: dict) -> str | None:
     """What the budget says of this solve: its restarts and steps as the solve will take them (the
     request's, else the riddle's `solve with` line, else the method's and the solver's defaults). A
     riddle with errors passes here: the solve reports them as it always does. Read, not checked: the
@@ -359,10 +359,10 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         solver.close()                                      # cancels what is queued or running
         checking.close()
 
-    async def checked(fn, text: str, *args):
-        """fn(text, *args) on a checking process (or thread), in its turn; 503 where its process died meanwhile."""
+    async def checked(fn, *args):
+        """fn(*args) on a checking process (or thread); 503 where its process died meanwhile."""
         try:
-            return await checking.run(fn, text, *args, size=len(text))
+            return await checking.run(fn, *args)
         except CheckerDied as e:
             raise HTTPException(503, str(e)) from None
 
@@ -432,7 +432,7 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
             solver.refuse_if_full()                         # before the riddle is read: a full line costs nothing
         except QueueFull as e:
             raise HTTPException(429, str(e)) from None
-        problem = await checked(_over_budget, text, budget, files, settings)
+        problem = await checked(_over_budget, budget, text, files, settings)
         if problem:
             raise HTTPException(422, problem)
         settings = {**settings, "max_seconds": settings.get("max_seconds") or budget.max_seconds}

@@ -15,8 +15,6 @@ check does not pay for the parser's tables.
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import json
 import os
 import signal
@@ -31,7 +29,6 @@ CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI
                                    # a checking process at most this long
 CHECK_TIMEOUT = 30.0               # s: a check past this is stuck (the oracle stops at its budget; the parser and
                                    # the checker are bounded by the input's limits): its process is killed
-SECONDS_PER_CHAR = 1e-4            # a check's place in line: when it came + this × its text's length (below)
 WARM_RIDDLE = "digits x, y\nx + y = 3\nx is odd\n"
 
 
@@ -52,24 +49,14 @@ def _warm() -> None:
 
 
 class Checkers:
-    """`processes` checking processes (0: one thread of this process). `run(fn, *args, size=…)` runs a
-    module-level function on them and awaits its answer (at most `timeout` s in a process); `close()` ends them.
-
-    The line: a check waits for a free process in the order of its virtual deadline, when it came plus
-    SECONDS_PER_CHAR × its text's length — first come, first served among riddles of one size, and a short
-    riddle passes a long one that came less than that before it (a 4 KB sum of 199 numerals costs 70 ms to
-    check, a riddle of a few lines 2 ms; 0.4 s and 20 ms of head start). Under saturation the people editing
-    small riddles are not queued behind the few long ones, and a long one still waits at most its own head
-    start longer than in a plain queue: nothing starves. Called from one event loop (the server's)."""
+    """`processes` checking processes (0: one thread of this process). `run(fn, *args)` runs a module-level
+    function on them and awaits its answer (at most `timeout` s in a process); `close()` ends them."""
 
     def __init__(self, processes: int = 0, timeout: float = CHECK_TIMEOUT):
         self.processes, self.timeout = processes, timeout
         self.replaced = 0                          # pools replaced after a checking process died
         self._lock = threading.Lock()
         self._pool: Executor | None = None         # made on the first use, or by start()
-        self._line: list[tuple[float, int, asyncio.Future]] = []    # heap: (virtual deadline, arrival, ticket)
-        self._arrivals = itertools.count()
-        self._busy = 0                             # checks running now (at most max(1, processes))
 
     def start(self) -> None:
         with self._lock:
@@ -91,37 +78,9 @@ class Checkers:
         processes = getattr(self._pool, "_processes", None) or {}
         return sorted(processes)
 
-    async def run(self, fn: Callable, *args, size: int = 0):
-        """fn(*args) where checks run, once its turn comes (`size`: its text's length, for its place in line).
-        CheckerDied where a checking process ended while this ran (every check in flight then fails: the pool
-        is replaced), or where it ran past `timeout` (its processes are killed)."""
-        loop = asyncio.get_running_loop()
-        ticket = loop.create_future()
-        heapq.heappush(self._line, (loop.time() + SECONDS_PER_CHAR * size, next(self._arrivals), ticket))
-        self._dispatch()
-        try:
-            await ticket
-        except asyncio.CancelledError:             # its client went away while it waited
-            if ticket.done() and not ticket.cancelled():
-                self._done()                       # (its turn had just come: pass it on)
-            raise
-        try:
-            return await self._run_now(fn, *args)
-        finally:
-            self._done()
-
-    def _dispatch(self) -> None:
-        while self._line and self._busy < max(1, self.processes):
-            _, _, ticket = heapq.heappop(self._line)
-            if not ticket.done():                  # (a cancelled one is skipped)
-                self._busy += 1
-                ticket.set_result(None)
-
-    def _done(self) -> None:
-        self._busy -= 1
-        self._dispatch()
-
-    async def _run_now(self, fn: Callable, *args):
+    async def run(self, fn: Callable, *args):
+        """fn(*args) where checks run. CheckerDied where a checking process ended while this ran (every check in
+        flight then fails: the pool is replaced), or where it ran past `timeout` (its processes are killed)."""
         for _ in range(2):
             self.start()
             pool = self._pool
