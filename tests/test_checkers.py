@@ -43,6 +43,7 @@ def test_a_check_runs_in_a_checking_process_and_answers_as_on_a_thread():
     assert pid != os.getpid() and pids == [pid]
 
 
+@pytest.mark.slow
 def test_a_checking_process_killed_mid_check_fails_that_check_and_the_next_runs_on_a_new_one():
     async def go():
         checkers = Checkers(1)
@@ -61,6 +62,7 @@ def test_a_checking_process_killed_mid_check_fails_that_check_and_the_next_runs_
     assert after != first and replaced == 1
 
 
+@pytest.mark.slow
 def test_an_idle_checking_process_killed_costs_no_check():
     async def go():
         checkers = Checkers(1)
@@ -90,6 +92,7 @@ def test_a_stuck_check_is_ended_at_its_timeout():
     assert pid > 0 and replaced == 1
 
 
+@pytest.mark.slow
 def test_the_api_checks_and_formats_in_checking_processes_and_lists_them():
     app = create_app(Solver(max_queue=1, solve=lambda *a, **k: None, workers=0), checkers=1)
     with TestClient(app, base_url=LOCAL) as client:

@@ -93,6 +93,26 @@ def test_a_worker_killed_from_outside_while_idle_is_replaced_within_ten_seconds(
     assert "ends after 1 steps" in last(after)["data"]["message"]
 
 
+class DiesOnStart:
+    """A solve a worker cannot even receive: unpickling it ends the child at once (exit code 3), as a broken
+    install or a machine out of memory would."""
+
+    def __reduce__(self):
+        return os._exit, (3,)
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_start_is_respawned_ever_more_slowly():
+    """No spawning in a loop: each worker that ends before its first job, soon after its start, makes the next
+    wait twice as long (1, 2, 4 s …, at most 60 s); /api/status shows the wait."""
+    solver = Solver(max_queue=1, solve=DiesOnStart(), workers=1)
+    try:
+        wait_for(lambda: solver.replaced >= 3, seconds=60)
+        assert solver.stats()["workers"][0]["respawn_wait_s"] >= 4.0
+    finally:
+        solver.close()
+
+
 def test_a_worker_silent_past_its_jobs_budget_is_stopped_and_replaced(monkeypatch):
     monkeypatch.setattr(jobs, "SILENCE_GRACE_S", 1.0)
     solver = Solver(max_queue=2, solve=silent_solve, workers=1)

@@ -39,6 +39,9 @@ SILENCE_GRACE_S = 60.0             # … plus this (the check, loading networks,
 CANCEL_GRACE_S = 10.0              # a worker still running this long after a cancel is killed (the job: cancelled)
 POLL_S = 0.1                       # how often the server looks at a running job's cancel flag
 WATCH_S = 1.0                      # how often an idle slot looks whether its worker still lives
+RESPAWN_FIRST_S = 1.0              # a worker that ended before its first job, within START_S of its start, failed
+RESPAWN_MAX_S = 60.0               # to start (a broken install, no memory): the next waits this long, then twice as
+START_S = 30.0                     # long each time up to RESPAWN_MAX_S, so the server does not spawn in a loop
 
 
 class Cancelled(Exception):
@@ -213,6 +216,7 @@ class Solver:
         self._closed = False
         self.counts = {"accepted": 0, "refused": 0, "done": 0, "failed": 0, "cancelled": 0}   # since start
         self.replaced = 0                      # workers that ended and were replaced
+        self._respawn_wait = [0.0] * max(1, workers)    # per slot: the back-off before its next worker (0: none)
         self._workers: list[Worker] = []
         self._rays: list[RaySlot] = []
         if ray:                                 # `riddle serve --ray ADDRESS|local`: `workers` Ray tasks at a time
@@ -252,7 +256,9 @@ class Solver:
         the end, done, failed or cancelled (accepted = those three + waiting + running); and the solver
         processes, their pids and what each runs (none: solves run on this process's thread)."""
         with self._lock:
-            workers = ([{"pid": w.pid, "alive": w.alive(), "job": w.job} for w in self._workers] +
+            workers = ([{"pid": w.pid, "alive": w.alive(), "job": w.job,
+                         **({"respawn_wait_s": self._respawn_wait[k]} if self._respawn_wait[k] else {})}
+                        for k, w in enumerate(self._workers)] +
                        [{"ray": r.address, "job": r.job} for r in self._rays])
             return {"running": self._busy(), "waiting": len(self._waiting), "max_queue": self.max_queue,
                     "kept": len(self._jobs), **self.counts, "workers": workers, "workers_replaced": self.replaced}
@@ -367,7 +373,7 @@ class Solver:
         worker = self._workers[slot]
         if not worker.alive():                          # ended between jobs
             worker = self._replace(slot)
-        worker.job = job.id
+        worker.job, worker.ran = job.id, True
         silence = (job.settings.get("max_seconds") or SILENCE_S) + SILENCE_GRACE_S
         try:
             worker.conn.send((job.id, job.kind, job.text, job.files, job.settings, self.models))
@@ -443,6 +449,12 @@ class Solver:
         old = self._workers[slot]
         if old.alive():
             old.kill()
+        failed_start = not old.ran and time.monotonic() - old.started < START_S
+        wait = min(RESPAWN_MAX_S, max(RESPAWN_FIRST_S, 2 * self._respawn_wait[slot])) if failed_start else 0.0
+        self._respawn_wait[slot] = wait
+        if wait:                                        # (a close ends the wait)
+            with self._lock:
+                self._lock.wait_for(lambda: self._closed, timeout=wait)
         with self._lock:
             self._workers[slot] = Worker(run_job, self._solve)
             self.replaced += 1

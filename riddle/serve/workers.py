@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Callable
@@ -69,8 +70,11 @@ class Worker:
     process: multiprocessing.process.BaseProcess = field(init=False)
     conn: Connection = field(init=False)
     job: str | None = None                                # the id of the job it runs now
+    ran: bool = False                                     # it was given a job (it started, then)
+    started: float = field(init=False)                    # time.monotonic() at its start
 
     def __post_init__(self):
+        self.started = time.monotonic()
         self.conn, child = CONTEXT.Pipe()
         self.process = CONTEXT.Process(target=_child, args=(child, self.run_job, self.solve), name="riddle-solver",
                                        daemon=True)
