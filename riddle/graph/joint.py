@@ -300,11 +300,14 @@ def _plan_component(graph: FactorGraph, factors: list[Factor], start: int,
         gid = f"g{start + len(groups)}"
         names = {n for f in part for n in f.scope}
         mine = [u for u in unary if id(u) not in placed and u.scope[0] in names]
-        group = _fit(graph, part + mine, gid, exact=False)
+        # (a part has fewer factors than the riddle, so no fewer tuples: where it covers every unknown and the
+        # oracle found too many, so does the part; a part with read cells keeps its own search, as before)
+        many = too_many and not any(isinstance(f, ReadFactor) for f in part)
+        group = _fit(graph, part + mine, gid, exact=False, too_many=many)
         if group is not None:
             placed |= {id(u) for u in mine}
         else:                                   # one factor too large even alone: its factored term
-            group = _fit(graph, part, gid, exact=False) or _factored_term(graph, part[0], gid)
+            group = _fit(graph, part, gid, exact=False, too_many=many) or _factored_term(graph, part[0], gid)
         groups.append(group)
     for name in dict.fromkeys(u.scope[0] for u in unary if id(u) not in placed):
         mine = [u for u in unary if id(u) not in placed and u.scope[0] == name]
@@ -341,8 +344,10 @@ def _fit(graph: FactorGraph, factors: list[Factor], gid: str, exact: bool = True
     reads = [f for f in factors if isinstance(f, ReadFactor) and f.evidence is not None]
     if solutions is not None and len(solutions) and all(n in graph.names for n in scope):
         rows = np.unique(solutions[:, [graph.names.index(n) for n in scope]], axis=0)   # the oracle's, projected
-    elif too_many and reads and not trial:
-        rows = None                           # more than the oracle lists, so more than fit: not listed again
+    elif too_many and not trial and (reads or set(graph.names) <= set(scope)):
+        rows = None                           # more than the oracle lists, so more than fit: not listed again (a
+                                              # group of every unknown has no fewer tuples than the riddle: a wide
+                                              # riddle's search for them spent 1 s a group, in vain)
     else:
         try:
             rows = enumerate_solutions(graph, factors, names=scope,

@@ -32,7 +32,8 @@ ROW_LIMIT = 1_000_000             # partial assignments held at once (× unknown
 CONTRACTION_LIMIT = 10 ** 8       # largest intermediate tensor when counting by contraction
 CONFLICT_ROW_LIMIT = 100_000      # rows per join while narrowing a conflict (wider: counted by contraction)
 READ_SEARCH_LIMIT = 500           # … where cells of a sheet are read (the planner lists the most probable instead)
-SEARCH_FIRST = 48                 # unknowns past which the oracle asks CP-SAT before the join
+SEARCH_FIRST = 48                 # unknowns past which the oracle asks CP-SAT before the join …
+FIRST_SEARCH_SECONDS = 1.5        # … for at most this long (a 9 x 9 Sudoku's one board: 0.2–0.5 s)
 SEARCH_LIMIT = 10_000              # solutions the constraint solver lists for the oracle before it counts instead
 ORACLE_SECONDS = 10.0             # the oracle's time budget per riddle (check, solve, the playground)
 
@@ -105,11 +106,13 @@ def solve_symbolic(graph: FactorGraph, explain: bool = True, budget: float = ORA
     ignored = tuple(dict.fromkeys(f.statement for f in graph.factors if not readable(f)))
     estimate = out_of_time = None
 
-    def searched():                     # a sheet's readings allow many boards: listing them all is not worth it
+    def searched(seconds: float = search.SEARCH_SECONDS):    # a sheet's readings allow many boards: not all listed
         return search.solutions(graph, factors, list(graph.names), READ_SEARCH_LIMIT if graph.reads else SEARCH_LIMIT,
-                                max(0.0, min(search.SEARCH_SECONDS, deadline - time.monotonic())))
-    # a grid is past the join's rows at once (0.3 s to find out on a Sudoku): CP-SAT first there
-    first = searched() if len(graph.names) > SEARCH_FIRST else None
+                                max(0.0, min(seconds, deadline - time.monotonic())))
+    # a grid is past the join's rows at once (0.3 s to find out on a Sudoku): CP-SAT first there, briefly — a wide
+    # riddle of countless solutions (60 digits tied by `or`s: 10^52) would spend its whole search budget listing
+    # 10,000 of them (5 s; `riddle check` went 1.3 → 9.8 s) where a contraction counts them in 0.1 s
+    first = searched(FIRST_SEARCH_SECONDS) if len(graph.names) > SEARCH_FIRST else None
     try:
         if first is not None:
             rows = first
