@@ -80,11 +80,13 @@ def test_an_idle_checking_process_killed_costs_no_check():
 
 def test_a_stuck_check_is_ended_at_its_timeout():
     async def go():
-        checkers = Checkers(1, timeout=1.0)
+        checkers = Checkers(1)
         try:
-            await checkers.run(pid_and_nap, 0.0)         # started and warm: the timeout times the nap alone
+            await checkers.run(pid_and_nap, 0.0)         # started and warm (its start-up may take seconds: spawn,
+            checkers.timeout = 1.0                       # imports, a first check); the timeout then times the nap
             with pytest.raises(CheckerDied, match="longer than 1 s"):
                 await checkers.run(pid_and_nap, 60.0)
+            checkers.timeout = 30.0                      # the new pool starts up within the timeout as well
             return await checkers.run(pid_and_nap, 0.0), checkers.replaced
         finally:
             checkers.close()
