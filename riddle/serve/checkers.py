@@ -28,7 +28,8 @@ from .workers import CONTEXT
 CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI's: 10 s): one wide riddle holds
                                    # a checking process at most this long
 CHECK_TIMEOUT = 30.0               # s: a check past this is stuck (the oracle stops at its budget; the parser and
-                                   # the checker are bounded by the input's limits): its process is killed
+                                   # the checker are bounded by the input's limits): its process is killed. Counted
+                                   # from when the check is sent, so it also covers a new pool's start-up (2–3 s)
 WARM_RIDDLE = "digits x, y\nx + y = 3\nx is odd\n"
 
 

@@ -233,16 +233,17 @@ class Solver:
         """QueueFull (counted as refused) where the line is full now: asked before a request's riddle is read,
         so a refused solve costs no checking (submit decides again, under the lock)."""
         with self._lock:
-            if len(self._waiting) >= self.max_queue:
-                self.counts["refused"] += 1
-                raise QueueFull(f"{len(self._waiting)} solves are waiting already; try again when one is done")
+            self._refuse_if_full()
+
+    def _refuse_if_full(self) -> None:                  # (the lock held)
+        if len(self._waiting) >= self.max_queue:
+            self.counts["refused"] += 1
+            raise QueueFull(f"{len(self._waiting)} solves are waiting already; try again when one is done")
 
     def submit(self, text: str, files: dict[str, bytes], settings: dict, kind: str = "solve") -> Job:
         job = Job(text, files, settings, kind)
         with self._lock:
-            if len(self._waiting) >= self.max_queue:
-                self.counts["refused"] += 1
-                raise QueueFull(f"{len(self._waiting)} solves are waiting already; try again when one is done")
+            self._refuse_if_full()
             self._waiting.append(job)
             self._jobs[job.id] = job
             self.counts["accepted"] += 1
