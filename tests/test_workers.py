@@ -13,6 +13,7 @@ import pytest
 from riddle import api
 from riddle.serve import jobs
 from riddle.serve.jobs import Solver
+from riddle.serve.workers import Worker
 
 LOOP = "digits a, b\na is 6\nb = a - 3\n"
 
@@ -28,6 +29,18 @@ def counting_solve(checked, progress=None, steps: int = 20, **_):
 def silent_solve(checked, progress=None, **_):
     """Never answers: no progress, no end."""
     time.sleep(3600)
+
+
+def marking_warm_up(solve, models):
+    """A stand-in for jobs.warm_up: leaves a mark (where $RIDDLE_TEST_WARM_MARK says) that the solve can see."""
+    with open(os.environ["RIDDLE_TEST_WARM_MARK"], "w") as f:
+        f.write(f"warmed for {models}")
+
+
+def mark_reading_solve(checked, progress=None, **_):
+    """Fails with what the warm-up left, so that the job's end says whether the warm-up came first."""
+    with open(os.environ["RIDDLE_TEST_WARM_MARK"]) as f:
+        raise RuntimeError(f.read())
 
 
 def wait_for(predicate, seconds: float = 30.0):
@@ -68,6 +81,27 @@ def test_a_killed_worker_fails_its_one_job_with_the_signal_and_the_next_job_runs
     stats = pool.stats()
     assert stats["workers"][0]["pid"] != worker["pid"] and stats["workers_replaced"] == 1
     assert stats["accepted"] == stats["failed"] == 2 and stats["running"] == 0 and stats["waiting"] == 0
+
+
+def test_a_worker_warms_up_before_its_first_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("RIDDLE_TEST_WARM_MARK", str(tmp_path / "mark"))       # the child inherits it
+    worker = Worker(jobs.run_job, mark_reading_solve, marking_warm_up, "coupled")
+    try:
+        worker.conn.send(("j1", "solve", LOOP, {}, {}, None))                    # sent at once: it waits for the warm-up
+        messages = []
+        while not messages or messages[-1][0] != "end":
+            assert worker.conn.poll(30), "the worker said nothing for 30 s"
+            messages.append(worker.conn.recv())
+        assert messages[-1][1:3] == ("failed", "error")
+        assert messages[-1][3]["message"] == "RuntimeError: warmed for coupled"
+    finally:
+        worker.stop()
+
+
+def test_riddles_own_warm_up_leaves_a_stand_in_solve_alone():
+    calls = []
+    jobs.warm_up(lambda *a, **k: calls.append(a), None)
+    assert calls == []
 
 
 def test_a_cancel_reaches_the_worker_which_lives_on(pool):

@@ -2,8 +2,9 @@
 server's interpreter lock (checks stay fast while it runs) nor takes the server down when it dies.
 
 A `Worker` is one child (multiprocessing, spawn: a fresh interpreter, no state copied from the server's
-threads) and the pipe to it. The child imports riddle once, loads the networks on its first job and keeps
-them, then runs jobs one at a time: the parent sends `(job id, kind, text, files, settings, models)`; the child
+threads) and the pipe to it. The child imports riddle once and warms up before its first job (jobs.warm_up: the
+networks loaded, torch's first-call costs paid), so that no job pays for a fresh process; then it runs jobs
+one at a time: the parent sends `(job id, kind, text, files, settings, models)`; the child
 answers with `("emit", event, data)` as the solve goes (jobs.run_job's events: started, progress) and one
 `("end", state, event, data, downloads)`. The parent may send `("cancel", job id)` at any time; the child
 reads it at the solve's next progress call (a cancel for another job than the running one is dropped).
@@ -28,11 +29,14 @@ NICE = 10                                        # a solve is batch work: where 
                                                  # the CPU, the checks (interactive) go first
 
 
-def _child(conn: Connection, run_job: Callable, solve: Callable) -> None:
+def _child(conn: Connection, run_job: Callable, solve: Callable, warm_up: Callable | None, models: str | None) -> None:
     """The child's loop (runs in the worker process). `run_job` is jobs.run_job, passed in: its module, with
-    torch and riddle, is imported as the child unpickles it — once, before the first job."""
+    torch and riddle, is imported as the child unpickles it — once, before the first job. `warm_up(solve,
+    models)`: what to do before it (a job sent meanwhile waits in the pipe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the server's to handle: it closes us
     os.nice(NICE)
+    if warm_up is not None:
+        warm_up(solve, models)
     while True:
         try:
             message = conn.recv()
@@ -64,9 +68,12 @@ def _run_one(conn: Connection, message: tuple, run_job: Callable, solve: Callabl
 
 @dataclass(eq=False)
 class Worker:
-    """One solver process and the server's end of its pipe. `run_job`: jobs.run_job; `solve`: what it calls."""
+    """One solver process and the server's end of its pipe. `run_job`: jobs.run_job; `solve`: what it calls;
+    `warm_up`, `models`: what the child does before its first job (jobs.warm_up), and with which networks."""
     run_job: Callable
     solve: Callable
+    warm_up: Callable | None = None
+    models: str | None = None
     process: multiprocessing.process.BaseProcess = field(init=False)
     conn: Connection = field(init=False)
     job: str | None = None                                # the id of the job it runs now
@@ -76,7 +83,8 @@ class Worker:
     def __post_init__(self):
         self.started = time.monotonic()
         self.conn, child = CONTEXT.Pipe()
-        self.process = CONTEXT.Process(target=_child, args=(child, self.run_job, self.solve), name="riddle-solver",
+        self.process = CONTEXT.Process(target=_child, args=(child, self.run_job, self.solve, self.warm_up, self.models),
+                                       name="riddle-solver",
                                        daemon=True)
         self.process.start()
         child.close()                                     # the child's end lives in the child only
