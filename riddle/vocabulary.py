@@ -68,7 +68,7 @@ def language():
     # lexer="basic": keywords are reserved everywhere, not only where the parser expects them
     # cache=True: Lark keeps the analysed tables in a temporary file keyed by the grammar's hash, so
     # `riddle check` starts in milliseconds; tests build it uncached to keep strict mode honest.
-    return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=True,
+    return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=False,
                 maybe_placeholders=False, start=["start", "statement"], cache=True, postlex=Brackets())
 
 

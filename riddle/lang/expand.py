@@ -26,6 +26,7 @@ R083 too large, R084 empty, R085 a slice of the wrong shape, R086 a loop name th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 
@@ -68,7 +69,14 @@ def _nodes(node):
             stack.extend(n)
         elif isinstance(n, ast.Node):
             yield n
-            stack.extend(getattr(n, f.name) for f in dataclasses.fields(n) if f.name != "span")
+            stack.extend(getattr(n, f) for f in _child_fields(type(n)))
+
+
+@functools.cache
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """A node kind's fields that may hold nodes (all but its span), once per kind: `dataclasses.fields` per
+    node was most of the walk's time (every check walks every statement)."""
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name != "span")
 
 
 def _uses_forms(node) -> bool:

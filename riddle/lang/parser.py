@@ -9,6 +9,7 @@ exhaust Python's recursion limit.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
@@ -173,29 +174,48 @@ def _to_ast(tree, file: str, line_offset: int = 0) -> list[ast.Statement]:
     return list(result) if isinstance(result, list) else [result]
 
 
+@dataclass(frozen=True)
+class _Part:
+    """A piece of a statement that is no node of its own (`with strength 2`, `exactly 2`), with its span."""
+    key: str
+    value: object
+    span: Span
+
+
 class _ToAst:
-    """Lark tree → ast nodes, bottom up: a rule's method gets its meta (positions) and its children converted.
-    Kept apart from the parser so that positions survive (Lark's own recommendation); `line_offset` places a
-    statement parsed on its own back in its file. Its own walk rather than a lark.Transformer: that one
-    wraps each method afresh for every node (meta=True), a third of the parse's time on a 199-term sum."""
+    """Lark tree → ast nodes, bottom up: a rule's method gets its children converted. A node's span runs from
+    its first child's start to its last child's end (the grammar keeps the tokens that begin or end a node,
+    such as `for`, `num(` … `)` and `[` … `]`), so the parser needs no propagate_positions. `line_offset`
+    places a statement parsed on its own back in its file. Its own walk rather than a lark.Transformer: that
+    one wraps each method afresh for every node, a third of the parse's time on a 199-term sum."""
 
     def __init__(self, file: str, line_offset: int = 0):
         self.file, self.dl = file, line_offset
         self._rules: dict[str, object] = {}
+        self._grouped: dict[int, Span] = {}     # id(node) → its span with the parentheses around it, which a
+                                                # node that begins or ends with it covers (`(a + b) * 2`)
 
     def convert(self, tree: Tree):
         children = [self.convert(c) if isinstance(c, Tree) else c for c in tree.children]
         rule = self._rules.get(tree.data)
         if rule is None:
             rule = self._rules[tree.data] = getattr(self, tree.data, None) or (
-                lambda meta, children, data=tree.data: Tree(data, children, meta))   # as Transformer's default
-        return rule(tree.meta, children)
-
-    def _span(self, meta) -> Span:
-        return Span(self.file, meta.line + self.dl, meta.column, meta.end_line + self.dl, meta.end_column)
+                lambda children, data=tree.data: Tree(data, children))   # as Transformer's default
+        return rule(children)
 
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line + self.dl, tok.column, tok.end_line + self.dl, tok.end_column)
+
+    def _edge(self, x, end: bool) -> Span:
+        """The span of a child: a token, a node, a _Part, or a tuple of them (its first or last element's)."""
+        while isinstance(x, tuple):
+            x = x[-1 if end else 0]
+        return self._tok(x) if isinstance(x, Token) else self._grouped.get(id(x), x.span)
+
+    def _cover(self, first, last) -> Span:
+        """From the start of `first` to the end of `last` (children, as _edge takes them)."""
+        a, b = self._edge(first, False), self._edge(last, True)
+        return Span(self.file, a.line, a.column, b.end_line, b.end_column)
 
     def _name(self, tok: Token) -> ast.Name:
         return ast.Name(text=str(tok), span=self._tok(tok))
@@ -203,171 +223,191 @@ class _ToAst:
     def _number(self, tok: Token) -> ast.Number:
         return ast.Number(text=str(tok), span=self._tok(tok))
 
-    def start(self, meta, children):
+    def start(self, children):
         return [c for c in children if isinstance(c, ast.Statement)]
 
-    def statement(self, meta, children):
+    def statement(self, children):
         return children[0]
 
-    def names(self, meta, children):
+    def group(self, children):
+        """`( … )`: the node inside, as it is; the parentheses count where it begins or ends another."""
+        opening, node, closing = children
+        self._grouped[id(node)] = self._cover(opening, closing)
+        return node
+
+    def names(self, children):
         return tuple(children)
 
-    def ref(self, meta, children):
+    def ref(self, children):
         name, *indexes = children
         if not indexes:
             return self._name(name)
-        return ast.Ref(name=self._name(name), indexes=tuple(indexes), span=self._span(meta))
+        return ast.Ref(name=self._name(name), indexes=tuple(indexes), span=self._cover(name, indexes[-1]))
 
-    def at(self, meta, children):
-        return ast.Index(low=children[0], span=self._span(meta))
+    def at(self, children):
+        opening, low, closing = children
+        return ast.Index(low=low, span=self._cover(opening, closing))
 
-    def slice(self, meta, children):
-        return ast.Index(low=children[0], high=children[1], span=self._span(meta))
+    def slice(self, children):
+        opening, low, high, closing = children
+        return ast.Index(low=low, high=high, span=self._cover(opening, closing))
 
-    def loop(self, meta, children):
-        *bindings, body = children
-        return ast.Loop(bindings=tuple(bindings), body=body, span=self._span(meta))
+    def loop(self, children):
+        word, *bindings, body = children
+        return ast.Loop(bindings=tuple(bindings), body=body, span=self._cover(word, body))
 
-    def binding(self, meta, children):
+    def binding(self, children):
         name, low, high = children
-        return ast.Binding(name=self._name(name), low=low, high=high, span=self._span(meta))
+        return ast.Binding(name=self._name(name), low=low, high=high, span=self._cover(name, high))
 
-    def sheet(self, meta, children):
-        rows, by, columns = children
-        return ast.Sheet(rows=self._number(rows), columns=self._number(columns), by=str(by), span=self._span(meta))
+    def sheet(self, children):
+        word, rows, by, columns = children
+        return ast.Sheet(rows=self._number(rows), columns=self._number(columns), by=str(by),
+                         span=self._cover(word, columns))
 
-    def words(self, meta, children):
+    def words(self, children):
         return tuple(self._name(t) for t in children)
 
-    def plural_declaration(self, meta, children):
+    def plural_declaration(self, children):
         domain, names = children
-        return ast.Declaration(names=names, domain=self._name(domain), plural=True, span=self._span(meta))
+        return ast.Declaration(names=names, domain=self._name(domain), plural=True, span=self._cover(domain, names))
 
-    def typed_declaration(self, meta, children):
+    def typed_declaration(self, children):
         names, domain = children
-        return ast.Declaration(names=names, domain=self._name(domain), plural=False, span=self._span(meta))
+        return ast.Declaration(names=names, domain=self._name(domain), plural=False, span=self._cover(names, domain))
 
-    def fact(self, meta, children):
+    def fact(self, children):
         claim, *options = children
         given: dict[str, ast.Number] = {}
         repeated = []
-        for key, number in options:                        # ("strength", 2), ("noise", 0.1)
-            if key in given:
-                repeated.append(number.span)
-            given[key] = number
+        for option in options:                             # _Part("strength", 2), _Part("noise", 0.1)
+            if option.key in given:
+                repeated.append(option.value.span)
+            given[option.key] = option.value
         return type(claim)(**{**claim.__dict__, "strength": given.get("strength"), "noise": given.get("noise"),
                               "solutions": given.get("solutions"), "repeated": tuple(repeated),
-                              "span": self._span(meta)})
+                              "span": self._cover(claim, options[-1] if options else claim)})
 
-    def strength(self, meta, children):
-        return "strength", self._number(children[0])
+    def strength(self, children):
+        number = self._number(children[0])
+        return _Part("strength", number, number.span)
 
-    def noise(self, meta, children):
-        return "noise", self._number(children[0])
+    def noise(self, children):
+        number = self._number(children[0])
+        return _Part("noise", number, number.span)
 
-    def solutions(self, meta, children):
-        return "solutions", self._count(children[0])
+    def solutions(self, children):
+        count, word = children
+        return _Part("solutions", self._count(count), self._cover(count, word))
 
-    def observation(self, meta, children):
+    def observation(self, children):
         subject, path, *through = children
         sheet = through.pop() if through and isinstance(through[-1], ast.Sheet) else None
         where = (ast.Placeholder(text=str(path), span=self._tok(path)) if path.type == "PLACEHOLDER"
                  else ast.Text(text=str(path)[1:-1], span=self._tok(path)))
-        return ast.Observation(subject=subject, path=where, through=tuple(through), sheet=sheet, span=self._span(meta))
+        return ast.Observation(subject=subject, path=where, through=tuple(through), sheet=sheet,
+                               span=self._cover(subject, sheet or (through[-1] if through else path)))
 
-    def instrument(self, meta, children):
+    def instrument(self, children):
         name, value = children
-        value = (ast.Text(text=str(value)[1:-1], span=self._tok(value)) if value.type == "STRING"
-                 else self._number(value))
-        return ast.Instrument(name=self._name(name), value=value, span=self._span(meta))
+        value_node = (ast.Text(text=str(value)[1:-1], span=self._tok(value)) if value.type == "STRING"
+                      else self._number(value))
+        return ast.Instrument(name=self._name(name), value=value_node, span=self._cover(name, value))
 
-    def _predicate(self, meta, children, verb, negated):
+    def _predicate(self, children, verb, negated):
         subject, words = children
-        return ast.PredicateFact(
-            subject=subject, verb=verb, negated=negated, words=words, span=self._span(meta)
-        )
+        return ast.PredicateFact(subject=subject, verb=verb, negated=negated, words=words,
+                                 span=self._cover(subject, words))
 
-    def is_predicate(self, meta, c): return self._predicate(meta, c, "is", False)
-    def is_not_predicate(self, meta, c): return self._predicate(meta, c, "is", True)
-    def has_predicate(self, meta, c): return self._predicate(meta, c, "has", False)
-    def has_no_predicate(self, meta, c): return self._predicate(meta, c, "has", True)
-    def contains_predicate(self, meta, c): return self._predicate(meta, c, "contains", False)
-    def contains_no_predicate(self, meta, c): return self._predicate(meta, c, "contains", True)
+    def is_predicate(self, c): return self._predicate(c, "is", False)
+    def is_not_predicate(self, c): return self._predicate(c, "is", True)
+    def has_predicate(self, c): return self._predicate(c, "has", False)
+    def has_no_predicate(self, c): return self._predicate(c, "has", True)
+    def contains_predicate(self, c): return self._predicate(c, "contains", False)
+    def contains_no_predicate(self, c): return self._predicate(c, "contains", True)
 
-    def is_label(self, meta, c):
-        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=False, span=self._span(meta))
+    def is_label(self, c):
+        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=False, span=self._cover(c[0], c[1]))
 
-    def is_not_label(self, meta, c):
-        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=True, span=self._span(meta))
+    def is_not_label(self, c):
+        return ast.LabelFact(subject=c[0], label=self._number(c[1]), negated=True, span=self._cover(c[0], c[1]))
 
-    def relation(self, meta, children):
+    def relation(self, children):
         left, op, right = children
         return ast.Relation(left=left, op="=" if op == "==" else str(op), op_span=self._tok(op), right=right,
-                            span=self._span(meta))
+                            span=self._cover(left, right))
 
-    def distinct(self, meta, children):
-        return ast.Distinct(names=children[0], span=self._span(meta))
+    def distinct(self, children):
+        word, names = children
+        return ast.Distinct(names=names, span=self._cover(word, names))
 
-    def _connective(self, meta, op, parts, count=None):
+    def _connective(self, op, parts, span, count=None):
         flat = []
         for p in parts:                                   # `a or b or c` is one `or` of three parts
             if op in ("or", "and") and isinstance(p, ast.Connective) and p.op == op:
                 flat.extend(p.parts)
             else:
                 flat.append(p)
-        return ast.Connective(op=op, parts=tuple(flat), count=count, span=self._span(meta))
+        return ast.Connective(op=op, parts=tuple(flat), count=count, span=span)
 
-    def any_of(self, meta, children): return self._connective(meta, "or", children)
-    def all_of(self, meta, children): return self._connective(meta, "and", children)
-    def conditional(self, meta, children): return self._connective(meta, "if", children)
+    def any_of(self, c): return self._connective("or", c, self._cover(c[0], c[-1]))
+    def all_of(self, c): return self._connective("and", c, self._cover(c[0], c[-1]))
 
-    def counting(self, meta, children):
-        (op, count), *parts = children
-        return self._connective(meta, op, parts, count)
+    def conditional(self, children):
+        word, *parts = children
+        return self._connective("if", parts, self._cover(word, parts[-1]))
 
-    def exactly(self, meta, c): return "exactly", self._count(c[0])
-    def at_least(self, meta, c): return "at least", self._count(c[0])
-    def at_most(self, meta, c): return "at most", self._count(c[0])
+    def counting(self, children):
+        quantity, *parts, closing = children
+        return self._connective(quantity.key, parts, self._cover(quantity, closing), quantity.value)
+
+    def exactly(self, c): return _Part("exactly", self._count(c[-1]), self._cover(c[0], c[-1]))
+    def at_least(self, c): return _Part("at least", self._count(c[-1]), self._cover(c[0], c[-1]))
+    def at_most(self, c): return _Part("at most", self._count(c[-1]), self._cover(c[0], c[-1]))
 
     def _count(self, tok: Token):
         if tok.type == "PLACEHOLDER":
             return ast.Placeholder(text=str(tok), span=self._tok(tok))
         return self._number(tok) if tok.type == "NUMBER" else self._name(tok)
 
-    def _binop(self, meta, children, op):
+    def _binop(self, children, op):
         left, right = children
-        return ast.BinOp(op=op, left=left, right=right, span=self._span(meta))
+        return ast.BinOp(op=op, left=left, right=right, span=self._cover(left, right))
 
-    def add(self, meta, c): return self._binop(meta, c, "+")
-    def sub(self, meta, c): return self._binop(meta, c, "-")
-    def mul(self, meta, c): return self._binop(meta, c, "*")
-    def mod(self, meta, c): return self._binop(meta, c, "%")
+    def add(self, c): return self._binop(c, "+")
+    def sub(self, c): return self._binop(c, "-")
+    def mul(self, c): return self._binop(c, "*")
+    def mod(self, c): return self._binop(c, "%")
 
-    def neg(self, meta, children):
-        return ast.Negate(operand=children[0], span=self._span(meta))
+    def neg(self, children):
+        sign, operand = children
+        return ast.Negate(operand=operand, span=self._cover(sign, operand))
 
-    def number(self, meta, children):
-        return ast.Literal(number=self._number(children[0]), span=self._span(meta))
+    def number(self, children):
+        number = self._number(children[0])
+        return ast.Literal(number=number, span=number.span)
 
-    def variable(self, meta, children):
-        return ast.Variable(name=children[0], span=self._span(meta))
+    def variable(self, children):
+        return ast.Variable(name=children[0], span=children[0].span)
 
-    def placeholder(self, meta, children):
-        return ast.Placeholder(text=str(children[0]), span=self._span(meta))
+    def placeholder(self, children):
+        return ast.Placeholder(text=str(children[0]), span=self._tok(children[0]))
 
-    def numeral(self, meta, children):
-        return ast.Numeral(digits=children[0], span=self._span(meta))
+    def numeral(self, children):
+        word, digits, closing = children
+        return ast.Numeral(digits=digits, span=self._cover(word, closing))
 
-    def solve(self, meta, children):
-        return ast.Solve(settings=tuple(children), span=self._span(meta))
+    def solve(self, children):
+        word, *settings = children
+        return ast.Solve(settings=tuple(settings), span=self._cover(word, settings[-1]))
 
-    def counted_setting(self, meta, children):
+    def counted_setting(self, children):
         count, key = children                             # "100 restarts"
-        return ast.Setting(key=self._name(key), values=(self._number(count),), span=self._span(meta))
+        return ast.Setting(key=self._name(key), values=(self._number(count),), span=self._cover(count, key))
 
-    def named_setting(self, meta, children):
+    def named_setting(self, children):
         key, *values = children                           # "anneal 0.5 1 3 10"
         vals = tuple(self._number(v) if v.type == "NUMBER" else self._name(v) for v in values)
-        return ast.Setting(key=self._name(key), values=vals, span=self._span(meta))
+        return ast.Setting(key=self._name(key), values=vals, span=self._cover(key, values[-1]))
 
 

@@ -27,17 +27,17 @@ _TERMINAL_WORDS = {
     "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`", "PERCENT": "`%`", "LPAR": "`(`", "RPAR": "`)`",
     "COMMA": "`,`", "COLON": "`:`", "_SEP": "the end of the statement", "$END": "the end of the statement",
     "_IS": "`is`", "_NOT": "`not`", "_HAS": "`has`", "_NO": "`no`", "_CONTAINS": "`contains`",
-    "_ALL": "`all`", "_DIFFERENT": "`different`", "_NUM": "`num(`", "_WITH": "`with strength`",
-    "_STRENGTH": "`strength`", "_SOLVE": "`solve`", "_OR": "`or`", "_AND": "`and`", "_IF": "`if`",
-    "_THEN": "`then`", "_EXACTLY": "`exactly`", "_AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
+    "ALL": "`all`", "_DIFFERENT": "`different`", "NUM": "`num(`", "_WITH": "`with strength`",
+    "_STRENGTH": "`strength`", "SOLVE": "`solve`", "_OR": "`or`", "_AND": "`and`", "IF": "`if`",
+    "_THEN": "`then`", "EXACTLY": "`exactly`", "AT": "`at`", "_LEAST": "`least`", "_MOST": "`most`",
     "_OF": "`of`", "LBRACE": "`{`", "RBRACE": "`}`", "_LOOKS": "`looks`", "_LIKE": "`like`",
     "_NOISE": "`noise`", "STRING": "a path in quotes", "LSQB": "`[`", "RSQB": "`]`", "_DOTDOT": "`..`",
-    "_FOR": "`for`", "_IN": "`in`", "_SPLIT": "`split`", "_SOLUTION": "`solution`", "_THROUGH": "`through`",
+    "FOR": "`for`", "_IN": "`in`", "SPLIT": "`split`", "SOLUTION": "`solution`", "_THROUGH": "`through`",
 }
-_EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "_NUM"}
+_EXPRESSION_START = {"NAME", "NUMBER", "LPAR", "MINUS", "NUM"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "PERCENT"}
 # what can begin a statement inside a connective
-STATEMENT_START = _EXPRESSION_START | {"_ALL", "_EXACTLY", "_AT"}
+STATEMENT_START = _EXPRESSION_START | {"ALL", "EXACTLY", "AT"}
 
 
 def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
@@ -46,7 +46,7 @@ def _describe_expected(expected: set[str], after_verb: bool = False) -> str:
     if len(expected) > 1:                     # an index may follow any name: naming `[` there is noise too
         expected -= {"LSQB"}
     parts = []
-    if expected & STATEMENT_START >= {"_EXACTLY", "_AT", "_ALL"}:
+    if expected & STATEMENT_START >= {"EXACTLY", "AT", "ALL"}:
         parts.append("a statement")
         expected -= STATEMENT_START
     if _EXPRESSION_START <= expected or {"NAME", "NUMBER", "LPAR"} <= expected:
@@ -87,15 +87,15 @@ def _context(tokens: list[Token]) -> str:
     types = [t.type for t in tokens]
     if not types:
         return "a statement"
-    if types[0] == "_SOLVE":
+    if types[0] == "SOLVE":
         return "the solve settings"
-    if "_IF" in types:
+    if "IF" in types:
         return "an `if … then …`"
-    if types[0] in ("_EXACTLY", "_AT") or "LBRACE" in types:
+    if types[0] in ("EXACTLY", "AT") or "LBRACE" in types:
         return "a counted list (`exactly N of { … }`)"
     if "_OR" in types or "_AND" in types:
         return "a connective (`or`, `and`)"
-    if types[0] == "_ALL":
+    if types[0] == "ALL":
         return "an `all different` list"
     if "_WITH" in types:
         return "a strength (`with strength W`)"
@@ -142,7 +142,7 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
                 'after `looks like`: `x looks like "seen.png"`')
     if last == "STRING" and tok.type in ("_OR", "_AND"):
         return "an observation stands alone: it cannot be part of `or` / `and`; put the rest on its own line"
-    if tok.type == "COMMA" and "_IF" in types and "_THEN" not in types:
+    if tok.type == "COMMA" and "IF" in types and "_THEN" not in types:
         return "write `if A then B` without a comma"
     if tok.type == "COMMA" and types.count("LBRACE") > types.count("RBRACE"):
         return "separate the statements of a list with `;` or new lines: `exactly 1 of { a is odd; b is odd }`"
@@ -151,16 +151,16 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
                 "for one but not both, `exactly 1 of { A; B }`")
     if last in ("_OR", "_AND") and tok.type in ("$END", "_SEP", "RPAR", "RBRACE"):
         return f"`{before[-1].value}` needs a statement on each side: `a is odd {before[-1].value} b is even`"
-    if "_THEN" in expected and "_IF" in types and "_THEN" not in types:
+    if "_THEN" in expected and "IF" in types and "_THEN" not in types:
         return "an `if` needs its `then`: `if a is odd then b is even`"
     if last == "_THEN" and tok.type in ("$END", "_SEP"):
         return "say what follows: `if a is odd then b is even`"
     if "_OF" in expected and tok.type == "LBRACE":
-        start = max(i for i, ty in enumerate(types) if ty in ("_EXACTLY", "_AT"))
+        start = max(i for i, ty in enumerate(types) if ty in ("EXACTLY", "AT"))
         return f"write `{' '.join(t.value for t in before[start:])} of {{ … }}`"
-    if last in ("_EXACTLY", "_LEAST", "_MOST") and tok.type != "NUMBER":
+    if last in ("EXACTLY", "_LEAST", "_MOST") and tok.type != "NUMBER":
         return "say how many: `exactly 1 of { … }`, `at least two of { … }`"
-    if last == "_AT" and tok.type != "_LEAST" and tok.type != "_MOST":
+    if last == "AT" and tok.type != "_LEAST" and tok.type != "_MOST":
         return "write `at least N of { … }` or `at most N of { … }`"
     if last == "_OF" and tok.type != "LBRACE":
         return "put the statements in braces: `exactly 1 of { a is odd; b is odd }`"
@@ -175,7 +175,7 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
         return f"`{before[-1].value}` is a keyword of riddle and cannot name an unknown"
     if tok.type.startswith("_") and tok.type != "_SEP" and "NAME" in expected:
         return f"`{tok.value}` is a keyword of riddle and cannot be used as a name"
-    if types[:1] == ["_SOLVE"] and "COMMA" in expected:
+    if types[:1] == ["SOLVE"] and "COMMA" in expected:
         return "separate settings with `,`: `solve with 100 restarts, 5 pairs`"
     # `first iss odd` reads as a declaration of domain `first`: the second word was meant as a verb
     if len(before) >= 2 and types[:2] == ["NAME", "NAME"]:
@@ -184,7 +184,7 @@ def _syntax_help(before: list[Token], tok: Token, expected: set[str]) -> str | N
             return f"did you mean `{before[0].value} {verb} …`?"
         if tok.type == "NAME" and "COMMA" in expected:
             return "separate the names with `,`: `digits a, b`"
-    if tok.type == "NUMBER" and (last == "COMMA" or types[-2:] == ["_NUM", "LPAR"]) and "_NUM" in types:
+    if tok.type == "NUMBER" and (last == "COMMA" or types[-2:] == ["NUM", "LPAR"]) and "NUM" in types:
         return "`num(…)` takes unknowns only; write the constant part as a number: `10 * a + 3`"
     if tok.type == "COMPARISON" and "COMPARISON" in types:
         return "a relation compares two expressions once; write `a < b` and `b < c` as two statements"
