@@ -87,7 +87,7 @@ def test_a_worker_warms_up_before_its_first_job(tmp_path, monkeypatch):
     monkeypatch.setenv("RIDDLE_TEST_WARM_MARK", str(tmp_path / "mark"))       # the child inherits it
     worker = Worker(jobs.run_job, mark_reading_solve, marking_warm_up, "coupled")
     try:
-        worker.conn.send(("j1", "solve", LOOP, {}, {}, None))                    # sent at once: it waits for the warm-up
+        worker.conn.send(("j1", "solve", LOOP, {}, {}, None))       # sent at once: it waits for the warm-up
         messages = []
         while not messages or messages[-1][0] != "end":
             assert worker.conn.poll(30), "the worker said nothing for 30 s"

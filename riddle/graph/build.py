@@ -187,7 +187,7 @@ class FactorGraph:
 
     def values(self) -> dict[str, np.ndarray]:
         """Each variable's values: an unknown's labels, a switch's 0 and 1, a given's values."""
-        out = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in self.unknowns}
+        out = label_values(self.unknowns)
         out.update({s.name: SWITCH_VALUES for s in self.switches})
         out.update({g.name: g.values for g in self.givens})
         return out
@@ -223,11 +223,25 @@ class FactorGraph:
         return float(1 - np.prod(kept)) if kept else 0.0
 
 
+
+def label_values(unknowns) -> dict[str, np.ndarray]:
+    """Each unknown's labels as an int64 array, one read-only array per domain: unknowns of one domain share
+    it, so a Sudoku's 972 `all different` pairs are known to range over one domain by `is`, not by a compare."""
+    shared: dict[tuple, np.ndarray] = {}
+    out = {}
+    for u in unknowns:
+        labels = tuple(u.domain.labels)
+        if labels not in shared:
+            shared[labels] = np.asarray(labels, dtype=np.int64)
+            shared[labels].flags.writeable = False
+        out[u.name] = shared[labels]
+    return out
+
 def build(riddle: CheckedRiddle) -> FactorGraph:
     """Raise RiddleError (with spans) when a relation cannot be built within the memory bounds."""
     if not riddle.ok:
         raise RiddleError([d for d in riddle.diagnostics if d.is_error], riddle.source)
-    values = {u.name: np.asarray(u.domain.labels, dtype=np.int64) for u in riddle.unknowns}
+    values = label_values(riddle.unknowns)
     givens, given_exprs = _givens(riddle, values)
     values.update({g.name: g.values for g in givens})
     factors: list[Factor] = []

@@ -29,6 +29,8 @@ class DenseLogic:
     """T[i_1, …, i_n] = relation holds at labels (values_1[i_1], …); axes in `scope` order."""
     scope: tuple[str, ...]
     table: np.ndarray             # bool [|D_1|, …, |D_n|]
+    differ: bool = False          # built as `label(a) ≠ label(b)` over one domain (an `all different` pair): the
+                                  # search need not count the table to know (a Sudoku has 972 of them)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def dense_truth(part, values: dict[str, np.ndarray], limit: float | None = DENSE
                             f"holds at most {DENSE_LIMIT:.0e})")
     if getattr(part, "kind", None) == "distinct" and len(scope) == 2:   # an `all different` pair: built directly
         a, b = (values[n] for n in scope)                                # (a Sudoku has 972 of them)
-        return DenseLogic(scope, a[:, None] != b[None, :])
+        return DenseLogic(scope, a[:, None] != b[None, :], differ=a is b)
     return DenseLogic(scope, np.broadcast_to(part.holds(domain_grid(scope, values)), shape).copy())
 
 

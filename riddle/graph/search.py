@@ -193,6 +193,8 @@ def _weight(model, var, factors):
 
 def _differ(logic: DenseLogic, values) -> bool:
     """Is this pair's table exactly `label(a) ≠ label(b)` over one domain?"""
+    if logic.differ:
+        return True
     a, b = logic.scope
     table, n = logic.table, len(values[a])
     if table.shape != (n, n) or values[a] is not values[b] and not np.array_equal(values[a], values[b]):
