@@ -18,6 +18,9 @@ from ..lang.evaluate import INT_LIMIT, compare, linear_form
 
 DENSE_LIMIT = 10 ** 6             # entries; the checker uses the same bound to decide what is split
 STATE_LIMIT = 2 * 10 ** 5         # partial-sum values per chain link
+REST_SORT_LIMIT = 4 * STATE_LIMIT  # a level of a chain's exact rest sums is sorted only from at most this many sums:
+                                   # one more level of a 10-letter sum is 10× the last, and sorting 1–2 M sums only to
+                                   # find them past STATE_LIMIT was most of `riddle check` of a long sum (23 of 29 ms)
 
 
 class LogicTooLarge(ValueError):
@@ -128,6 +131,8 @@ def linear_chain(stmt, values: dict[str, np.ndarray]) -> LinearChain:
     if stmt.op == "=":
         rest_sums[len(c)] = np.zeros(1, dtype=dtype)
         for j in range(len(c) - 1, -1, -1):
+            if vals[j].size * rest_sums[j + 1].size > REST_SORT_LIMIT:
+                break                                 # far past the limit: not sorted only to be dropped
             grown = sorted_unique(c[j] * vals[j][:, None] + rest_sums[j + 1][None, :])     # sorted runs
             if grown.size > STATE_LIMIT:
                 break
