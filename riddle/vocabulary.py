@@ -60,16 +60,18 @@ class Brackets:
 
 
 @functools.cache
-def language():
+def language(transformer=None):
     """The LALR parser of the grammar, built once per process (strict: conflicts and collisions are errors).
     lang/grammar.py parses with it; keywords() reads its terminals, so the registry, the formatter, the LSP
-    and the editor grammar's test share the grammar's own list of words."""
+    and the editor grammar's test share the grammar's own list of words. `transformer`: Lark's inline
+    transformer, called as each rule is reduced (lang/parser.py's builds the AST so, with no tree between)."""
     from lark import Lark
     # lexer="basic": keywords are reserved everywhere, not only where the parser expects them
     # cache=True: Lark keeps the analysed tables in a temporary file keyed by the grammar's hash, so
     # `riddle check` starts in milliseconds; tests build it uncached to keep strict mode honest.
     return Lark(grammar_text(), parser="lalr", lexer="basic", strict=True, propagate_positions=False,
-                maybe_placeholders=False, start=["start", "statement"], cache=True, postlex=Brackets())
+                maybe_placeholders=False, start=["start", "statement"], cache=True, postlex=Brackets(),
+                transformer=transformer)
 
 
 @functools.cache

@@ -9,9 +9,10 @@ exhaust Python's recursion limit.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
-from lark import Token, Tree
+from lark import Token
 from lark.exceptions import UnexpectedInput
 
 from . import ast
@@ -32,8 +33,8 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
     diagnostics = _check_bounds(source)
     if not diagnostics:
         try:
-            tree = lark_parser().parse(source.text + "\n", start="start")
-            return ast.Riddle(file=source.file, statements=tuple(_to_ast(tree, source.file))), []
+            statements = _parse_to_ast(source.text + "\n", "start", source.file)
+            return ast.Riddle(file=source.file, statements=tuple(statements)), []
         except UnexpectedInput:
             pass                                          # read statement by statement to find every mistake
     statements: list[ast.Statement] = []
@@ -48,8 +49,7 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
             continue
         padded = " " * (column - 1) + text                # keep columns as in the file
         try:
-            tree = lark_parser().parse(padded, start="statement")
-            statements.extend(_to_ast(tree, source.file, line - 1))
+            statements.extend(_parse_to_ast(padded, "statement", source.file, line - 1))
         except UnexpectedInput as e:
             diagnostics.append(syntax_diagnostic(e, padded, source.file, line))
             unread.append(text)
@@ -169,9 +169,17 @@ def _max_depth(text: str) -> int:
     return best
 
 
-def _to_ast(tree, file: str, line_offset: int = 0) -> list[ast.Statement]:
-    result = _ToAst(file, line_offset).convert(tree)
+def _parse_to_ast(text: str, start: str, file: str, line_offset: int = 0) -> list[ast.Statement]:
+    """Parse `text` from rule `start` into AST nodes, built as Lark reduces each rule (its inline transformer:
+    no parse tree, no second walk). One parse at a time in a process: the builder holds the file and line
+    offset of the parse under way (the GIL runs one anyway)."""
+    with _BUILDING:
+        _BUILDER.begin(file, line_offset)
+        result = lark_parser(_BUILDER).parse(text, start=start)
     return list(result) if isinstance(result, list) else [result]
+
+
+_BUILDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -183,25 +191,16 @@ class _Part:
 
 
 class _ToAst:
-    """Lark tree → ast nodes, bottom up: a rule's method gets its children converted. A node's span runs from
-    its first child's start to its last child's end (the grammar keeps the tokens that begin or end a node,
-    such as `for`, `num(` … `)` and `[` … `]`), so the parser needs no propagate_positions. `line_offset`
-    places a statement parsed on its own back in its file. Its own walk rather than a lark.Transformer: that
-    one wraps each method afresh for every node, a third of the parse's time on a 199-term sum."""
+    """Lark's inline transformer: each rule's method gets its children, already converted, as the parser
+    reduces it. A node's span runs from its first child's start to its last child's end (the grammar keeps
+    the tokens that begin or end a node, such as `for`, `num(` … `)` and `[` … `]`), so the parser needs no
+    propagate_positions. `begin` sets the file and the line offset (a statement parsed on its own is placed
+    back in its file) before each parse."""
 
-    def __init__(self, file: str, line_offset: int = 0):
+    def begin(self, file: str, line_offset: int = 0) -> None:
         self.file, self.dl = file, line_offset
-        self._rules: dict[str, object] = {}
         self._grouped: dict[int, Span] = {}     # id(node) → its span with the parentheses around it, which a
                                                 # node that begins or ends with it covers (`(a + b) * 2`)
-
-    def convert(self, tree: Tree):
-        children = [self.convert(c) if isinstance(c, Tree) else c for c in tree.children]
-        rule = self._rules.get(tree.data)
-        if rule is None:
-            rule = self._rules[tree.data] = getattr(self, tree.data, None) or (
-                lambda children, data=tree.data: Tree(data, children))   # as Transformer's default
-        return rule(children)
 
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line + self.dl, tok.column, tok.end_line + self.dl, tok.end_column)
@@ -411,3 +410,4 @@ class _ToAst:
         return ast.Setting(key=self._name(key), values=vals, span=self._cover(key, values[-1]))
 
 
+_BUILDER = _ToAst()
