@@ -132,3 +132,19 @@ def test_a_sheet_is_cut_into_cells_ink_seen_and_blank_cells_unseen(tmp_path):
     assert cols.argmax() in range(12, 16) and bar[:, :6].max() < 0.1    # the stroke in the middle, no grid line
     assert seen["g[2][2]"].pixels.mean(1).argmax() in range(12, 16)     # a horizontal bar stays horizontal
     assert seen["g[2][3]"].pixels.mean() > seen["g[1][1]"].pixels.mean()
+
+
+@pytest.mark.parametrize("text, plain", [
+    ("digits a, b\na + b = 3\n", True),
+    ("digits a, b\n(a + b) * 2 = 6 or a is odd\n", True),
+    ("digits cell[2]\ncell[1] = 1\n", False),                         # an array reference
+    ("digits a, b\nfor i in 1..2: a = i\n", False),                     # a loop
+    ("digits c[2][2]\nc looks like \"b.png\" split 2 x 2\n", False),    # a sheet (and a reference)
+])
+def test_the_parser_says_whether_a_riddle_uses_arrays_loops_or_sheets(text, plain):
+    """`Riddle.plain` spares the expander a walk of every statement: it must never call a riddle with forms plain."""
+    from riddle.lang.errors import Source
+    from riddle.lang.expand import needs_expansion
+    from riddle.lang.parser import parse
+    riddle, _ = parse(Source("r.rdl", text))
+    assert riddle.plain is plain and needs_expansion(riddle) is not plain

@@ -226,6 +226,7 @@ class Riddle:
     file: str
     statements: tuple[Statement, ...]
     unread: tuple[str, ...] = ()  # statements that could not be parsed, as text (see parser.parse)
+    plain: bool = False           # known to use no array, loop or sheet (the parser says so): nothing to expand
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────

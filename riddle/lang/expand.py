@@ -86,7 +86,7 @@ def _uses_forms(node) -> bool:
 def expand(riddle: ast.Riddle) -> tuple[ast.Riddle, list[Diagnostic]]:
     """The riddle with every array, slice, loop and sheet written out, and a diagnostic per statement
     that could not be (that statement is left out, its words counted as mentioned)."""
-    if not needs_expansion(riddle):
+    if riddle.plain or not needs_expansion(riddle):
         return riddle, []
     e = _Expander()
     diagnostics: list[Diagnostic] = []

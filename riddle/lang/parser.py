@@ -33,8 +33,8 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
     diagnostics = _check_bounds(source)
     if not diagnostics:
         try:
-            statements = _parse_to_ast(source.text + "\n", "start", source.file)
-            return ast.Riddle(file=source.file, statements=tuple(statements)), []
+            statements, forms = _parse_to_ast(source.text + "\n", "start", source.file)
+            return ast.Riddle(file=source.file, statements=tuple(statements), plain=not forms), []
         except UnexpectedInput:
             pass                                          # read statement by statement to find every mistake
     statements: list[ast.Statement] = []
@@ -49,7 +49,7 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
             continue
         padded = " " * (column - 1) + text                # keep columns as in the file
         try:
-            statements.extend(_parse_to_ast(padded, "statement", source.file, line - 1))
+            statements.extend(_parse_to_ast(padded, "statement", source.file, line - 1)[0])
         except UnexpectedInput as e:
             diagnostics.append(syntax_diagnostic(e, padded, source.file, line))
             unread.append(text)
@@ -131,7 +131,11 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
                 return out
     if out:
         return out
-    for number, column, piece, _ in split_statements(source.text):
+    text = source.text
+    if sum(text.count(ch) for ch in "+-*%([") + len(_CONNECTIVES.findall(text)) <= MAX_OPERATORS \
+            and text.count("(") + text.count("[") <= 32:
+        return out                        # the whole text is within both bounds, so is each statement
+    for number, column, piece, _ in split_statements(text):
         operators = sum(piece.count(ch) for ch in "+-*%([") + len(_CONNECTIVES.findall(piece))
         depth = _max_depth(piece)
         if operators > MAX_OPERATORS or depth > 32:
@@ -169,14 +173,16 @@ def _max_depth(text: str) -> int:
     return best
 
 
-def _parse_to_ast(text: str, start: str, file: str, line_offset: int = 0) -> list[ast.Statement]:
+def _parse_to_ast(text: str, start: str, file: str, line_offset: int = 0) -> tuple[list[ast.Statement], bool]:
     """Parse `text` from rule `start` into AST nodes, built as Lark reduces each rule (its inline transformer:
-    no parse tree, no second walk). One parse at a time in a process: the builder holds the file and line
+    no parse tree, no second walk), and whether any is an array reference, a loop or a sheet (else the
+    expander need not walk them). One parse at a time in a process: the builder holds the file and line
     offset of the parse under way (the GIL runs one anyway)."""
     with _BUILDING:
         _BUILDER.begin(file, line_offset)
         result = lark_parser(_BUILDER).parse(text, start=start)
-    return list(result) if isinstance(result, list) else [result]
+        forms = _BUILDER.forms
+    return (list(result) if isinstance(result, list) else [result]), forms
 
 
 _BUILDING = threading.Lock()
@@ -199,6 +205,7 @@ class _ToAst:
 
     def begin(self, file: str, line_offset: int = 0) -> None:
         self.file, self.dl = file, line_offset
+        self.forms = False                      # an array reference, a loop or a sheet was built
         self._grouped: dict[int, Span] = {}     # id(node) → its span with the parentheses around it, which a
                                                 # node that begins or ends with it covers (`(a + b) * 2`)
 
@@ -241,6 +248,7 @@ class _ToAst:
         name, *indexes = children
         if not indexes:
             return self._name(name)
+        self.forms = True
         return ast.Ref(name=self._name(name), indexes=tuple(indexes), span=self._cover(name, indexes[-1]))
 
     def at(self, children):
@@ -253,6 +261,7 @@ class _ToAst:
 
     def loop(self, children):
         word, *bindings, body = children
+        self.forms = True
         return ast.Loop(bindings=tuple(bindings), body=body, span=self._cover(word, body))
 
     def binding(self, children):
@@ -261,6 +270,7 @@ class _ToAst:
 
     def sheet(self, children):
         word, rows, by, columns = children
+        self.forms = True
         return ast.Sheet(rows=self._number(rows), columns=self._number(columns), by=str(by),
                          span=self._cover(word, columns))
 
