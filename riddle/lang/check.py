@@ -499,7 +499,7 @@ class _Checker:
                 return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.op == "!=")
         stmt = RelationStatement(span=f.span, strength=strength, left=f.left, op=f.op, right=f.right,
                                  linear=linear_form(f.left) is not None and linear_form(f.right) is not None)
-        ranges = {n: (min(u.domain.labels), max(u.domain.labels)) for n, u in self.unknowns.items()}
+        ranges = {n: (min(self.unknowns[n].domain.labels), max(self.unknowns[n].domain.labels)) for n in stmt.unknowns}
         ranges.update({p.text: (0, 0) for p in placeholders})          # a row's own number: checked per row
         lo_hi = [bounds(side, ranges) for side in (f.left, f.right)]
         if not stmt.linear and any(abs(x) >= INT_LIMIT for pair in lo_hi for x in pair):

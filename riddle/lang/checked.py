@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -221,7 +222,7 @@ class RelationStatement(Statement):
     linear: bool                  # a sum of constant multiples of unknowns and numerals: decomposable
     kind: str = "logic relation"
 
-    @property
+    @cached_property                      # asked of every relation many times a check (a Sudoku has 405)
     def unknowns(self):
         return tuple(dict.fromkeys(n.text for n in ast.expr_names(self.left) + ast.expr_names(self.right)))
 
@@ -396,7 +397,7 @@ class ConnectiveStatement(Statement):
     count: int | str | None = None            # the counting forms' N (a template's `$k`: its text)
     kind: str = "connective"
 
-    @property
+    @cached_property
     def unknowns(self):
         return tuple(dict.fromkeys(n for p in self.parts for n in p.unknowns))
 
