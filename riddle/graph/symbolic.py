@@ -255,6 +255,12 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
     table = np.zeros((1, 0), np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
     column: dict[str, int] = {}
     partial = [np.full(1, ch.const, dtype=ch.states[0].dtype) for ch in chains]   # object: a long numeral's sums
+    # each table factor is checked once, at the step that assigns the last of its unknowns
+    at = {n: step for step, n in enumerate(order)}
+    due: dict[int, list] = {}
+    for f in multi:
+        if not isinstance(f.logic, LinearChain):
+            due.setdefault(max(at[v] for v in f.scope), []).append(f)
     for step, n in enumerate(order):
         d = domain[n]
         m = len(table)
@@ -270,9 +276,8 @@ def enumerate_solutions(graph: FactorGraph, factors: list[Factor], names=None,
         partial = [np.repeat(p, len(d)) for p in partial]
         keep = np.ones(len(table), bool)
         assigned = set(order[:step + 1])
-        for f in multi:
-            if n in f.scope and set(f.scope) <= assigned and not isinstance(f.logic, LinearChain):
-                keep &= _check(f, cols, values)
+        for f in due.get(step, ()):
+            keep &= _check(f, cols, values)
         for i, ch in enumerate(chains):
             if n in ch.scope:                              # int64 before the product: int8 labels overflow
                 partial[i] = partial[i] + ch.coeffs[ch.scope.index(n)] * cols[n].astype(partial[i].dtype)
