@@ -110,3 +110,28 @@ def test_the_api_checks_and_formats_in_checking_processes_and_lists_them():
         assert again.status_code == 200 and again.json()["ok"]                   # on a new process
         status = client.get("/api/status").json()
         assert status["checkers_replaced"] == 1 and len(status["checkers"]) == 1
+
+
+@pytest.mark.slow
+def test_a_checking_process_that_dies_before_it_ever_answers_is_respawned_ever_more_slowly():
+    """One that ends soon after its start without having answered failed to start (a broken install): the next
+    waits 1 s, then twice as long, so the server never spawns in a loop."""
+    async def go():
+        checkers = Checkers(1)
+        try:
+            checkers.start()
+            waits = []
+            for _ in range(2):
+                [pid] = checkers.pids
+                before = checkers.replaced
+                os.kill(pid, signal.SIGKILL)
+                while checkers.replaced == before:
+                    await asyncio.sleep(0.05)
+                waits.append(checkers._respawn_wait)
+                while not checkers.pids:                  # the next one comes after the wait
+                    await asyncio.sleep(0.05)
+            return waits, await checkers.run(pid_and_nap, 0.0)
+        finally:
+            checkers.close()
+    waits, pid = asyncio.run(go())
+    assert waits == [1.0, 2.0] and pid > 0
