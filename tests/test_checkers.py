@@ -28,6 +28,25 @@ def pid_and_nap(seconds: float) -> int:
     return os.getpid()
 
 
+def many_bytes(n: int) -> bytes:
+    return b"x" * n
+
+
+def test_answers_past_a_pipes_buffer_come_back_whole_on_uvloop():
+    """`riddle serve` runs on uvloop, whose poll makes a watched fd non-blocking: an answer larger than the pipe's
+    buffer (a Sudoku's check is ~40 KB, a long riddle's more) arrived in parts and was lost."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def go():
+        checkers = Checkers(2)
+        try:
+            return await asyncio.wait_for(asyncio.gather(*(checkers.run(many_bytes, 300_000 + k) for k in range(4))),
+                                          60)
+        finally:
+            checkers.close()
+    assert [len(a) for a in uvloop.run(go())] == [300_000 + k for k in range(4)]
+
+
 def test_a_check_runs_in_a_checking_process_and_answers_as_on_a_thread():
     async def go():
         checkers = Checkers(1)

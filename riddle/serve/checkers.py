@@ -146,6 +146,10 @@ class Checkers:
         self._idle.append(p)
         self._loop.add_reader(p.conn.fileno(), self._answered, p)
         self._loop.add_reader(p.process.sentinel, self._ended, p)
+        # uvloop (libuv's poll) makes a watched fd non-blocking; a message is read and written whole (a check's
+        # answer may be 100 KB, past a pipe's buffer), which needs it blocking: readiness says a message began (a
+        # request past the buffer, an upload, to a process still starting waits for it to read)
+        os.set_blocking(p.conn.fileno(), True)
 
     def _dispatch(self) -> None:
         while self._idle and self._line:
