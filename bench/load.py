@@ -118,13 +118,15 @@ class Load:
                                    for i in range(self.clients)))
             monitor.cancel()
             if killer:
-                killer.cancel()
+                await killer                           # it follows its last kill's job to its end (≤ 10 s)
 
     async def killer(self, http: aiohttp.ClientSession) -> None:
         """Every `kill_every` s, SIGKILL a solver process that runs a job, by the pid /api/status gives."""
         while True:
             await asyncio.sleep(self.kill_every)
-            async with http.get("/api/status") as r:
+            if time.monotonic() >= self.deadline:      # the phase is over: no kill it would not see end (a kill
+                return                                 # just before its end was cut off while asking, and counted
+            async with http.get("/api/status") as r:   # as a job failed that was not killed)
                 workers = (await r.json())["workers"]
             busy = [w for w in workers if w["job"] and w["alive"]]
             if busy:
