@@ -223,7 +223,6 @@ class FactorGraph:
         return float(1 - np.prod(kept)) if kept else 0.0
 
 
-
 def label_values(unknowns) -> dict[str, np.ndarray]:
     """Each unknown's labels as an int64 array, one read-only array per domain: unknowns of one domain share
     it, so a Sudoku's 972 `all different` pairs are known to range over one domain by `is`, not by a compare."""
@@ -236,6 +235,7 @@ def label_values(unknowns) -> dict[str, np.ndarray]:
             shared[labels].flags.writeable = False
         out[u.name] = shared[labels]
     return out
+
 
 def build(riddle: CheckedRiddle) -> FactorGraph:
     """Raise RiddleError (with spans) when a relation cannot be built within the memory bounds."""

@@ -206,8 +206,9 @@ class _ToAst:
     def begin(self, file: str, line_offset: int = 0) -> None:
         self.file, self.dl = file, line_offset
         self.forms = False                      # an array reference, a loop or a sheet was built
-        self._grouped: dict[int, Span] = {}     # id(node) → its span with the parentheses around it, which a
-                                                # node that begins or ends with it covers (`(a + b) * 2`)
+        self._grouped: dict[int, tuple] = {}    # id(node) → (node, its span with the parentheses around it), which
+                                                # a node that begins or ends with it covers (`(a + b) * 2`); the
+                                                # node is held so that no other takes its id during the parse
 
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line + self.dl, tok.column, tok.end_line + self.dl, tok.end_column)
@@ -216,7 +217,10 @@ class _ToAst:
         """The span of a child: a token, a node, a _Part, or a tuple of them (its first or last element's)."""
         while isinstance(x, tuple):
             x = x[-1 if end else 0]
-        return self._tok(x) if isinstance(x, Token) else self._grouped.get(id(x), x.span)
+        if isinstance(x, Token):
+            return self._tok(x)
+        grouped = self._grouped.get(id(x))
+        return grouped[1] if grouped is not None else x.span
 
     def _cover(self, first, last) -> Span:
         """From the start of `first` to the end of `last` (children, as _edge takes them)."""
@@ -238,7 +242,7 @@ class _ToAst:
     def group(self, children):
         """`( … )`: the node inside, as it is; the parentheses count where it begins or ends another."""
         opening, node, closing = children
-        self._grouped[id(node)] = self._cover(opening, closing)
+        self._grouped[id(node)] = (node, self._cover(opening, closing))
         return node
 
     def names(self, children):

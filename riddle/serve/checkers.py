@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Callable
 
-from .workers import CONTEXT
+from .workers import CONTEXT, respawn_wait
 
 CHECK_ORACLE_SECONDS = 2.0         # the oracle's budget per check here (the CLI's: 10 s): one wide riddle holds
                                    # a checking process at most this long
@@ -33,7 +33,6 @@ CHECK_TIMEOUT = 30.0               # s: a check past this is stuck (the oracle s
                                    # the checker are bounded by the input's limits): its process is killed. Counted
                                    # from when the check is sent, so it also covers a new pool's start-up (2–3 s)
 WARM_RIDDLE = "digits x, y\nx + y = 3\nx is odd\n"
-START_S, RESPAWN_FIRST_S, RESPAWN_MAX_S = 30.0, 1.0, 60.0   # as the solver processes' (jobs.py)
 
 
 class CheckerDied(RuntimeError):
@@ -189,10 +188,8 @@ class Checkers:
         if p.job is not None and not p.job.done():
             p.job.set_exception(CheckerDied("a checking process ended while it checked this riddle; check again"))
         self.replaced += 1
-        # one that ended before it ever answered, soon after its start, failed to start (a broken install): the
-        # next waits 1 s, then twice as long each time up to 60 s, so the server never spawns in a loop
-        failed_start = not p.answered and time.monotonic() - p.started < START_S
-        self._respawn_wait = min(RESPAWN_MAX_S, max(RESPAWN_FIRST_S, 2 * self._respawn_wait)) if failed_start else 0.0
+        # one that ended before it ever answered, soon after its start, failed to start: the solver processes' rule
+        self._respawn_wait = respawn_wait(self._respawn_wait, p.started, p.answered)
         if self._respawn_wait:
             self._loop.call_later(self._respawn_wait, self._respawn, self._loop)
         else:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import api
 from ..report.images import encode_png, grid
-from .workers import RaySlot, Worker
+from .workers import RaySlot, Worker, respawn_wait
 
 TERMINAL = ("result", "error", "cancelled")
 KEEP_FINISHED = 16                 # finished jobs kept for their downloads; those that ended longest ago are dropped
@@ -39,9 +39,6 @@ SILENCE_GRACE_S = 60.0             # … plus this (the check, loading networks,
 CANCEL_GRACE_S = 10.0              # a worker still running this long after a cancel is killed (the job: cancelled)
 POLL_S = 0.1                       # how often the server looks at a running job's cancel flag
 WATCH_S = 1.0                      # how often an idle slot looks whether its worker still lives
-RESPAWN_FIRST_S = 1.0              # a worker that ended before its first job, within START_S of its start, failed
-RESPAWN_MAX_S = 60.0               # to start (a broken install, no memory): the next waits this long, then twice as
-START_S = 30.0                     # long each time up to RESPAWN_MAX_S, so the server does not spawn in a loop
 
 
 class Cancelled(Exception):
@@ -465,9 +462,7 @@ class Solver:
         old = self._workers[slot]
         if old.alive():
             old.kill()
-        failed_start = not old.ran and time.monotonic() - old.started < START_S
-        wait = min(RESPAWN_MAX_S, max(RESPAWN_FIRST_S, 2 * self._respawn_wait[slot])) if failed_start else 0.0
-        self._respawn_wait[slot] = wait
+        wait = self._respawn_wait[slot] = respawn_wait(self._respawn_wait[slot], old.started, old.ran)
         if wait:                                        # (a close ends the wait)
             with self._lock:
                 self._lock.wait_for(lambda: self._closed, timeout=wait)

@@ -27,6 +27,17 @@ from typing import Callable
 CONTEXT = multiprocessing.get_context("spawn")   # fork would copy the server's threads and locks mid-use
 NICE = 10                                        # a solve is batch work: where it and the server's checks both want
                                                  # the CPU, the checks (interactive) go first
+RESPAWN_FIRST_S = 1.0              # a process that ended before its first job (or check), within START_S of its start,
+RESPAWN_MAX_S = 60.0               # failed to start (a broken install, no memory): the next waits this long, then twice
+START_S = 30.0                     # as long each time up to RESPAWN_MAX_S, so the server does not spawn in a loop
+
+
+def respawn_wait(previous: float, started: float, served: bool) -> float:
+    """How long to wait before replacing a process that ended: 0 where it served (a job, a check) or lived past
+    START_S; else the back-off above, after `previous` (this slot's last wait)."""
+    if served or time.monotonic() - started >= START_S:
+        return 0.0
+    return min(RESPAWN_MAX_S, max(RESPAWN_FIRST_S, 2 * previous))
 
 
 def _child(conn: Connection, run_job: Callable, solve: Callable, warm_up: Callable | None, models: str | None) -> None:
