@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 from lark import Lark
+from lark.exceptions import UnexpectedInput
 
 from riddle.cli import main
-from riddle.lang import ast, load, load_text
+from riddle.lang import ast, load, load_text, parser
 from riddle.lang.checked import DistinctStatement, LabelStatement, PredicateStatement, RelationStatement
 from riddle.lang.errors import Span
 from riddle.lang.grammar import grammar_text, lark_parser
+from riddle.lang.lalr import NotParsed
 from riddle.vocabulary import keywords
 
 from .conftest import ROOT
@@ -62,6 +64,64 @@ def test_the_keywords_are_the_grammars_word_terminals_and_the_editor_grammar_kno
     patterns = " ".join(json.dumps(rule) for rule in tm["repository"].values())
     words = set(re.findall(r"[a-z]+", patterns))
     assert [k for k in keywords() if k not in words] == []
+
+
+def _lark_or_none(text, start):
+    """Lark's own parse of `text` into riddle's AST (None where Lark finds it is no riddle)."""
+    parser._BUILDER.begin("f.rdl")
+    try:
+        return lark_parser(parser._BUILDER).parse(text, start=start)
+    except UnexpectedInput:
+        return None
+
+
+def _fields(token):
+    return token.type, str(token), token.start_pos, token.end_pos, token.line, token.column, token.end_line, \
+        token.end_column
+
+
+def _fast_or_none(text, start):
+    parser._BUILDER.begin("f.rdl")
+    try:
+        return parser._driver().parse(text, start)
+    except NotParsed:
+        return None
+
+
+def test_the_fast_loop_reads_every_riddle_file_exactly_as_lark_does():
+    """lang/lalr.py drives Lark's tables with a loop of its own: for every riddle file in the repository (the
+    puzzles, the benches' riddles, the error cases), whole and statement by statement, its tokens and its AST,
+    spans and all, are Lark's, and it refuses exactly what Lark refuses. A Lark release that reads these
+    internals differently fails here."""
+    assert parser._driver() is not None                  # else every parse quietly takes Lark's slower loop
+    lark = lark_parser(parser._BUILDER)
+    files = sorted(p for p in ROOT.rglob("*.rdl") if ".git" not in p.parts)
+    assert len(files) > 100
+    pieces = 0
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")    # one error case is not UTF-8 on purpose
+        cases = [(text + "\n", "start")] + [(" " * (column - 1) + piece, "statement")
+                                            for _, column, piece, _ in parser.split_statements(text) if piece.strip()]
+        for piece, start in cases:
+            expected = _lark_or_none(piece, start)
+            assert _fast_or_none(piece, start) == expected, (path, piece)
+            if expected is not None:
+                fast = lark.parser.lexer.postlexer.process(parser._driver().tokens(piece))
+                assert [_fields(t) for t in fast] == [_fields(t) for t in lark.lex(piece)], (path, piece)
+            pieces += 1
+    assert pieces > 1000
+
+
+def test_a_riddle_that_does_not_parse_is_explained_by_lark():
+    """The fast loop cannot say why; the syntax diagnostics still come from Lark's UnexpectedInput."""
+    r = load_text("digits x\nx is odd\nx + = 3\n", "f.rdl")
+    assert [(d.code, str(d.span), d.message, d.label) for d in r.diagnostics] == [
+        ("R002", "f.rdl:3:5", "while reading a relation I expected an expression (a name, a number or `(`) after `+`",
+         "unexpected `=`")]
+    with pytest.raises(NotParsed):
+        parser._driver().parse("x + = 3\n", "statement")
+    with pytest.raises(UnexpectedInput):
+        parser._parse_to_ast("x + = 3\n", "statement", "f.rdl")
 
 
 @pytest.mark.parametrize("path", OK + PUZZLES, ids=lambda p: p.name)

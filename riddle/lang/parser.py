@@ -8,6 +8,7 @@ exhaust Python's recursion limit.
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from lark.exceptions import UnexpectedInput
 from . import ast
 from .errors import ERROR, Diagnostic, Source, Span
 from .grammar import lark_parser
+from .lalr import Driver, NotParsed
 from .syntax import syntax_diagnostic, unclosed_bracket
 
 MAX_LINE_CHARS = 2000
@@ -33,9 +35,9 @@ def parse(source: Source) -> tuple[ast.Riddle, list[Diagnostic]]:
     diagnostics = _check_bounds(source)
     if not diagnostics:
         try:
-            statements, forms = _parse_to_ast(source.text + "\n", "start", source.file)
+            statements, forms = _parse_to_ast(source.text + "\n", "start", source.file, explain=False)
             return ast.Riddle(file=source.file, statements=tuple(statements), plain=not forms), []
-        except UnexpectedInput:
+        except (UnexpectedInput, NotParsed):
             pass                                          # read statement by statement to find every mistake
     statements: list[ast.Statement] = []
     unread: list[str] = [source.line_text(d.span.line) for d in diagnostics if d.span]
@@ -173,19 +175,36 @@ def _max_depth(text: str) -> int:
     return best
 
 
-def _parse_to_ast(text: str, start: str, file: str, line_offset: int = 0) -> tuple[list[ast.Statement], bool]:
+def _parse_to_ast(text: str, start: str, file: str, line_offset: int = 0,
+                  explain: bool = True) -> tuple[list[ast.Statement], bool]:
     """Parse `text` from rule `start` into AST nodes, built as Lark reduces each rule (its inline transformer:
     no parse tree, no second walk), and whether any is an array reference, a loop or a sheet (else the
     expander need not walk them). One parse at a time in a process: the builder holds the file and line
-    offset of the parse under way (the GIL runs one anyway)."""
+    offset of the parse under way (the GIL runs one anyway). A text that does not parse raises Lark's
+    UnexpectedInput, which says why (`explain=False`: lalr.NotParsed, where the caller needs no why)."""
     with _BUILDING:
+        driver = _driver()
         _BUILDER.begin(file, line_offset)
-        result = lark_parser(_BUILDER).parse(text, start=start)
+        try:
+            if driver is None:
+                raise NotParsed
+            result = driver.parse(text, start)
+        except NotParsed:
+            if driver is not None and not explain:
+                raise
+            _BUILDER.begin(file, line_offset)           # Lark's own loop, whose UnexpectedInput says why
+            result = lark_parser(_BUILDER).parse(text, start=start)
         forms = _BUILDER.forms
     return (list(result) if isinstance(result, list) else [result]), forms
 
 
 _BUILDING = threading.Lock()
+
+
+@functools.cache
+def _driver() -> Driver | None:
+    """lalr.py's loop over the parser's tables (None: Lark's loop parses everything)."""
+    return Driver.of(lark_parser(_BUILDER))
 
 
 @dataclass(frozen=True)
