@@ -456,7 +456,7 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
                              "events": f"/api/solve/{job.id}/events"}, status_code=202)
 
     @app.get("/api/learn/{job_id}/models.zip")
-    def learned_models(job_id: str):
+    async def learned_models(job_id: str):
         return Response(_download(job_id, "models"), media_type="application/zip",
                         headers={"Content-Disposition": 'attachment; filename="models.zip"'})
 
@@ -493,20 +493,22 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    # The job routes answer from memory under the solver's lock, which nothing holds for long: on the event loop
+    # itself, not on a thread of Starlette's pool (the hop there and back was a sixth of such a request's CPU)
     @app.get("/api/status")
-    def server_status():
+    async def server_status():
         return {"version": __version__, **solver.stats(), "checkers": checking.pids,
                 "checkers_replaced": checking.replaced,
                 "budget": {"max_work": budget.max_work, "max_seconds": budget.max_seconds}}
 
     @app.get("/api/solve/{job_id}")
-    def status(job_id: str):
+    async def status(job_id: str):
         job = _job(job_id)
         return {"id": job.id, "state": job.state, "position": solver.position(job),
                 "events": len(job.events), "done": job.finished}
 
     @app.delete("/api/solve/{job_id}")
-    def cancel(job_id: str):
+    async def cancel(job_id: str):
         job = _job(job_id)
         solver.cancel(job_id)
         return {"id": job_id, "state": "cancel requested" if not job.finished else job.state}
@@ -518,17 +520,17 @@ def create_app(solver: Solver | None = None, max_queue: int = 4, budget: Budget 
         return job.downloads.get(name)
 
     @app.get("/api/solve/{job_id}/result.json")
-    def result_json(job_id: str):
+    async def result_json(job_id: str):
         return Response(_download(job_id, "json"), media_type="application/json",
                         headers={"Content-Disposition": 'attachment; filename="riddle.json"'})
 
     @app.get("/api/solve/{job_id}/samples.npz")
-    def result_npz(job_id: str):
+    async def result_npz(job_id: str):
         return Response(_download(job_id, "npz"), media_type="application/octet-stream",
                         headers={"Content-Disposition": 'attachment; filename="samples.npz"'})
 
     @app.get("/api/solve/{job_id}/answer.png")
-    def result_png(job_id: str):
+    async def result_png(job_id: str):
         png = _download(job_id, "png")
         if not png:
             raise HTTPException(404, "no answer to draw")

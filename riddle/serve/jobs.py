@@ -466,7 +466,8 @@ class Solver:
         if wait:                                        # (a close ends the wait)
             with self._lock:
                 self._lock.wait_for(lambda: self._closed, timeout=wait)
-        with self._lock:
-            self._workers[slot] = Worker(run_job, self._solve, warm_up, self.models)
+        worker = Worker(run_job, self._solve, warm_up, self.models)   # spawned outside the lock: the server's
+        with self._lock:                                                 # event loop reads stats() under it
+            self._workers[slot] = worker
             self.replaced += 1
-        return self._workers[slot]
+        return worker
