@@ -35,6 +35,8 @@ def run_check(tmp_path, data: bytes, capsys):
     ("unicode operator", "digits a, b\na ≤ b\n".encode(), "write `<=`"),
     ("nested parentheses", b"digits a\n" + b"(" * 10_000 + b"a" + b")" * 10_000 + b" = 1\n", "line"),
     ("deep but short", b"digits a\n" + b"(" * 40 + b"a" + b")" * 40 + b" = 1\n", "nested parentheses"),
+    ("deep after stray closers", b"digits a\n" + b")" * 40 + b"\n" + b"(" * 40 + b"a" + b")" * 40 + b" = 1\n",
+     "nested parentheses"),
     ("long sum", b"digits a\n1 = (" + b"a +\n" * 700 + b"a)\n", "too complex"),
     ("unclosed parenthesis", b"digits a\na = (1 +\n" + b"a\n" * 50_000, "never closed"),
     ("1 MB line", b"digits a\n" + b"a" * 1_000_000 + b"\n", "characters long"),

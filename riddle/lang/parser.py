@@ -135,7 +135,7 @@ def _check_bounds(source: Source) -> list[Diagnostic]:
         return out
     text = source.text
     if sum(text.count(ch) for ch in "+-*%([") + len(_CONNECTIVES.findall(text)) <= MAX_OPERATORS \
-            and text.count("(") + text.count("[") <= 32:
+            and _max_depth(text) <= 32:
         return out                        # the whole text is within both bounds, so is each statement
     for number, column, piece, _ in split_statements(text):
         operators = sum(piece.count(ch) for ch in "+-*%([") + len(_CONNECTIVES.findall(piece))
@@ -164,14 +164,19 @@ def _without_comment(line: str) -> str:
     return line
 
 
+_BRACKET = re.compile(r"[()\[\]]")
+
+
 def _max_depth(text: str) -> int:
+    """How deep `( … )` and `[ … ]` nest. A closer with nothing open counts as nothing, so a whole text is
+    never shallower than any of its statements."""
     depth = best = 0
-    for ch in text:
-        if ch in "([":
+    for m in _BRACKET.finditer(text):
+        if m.group() in "([":
             depth += 1
             best = max(best, depth)
-        elif ch in ")]":
-            depth -= 1
+        else:
+            depth = max(depth - 1, 0)
     return best
 
 
