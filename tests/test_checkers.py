@@ -3,6 +3,7 @@ killed from outside costs at most the checks it held, a stuck one is ended at it
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -53,13 +54,15 @@ def test_a_check_runs_in_a_checking_process_and_answers_as_on_a_thread():
         try:
             there = json.loads(await checkers.run(check_json, RIDDLE, {}))
             pid = await checkers.run(pid_and_nap, 0.0)
-            return there, pid, checkers.pids
+            frozen = await checkers.run(gc.get_freeze_count)
+            return there, pid, checkers.pids, frozen
         finally:
             checkers.close()
-    there, pid, pids = asyncio.run(go())
+    there, pid, pids, frozen = asyncio.run(go())
     assert there == json.loads(check_json(RIDDLE, {}))
     assert there["ok"] and there["solution_count"] == 2        # x = 1, y = 2 and x = 3, y = 0
     assert pid != os.getpid() and pids == [pid]
+    assert frozen > 10_000         # the warmed-up heap is out of the collector's sight (torch alone is more)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import json
 import os
 import pickle
@@ -56,6 +57,10 @@ def _serve(conn: Connection) -> None:
     told to stop (None) or its pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the server's to handle: it closes us
     _warm()
+    # what the warm-up left (torch's and riddle's modules, the networks: 230,000 objects) is never garbage:
+    # out of the collector's sight, a check's collections look at its own objects only (gc took 0.30 ms of a
+    # 7.9 ms check, the oldest generation's pass 115 ms; frozen, 0.06 ms)
+    gc.freeze()
     while True:
         try:
             message = conn.recv()
