@@ -95,7 +95,8 @@ class LogicGroup:
 
     @property
     def statements(self) -> tuple[Statement, ...]:
-        return tuple(dict.fromkeys(f.statement for f in self.factors))
+        return tuple({id(f.statement): f.statement for f in self.factors}.values())   # by identity: hashing a
+                                                                                     # statement walks its tree
 
     @property
     def switches(self) -> tuple[str, ...]:

@@ -153,15 +153,16 @@ def one_completion(graph: FactorGraph, rows: np.ndarray, names) -> np.ndarray:
 def satisfies(graph: FactorGraph, labels) -> list[Statement]:
     """The statements a label tuple breaks under the truth tables (empty: it is a solution)."""
     env = dict(zip(graph.names, (np.array([v]) for v in labels)))
-    reads = {f.statement: f for f in graph.reads}            # a read cell holds where its reading allows the label
+    # statements by identity, each once (hashing one by value walks its whole tree, each time it is asked)
+    reads = {id(f.statement): f for f in graph.reads}        # a read cell holds where its reading allows the label
     values = graph.values()
 
     def holds(s) -> bool:
-        if s in reads:
-            f = reads[s]
+        if id(s) in reads:
+            f = reads[id(s)]
             return bool(f.logic.table[np.searchsorted(values[f.scope[0]], env[f.scope[0]][0])])
         return bool(s.holds(env)[0])
-    return [s for s in dict.fromkeys(f.statement for f in graph.factors if readable(f)) if not holds(s)]
+    return [s for s in {id(f.statement): f.statement for f in graph.factors if readable(f)}.values() if not holds(s)]
 
 
 # ── the join ─────────────────────────────────────────────────────────────────
