@@ -81,6 +81,7 @@ def test_the_papers_protocol_runs_on_a_users_mnist(tmp_path, form):
     assert out["epochs"] == 1 and 0 <= out["digit_accuracy"] <= 1 and out["curve"][0]["digits"] == 20
 
 
+@pytest.mark.slow
 def test_deepproblog_runs_the_same_rows_in_its_child_process(tmp_path):
     """bench/learn.py's baseline: DeepProbLog 2.1's exact engine on the task's rows, in a child process that
     reports each epoch and is killed at its limit (a small synthetic set: the protocol, not the figures)."""

@@ -100,6 +100,7 @@ def test_an_idle_checking_process_killed_costs_no_check():
     assert after != first and replaced == 1
 
 
+@pytest.mark.slow
 def test_a_stuck_check_is_ended_at_its_timeout():
     async def go():
         checkers = Checkers(1)

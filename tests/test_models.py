@@ -224,6 +224,7 @@ def test_training_runs_end_to_end_on_a_tiny_subset(tmp_path):
     assert xi.shape == (2, 4)
 
 
+@pytest.mark.slow
 @needs_weights
 def test_the_variety_yardsticks_in_the_cards_are_what_the_shipped_models_measure():
     """The report's variety line reads its per-label yardsticks from the generator's card (a solve no longer

@@ -286,6 +286,7 @@ def test_a_solve_can_choose_the_model_family(real):
     assert real.get(result["downloads"]["json"]).json()["models"] == "coupled"
 
 
+@pytest.mark.slow
 def test_a_riddle_with_errors_ends_in_an_error_event_with_its_diagnostics(real):
     job = real.post("/api/solve", json={"text": "digits a\na is od\n"}).json()
     (name, data), = [e for e in events(real, job["id"]) if e[0] not in ("queued", "started")]
@@ -407,6 +408,7 @@ def _sums_table(rows: int, seed: int) -> tuple[str, bytes]:
 ADD = "digits a, b\na looks like $a\nb looks like $b\na + b = $sum\n"
 
 
+@pytest.mark.slow
 def test_learning_runs_as_a_job_with_epochs_as_progress_and_the_model_directory_as_a_zip(real, tmp_path):
     import io
     import zipfile

@@ -120,6 +120,7 @@ def test_max_seconds_is_a_limit_of_the_faces_not_a_word_of_the_language():
         riddle.solve(TEXT, max_seconds=-1)
 
 
+@pytest.mark.slow
 def test_every_face_lists_the_vocabularys_methods(capsys):
     """The method list is written once: the CLI's choices and the playground's select come from it,
     and each name finds its module (riddle/infer/NAME.py's METHOD)."""

@@ -147,6 +147,7 @@ def test_a_worker_that_cannot_start_is_respawned_ever_more_slowly():
         solver.close()
 
 
+@pytest.mark.slow
 def test_a_worker_silent_past_its_jobs_budget_is_stopped_and_replaced(monkeypatch):
     monkeypatch.setattr(jobs, "SILENCE_GRACE_S", 1.0)
     solver = Solver(max_queue=2, solve=silent_solve, workers=1)
