@@ -66,6 +66,18 @@ def test_the_keywords_are_the_grammars_word_terminals_and_the_editor_grammar_kno
     assert [k for k in keywords() if k not in words] == []
 
 
+def test_every_kind_of_fact_names_its_checker_method_and_what_it_mentions():
+    """A new kind of fact is its class (what it mentions, which checker method reads it) and that method: no
+    list of the kinds elsewhere to extend."""
+    from riddle.lang.check import _Checker
+    kinds = ast.Fact.__subclasses__()
+    assert {k.__name__ for k in kinds} >= {"Observation", "PredicateFact", "LabelFact", "Relation", "Distinct",
+                                           "Connective"}
+    for kind in kinds:
+        assert callable(getattr(_Checker, kind.checked_by)), kind
+        assert kind.mentions is not ast.Fact.mentions, kind
+
+
 def _lark_or_none(text, start):
     """Lark's own parse of `text` into riddle's AST (None where Lark finds it is no riddle)."""
     parser._BUILDER.begin("f.rdl")

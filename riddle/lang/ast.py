@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .errors import Span
 
@@ -103,7 +104,16 @@ class Negate(Expr):
 
 @dataclass(frozen=True, kw_only=True)
 class Statement(Node):
-    pass
+    """A line of a riddle. Each kind says what it mentions, so the checker needs no list of the kinds."""
+
+    def mentions(self) -> list[Name]:
+        """The unknowns' names a statement speaks of, in reading order (a declaration declares, it does not
+        speak of them)."""
+        return []
+
+    def has_placeholders(self) -> bool:
+        """Does it hold a template's `$name` (an image or a number a data table fills)?"""
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +139,11 @@ class Fact(Statement):
     solutions: "Number | Name | None" = None   # a sheet's `with one solution` (the checker allows only that)
     repeated: tuple[Span, ...] = ()   # options given twice (`with strength 2 with strength 3`): reported
 
+    checked_by: ClassVar[str]     # the checker's method that reads this kind of fact (lang/check.py)
+
+    def mentions(self) -> list[Name]:
+        raise NotImplementedError(f"a fact of a new kind, {type(self).__name__}, says which names it mentions")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Observation(Fact):
@@ -139,6 +154,13 @@ class Observation(Fact):
     through: tuple["Instrument", ...] = ()
     sheet: "Sheet | None" = None  # `split R x C`: the picture is a grid of cells (before expansion)
     cell: tuple[int, int, int, int] | None = None   # after expansion: (row, column, rows, columns), from 0
+    checked_by: ClassVar[str] = "observation"
+
+    def mentions(self) -> list[Name]:
+        return [self.subject]
+
+    def has_placeholders(self) -> bool:
+        return isinstance(self.path, Placeholder)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +185,10 @@ class PredicateFact(Fact):
     verb: str                     # "is" | "has" | "contains"
     negated: bool                 # is not · has no · contains no
     words: tuple[Name, ...]       # the predicate's name as written, maybe with an article
+    checked_by: ClassVar[str] = "predicate_fact"
+
+    def mentions(self) -> list[Name]:
+        return [self.subject]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +196,10 @@ class LabelFact(Fact):
     subject: Name
     label: Number
     negated: bool
+    checked_by: ClassVar[str] = "label_fact"
+
+    def mentions(self) -> list[Name]:
+        return [self.subject]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,11 +208,22 @@ class Relation(Fact):
     op: str                       # "=" | "!=" | "<" | "<=" | ">" | ">="  ("==" is read as "=")
     op_span: Span
     right: Expr
+    checked_by: ClassVar[str] = "relation"
+
+    def mentions(self) -> list[Name]:
+        return expr_names(self.left) + expr_names(self.right)
+
+    def has_placeholders(self) -> bool:
+        return bool(expr_placeholders(self.left) or expr_placeholders(self.right))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Distinct(Fact):
     names: tuple[Name, ...]
+    checked_by: ClassVar[str] = "distinct"
+
+    def mentions(self) -> list[Name]:
+        return list(self.names)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +233,13 @@ class Connective(Fact):
     op: str                       # "or" | "and" | "if" | "exactly" | "at least" | "at most"
     parts: tuple[Fact, ...]       # `if`: (condition, consequence)
     count: Number | Name | None = None   # counting: N as written (`2` or `two`)
+    checked_by: ClassVar[str] = "connective"
+
+    def mentions(self) -> list[Name]:
+        return [n for p in self.parts for n in p.mentions()]
+
+    def has_placeholders(self) -> bool:
+        return isinstance(self.count, Placeholder) or any(p.has_placeholders() for p in self.parts)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -67,7 +67,8 @@ class _Checker:
         self.riddle, self.registry, self.source, self.files = riddle, registry, source, files
         self.template = template
         # a template (placeholders allowed, and present) may declare more unknowns: the learner reads them
-        self.max_unknowns = MAX_TEMPLATE_UNKNOWNS if template and _has_placeholders(riddle) else MAX_UNKNOWNS
+        self.max_unknowns = (MAX_TEMPLATE_UNKNOWNS if template and any(s.has_placeholders() for s in riddle.statements)
+                             else MAX_UNKNOWNS)
         self.placeholders: dict[str, tuple[str, Span]] = {}   # `$a` → ("image" | "number", first use)
         self.broken_words = {w for text in broken for w in re.findall(r"[A-Za-z_]\w*", text)}
         self.diags: list[Diagnostic] = []
@@ -75,7 +76,7 @@ class _Checker:
         self.over_limit: list[ast.Name] = []      # declared past MAX_UNKNOWNS: one R032 for all, no cascade
         self.used: set[str] = set()
         # every name a fact mentions, resolved or not: a fact with a mistake still "uses" its names
-        self.mentioned = {n.text for st in riddle.statements if isinstance(st, ast.Fact) for n in _fact_names(st)}
+        self.mentioned = {n.text for st in riddle.statements for n in st.mentions()}
 
     def error(self, code, message, span, label="", help=None, related=()):
         self._say(Diagnostic(ERROR, code, message, span, label, help, tuple(related)))
@@ -222,23 +223,14 @@ class _Checker:
                 self.error("R018", f"strength must be a number in (0, 1000], not {f.strength.text}", f.strength.span,
                            "out of range", help="1 is the default; 3 counts a statement three times as much")
                 return None
-        if isinstance(f, ast.PredicateFact):
-            return self.predicate_fact(f, strength)
-        if isinstance(f, ast.LabelFact):
-            u = self.resolve(f.subject)
-            label = self.label(f.label, u)
-            if u is None or label is None:
-                return None
-            return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.negated)
-        if isinstance(f, ast.Relation):
-            return self.relation(f, strength)
-        if isinstance(f, ast.Distinct):
-            return self.distinct(f, strength)
-        if isinstance(f, ast.Connective):
-            return self.connective(f, strength)
-        if isinstance(f, ast.Observation):
-            return self.observation(f, strength)
-        raise TypeError(f)
+        return getattr(self, f.checked_by)(f, strength)          # the kind's own method, below
+
+    def label_fact(self, f: ast.LabelFact, strength: float) -> Statement | None:
+        u = self.resolve(f.subject)
+        label = self.label(f.label, u)
+        if u is None or label is None:
+            return None
+        return LabelStatement(span=f.span, strength=strength, unknown=u.name, label=label, negated=f.negated)
 
     def observation(self, f: ast.Observation, strength: float) -> Statement | None:
         u = self.resolve(f.subject)
@@ -649,35 +641,6 @@ class _Checker:
             self.warn("R021", f"`{key}` decreases: annealing usually raises the strength step by step", span,
                       "decreasing")
         return value
-
-
-def _fact_names(f: ast.Fact) -> list[ast.Name]:
-    if isinstance(f, ast.Observation):
-        return [f.subject]
-    if isinstance(f, ast.Connective):
-        return [n for p in f.parts for n in _fact_names(p)]
-    if isinstance(f, (ast.PredicateFact, ast.LabelFact)):
-        return [f.subject]
-    if isinstance(f, ast.Relation):
-        return ast.expr_names(f.left) + ast.expr_names(f.right)
-    if isinstance(f, ast.Distinct):
-        return list(f.names)
-    raise TypeError(f"a new kind of fact, {type(f).__name__}: say here which names it mentions")
-
-
-def _has_placeholders(riddle: ast.Riddle) -> bool:
-    def expr(e) -> bool:
-        return bool(ast.expr_placeholders(e))
-
-    def fact(f) -> bool:
-        if isinstance(f, ast.Observation):
-            return isinstance(f.path, ast.Placeholder)
-        if isinstance(f, ast.Relation):
-            return expr(f.left) or expr(f.right)
-        if isinstance(f, ast.Connective):
-            return isinstance(f.count, ast.Placeholder) or any(fact(p) for p in f.parts)
-        return False
-    return any(isinstance(s, ast.Fact) and fact(s) for s in riddle.statements)
 
 
 def _order(d: Diagnostic):
