@@ -89,14 +89,15 @@ def dense_truth(part, values: dict[str, np.ndarray], limit: float | None = DENSE
     `holds` on the label grid — a relation, a part of a connective, all different's pairs alike. More
     than `limit` entries raise LogicTooLarge (None: no bound, for a reference computed on purpose)."""
     scope = part.unknowns
+    if getattr(part, "kind", None) == "distinct" and len(scope) == 2:   # an `all different` pair: built directly
+        a, b = values[scope[0]], values[scope[1]]                        # (a Sudoku has 972 of them)
+        if limit is None or len(a) * len(b) <= limit:
+            return DenseLogic(scope, a[:, None] != b[None, :], differ=a is b)
     shape = tuple(len(values[n]) for n in scope)
     size = math.prod(shape)
     if limit is not None and size > limit:
         raise LogicTooLarge(f"`{part.text()}` ties {len(scope)} unknowns ({size:.3g} label tuples; a dense table "
                             f"holds at most {DENSE_LIMIT:.0e})")
-    if getattr(part, "kind", None) == "distinct" and len(scope) == 2:   # an `all different` pair: built directly
-        a, b = (values[n] for n in scope)                                # (a Sudoku has 972 of them)
-        return DenseLogic(scope, a[:, None] != b[None, :], differ=a is b)
     return DenseLogic(scope, np.broadcast_to(part.holds(domain_grid(scope, values)), shape).copy())
 
 
