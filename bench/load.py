@@ -40,6 +40,7 @@ import aiohttp
 import httpx
 
 from bench.common import ROOT, machine, rerender, save_json, write_section
+from riddle.serve.workers import NICE
 
 SOLVABLE = ["134.rdl", "358.rdl", "product.rdl", "remainder.rdl", "year.rdl"]
 SOLVE_SETTINGS = {"restarts": 20}
@@ -376,6 +377,7 @@ def _checkers_cpu(ph: dict) -> float | None:
 
 
 def section(out: dict) -> str:
+    nice = out.get("solver_nice", 10)       # runs before it was kept were all at nice 10
     lines = ["## Playground under load", "",
              f"Measured by `python -m bench.load --clients {out['clients']} --seconds {out['seconds']:g}` on "
              f"{out['machine']}: `riddle serve` on loopback (the bundled models, `--queue {out['queue']}`), "
@@ -385,7 +387,7 @@ def section(out: dict) -> str:
              "the time (its solve is then cancelled, by design). Solves run in the server's solver process "
              f"(`riddle serve --workers {out.get('workers', 1)}`), "
              + (f"checks in its {out['checkers']} checking processes (`--checkers {out['checkers']}`, at the "
-                "server's priority, ahead of the solves at nice 10). " if out.get("checkers") else
+                f"server's priority, ahead of the solves at nice {nice}). " if out.get("checkers") else
                 "checks on the server's own thread. ") + "Phases on one server: "
              "**paced** — each client "
              f"pauses a random time (exponential, mean {out['phases'][0]['think_s']:g} s) between requests, as a "
@@ -581,7 +583,7 @@ def main(argv=None) -> int:
                 phases[-1]["checkers_after"] = checker_figures(http)
             after = phases[-1]["server_after"]
             out = {"machine": machine(), "clients": args.clients, "seconds": args.seconds, "queue": args.queue,
-                   "workers": args.workers, "checkers": args.checkers,
+                   "workers": args.workers, "checkers": args.checkers, "solver_nice": NICE,
                    "seed": args.seed, "solve_settings": SOLVE_SETTINGS, "phases": phases,
                    "queue_check": queue_check(http, args.queue), "server_before": before, "server_after": after}
     finally:

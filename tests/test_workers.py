@@ -13,7 +13,7 @@ import pytest
 from riddle import api
 from riddle.serve import jobs
 from riddle.serve.jobs import Solver
-from riddle.serve.workers import Worker
+from riddle.serve.workers import NICE, Worker
 
 LOOP = "digits a, b\na is 6\nb = a - 3\n"
 
@@ -94,6 +94,19 @@ def test_a_worker_warms_up_before_its_first_job(tmp_path, monkeypatch):
             messages.append(worker.conn.recv())
         assert messages[-1][1:3] == ("failed", "error")
         assert messages[-1][3]["message"] == "RuntimeError: warmed for coupled"
+    finally:
+        worker.stop()
+
+
+def test_a_solver_process_runs_at_batch_priority_below_the_servers(tmp_path, monkeypatch):
+    """Checks (what a person editing waits for) go first where they and a solve both want the CPU."""
+    monkeypatch.setenv("RIDDLE_TEST_WARM_MARK", str(tmp_path / "mark"))
+    worker = Worker(jobs.run_job, mark_reading_solve, marking_warm_up, "coupled")
+    try:
+        worker.conn.send(("j1", "solve", LOOP, {}, {}, None))
+        assert worker.conn.poll(30)                        # it has started and reniced itself
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(19, ours + NICE) and NICE == 19
     finally:
         worker.stop()
 

@@ -4,7 +4,7 @@ queues it) in checking processes of their own, beside the solver processes (work
 Why processes: a check is parser and numpy work in Python, and on one thread of the server it shares the
 interpreter lock with the event loop that answers every other request. In processes, N checks run at once
 on N cores, and the server's own thread only passes bytes. They run at the server's priority, ahead of the
-solver processes (nice 10): a check is what a person editing waits for.
+solver processes (nice 19): a check is what a person editing waits for.
 
 `Checkers(0)` keeps the old way, one thread of the server (what tests and the Python API use by default).
 A checking process that dies (killed, out of memory, a native crash) fails the checks it held with

@@ -25,8 +25,10 @@ from multiprocessing.connection import Connection
 from typing import Callable
 
 CONTEXT = multiprocessing.get_context("spawn")   # fork would copy the server's threads and locks mid-use
-NICE = 10                                        # a solve is batch work: where it and the server's checks both want
-                                                 # the CPU, the checks (interactive) go first
+NICE = 19                                        # a solve is batch work: where it and the server's checks both want
+                                                 # the CPU, the checks (interactive) go first. At nice 10 a solve
+                                                 # still took a fifth of a core from saturated checks (bench/load);
+                                                 # on an idle machine the level changes nothing
 RESPAWN_FIRST_S = 1.0              # a process that ended before its first job (or check), within START_S of its start,
 RESPAWN_MAX_S = 60.0               # failed to start (a broken install, no memory): the next waits this long, then twice
 START_S = 30.0                     # as long each time up to RESPAWN_MAX_S, so the server does not spawn in a loop
