@@ -172,9 +172,9 @@ def _check(f: Factor, env: dict[str, np.ndarray], values: dict[str, np.ndarray])
     if isinstance(f, (PredicateFactor, LabelFactor)):
         return unary_mask(f, env[f.scope[0]])
     logic = f.logic
-    if isinstance(logic, DenseLogic) and logic.differ:     # an all-different pair: label(a) ≠ label(b), no lookup
-        return env[logic.scope[0]] != env[logic.scope[1]]
     if isinstance(logic, DenseLogic):
+        if logic.differ:                                   # an all-different pair: label(a) ≠ label(b), no lookup
+            return env[logic.scope[0]] != env[logic.scope[1]]
         return logic.table[tuple(_positions(values[n], env[n]) for n in logic.scope)]
     total = logic.const + sum(c * env[n] for c, n in zip(logic.coeffs, logic.scope))
     return compare(logic.op, total, 0)

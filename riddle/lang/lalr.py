@@ -124,4 +124,4 @@ class Driver:
                 value_stack.append(token_callbacks[kind](token) if kind in token_callbacks else token)
         except KeyError:
             raise NotParsed from None
-        raise NotParsed
+        raise NotParsed                                           # (not reached: the end returns or raises above)
