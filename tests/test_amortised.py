@@ -186,6 +186,32 @@ def test_samples_are_independent_and_every_one_satisfies_the_logic_under_fake_ne
     assert torch.equal(run.mu, again.mu)                                                # seeded
 
 
+def test_the_kinds_of_a_domain_share_each_batch_of_prior_draws_and_accept_disjoint_blocks(monkeypatch):
+    """One generator and classifier call per round serves every kind of a domain: each kind weighs every
+    draw (its Z), and may accept only its own block, fixed before the draws are seen."""
+    registry, _ = fake_registry()
+    graph = build(load_text("digits a, b, c\na has no closed circle\na + b = c\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    assert len(collapsed.kinds(objective)) == 2                        # a (its predicate) and b, c
+    batches, pools = [], []
+    monkeypatch.setattr(collapsed, "CHUNK", 10 ** 6)                     # one network call per batch
+    real = objective._generate
+    monkeypatch.setattr(objective, "_generate", lambda gen, xi: batches.append(len(xi)) or real(gen, xi))
+
+    class Recorded(collapsed.Pool):
+        def __init__(self, labels):
+            super().__init__(labels)
+            pools.append(self)
+    monkeypatch.setattr(collapsed, "Pool", Recorded)
+    s = collapsed.sample(objective, 30, alpha=2.0, seed=4, config=collapsed.CollapsedConfig(pool=600))
+    assert len(s.xi) == 30 and batches[0] == 600                        # one first batch, not one per kind
+    assert s.info["draws"] == sum(batches) == pools[0].drawn == pools[1].drawn
+    own = [torch.cat(p.own) for p in pools]
+    assert not (own[0] & own[1]).any() and (own[0] | own[1]).all()
+    assert own[0][:300].all() and own[1][300:600].all()                # the first round: halves, in order
+    assert all(p.count.eq(sum(batches)).all() for p in pools)           # every draw estimates every kind's Z
+
+
 @pytest.mark.slow
 @needs_weights
 def test_amortised_solves_134_with_varied_drawings():

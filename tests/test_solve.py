@@ -129,3 +129,22 @@ def test_baseline_methods_run_from_the_command_line(in_repo, capsys, method):
     assert doc["method"] == method and doc["restarts"] <= 2
     if method == "rejection":
         assert doc["diagnostics"]["drawn"] > 0 and 0 <= doc["diagnostics"]["acceptance"] <= 1
+
+
+@pytest.mark.slow
+@needs_weights
+def test_the_console_command_ends_without_the_interpreters_teardown_and_loses_no_output(tmp_path):
+    """`python -m riddle solve` ends with os._exit once its streams are flushed (cli.QUICK_EXIT): the report
+    reaches a pipe whole, the files it names exist, and the exit code is the command's."""
+    import subprocess
+    import sys
+    bad = tmp_path / "bad.rdl"
+    bad.write_text("digits a\na is 12\n")
+    run = subprocess.run([sys.executable, "-m", "riddle", "solve", str(ROOT / "puzzles" / "134.rdl"), "--restarts",
+                          "20", "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.rstrip().splitlines()[-1].startswith("variety") and "answer 1 3 4" in run.stdout
+    assert json.loads((tmp_path / "out" / "134.json").read_text())["answer"] == [1, 3, 4]
+    failed = subprocess.run([sys.executable, "-m", "riddle", "check", str(bad)], capture_output=True, text=True,
+                            timeout=60)
+    assert failed.returncode == 2 and "bad.rdl:2:" in failed.stderr

@@ -14,7 +14,9 @@ factors give label k; given its label, each unknown's latent is independent of t
 So a solve is three steps, none of them an optimisation:
 
 1. Z_v(k) from a pool of prior draws per *kind* of unknown (unknowns of one domain read by the same
-   networks share their draws: a cryptarithm's ten letters are one kind).
+   networks share their draws: a cryptarithm's ten letters are one kind). The kinds of one domain share
+   each batch of prior draws too: one generator and one classifier call weigh it for all of them, and
+   each draw is one kind's to accept (134's three kinds: 4,096 + a top-up instead of 3 × 4,096 draws).
 2. N label tuples drawn exactly from p(l), through the same logic program the objective computes
    (`Objective.logic_term`: enumerate, chain or contract plans, connectives' switches): unknown by
    unknown, each label drawn from its conditional given the ones before, the rest summed out.
@@ -54,17 +56,19 @@ DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/BENCHMARKS.md, "Am
 
 PROPOSALS = ("learned", "prior")
 TOP_UP = 256                     # the fewest prior draws a top-up batch makes (each batch costs a network call)
+CHUNK = 512                      # prior draws per network call: on a CPU a batch this size stays in cache (4,096
+                                 # at once took ~1.5× as long per draw on a 2-core EPYC, docs/BENCHMARKS.md "Start-up")
 
 
 @dataclass(frozen=True)
 class CollapsedConfig:
-    pool: int = 4096             # prior draws per kind of unknown and round (and the most per label and round)
+    pool: int = 4096             # prior draws per domain in the first round (the most per kind, label and round after)
     label_pool: int = 256        # learned draws per label and round, at least
     proposal: str = "prior"      # prior: the generator's prior; learned: the domain's LabelSampler where it has one
                                  # (prior: faster on the bundled models, docs/BENCHMARKS.md "Amortised: proposal")
     defensive: float = 0.1       # share of a learned proposal's draws taken from the prior: every weight ≤ E / 0.1,
                                  # and the part of a class the flow misses is still reached
-    max_draws: int = 2_000_000   # per kind of unknown, over all rounds
+    max_draws: int = 2_000_000   # a kind's own draws (or a learned kind's), over all rounds
     max_seconds: float = 120.0   # when the run gives no budget of its own
     weigh_draws: int = 32_768    # a seen unknown is weighed (rejection) when its samples need at most this many
                                  # draws at the first pool's acceptance; else refined
@@ -127,14 +131,16 @@ def _in_logic(objective: Objective) -> list[bool]:
     return [u.name in scoped for u in objective.graph.unknowns]
 
 
-def log_evidence(objective: Objective, imgs: torch.Tensor, i: int, alpha: float) -> torch.Tensor:
+def log_evidence(objective: Objective, imgs: torch.Tensor, i: int, alpha: float,
+                 outputs: torch.Tensor | None = None) -> torch.Tensor:
     """Images [P, H, W] drawn for unknown i → log E_i(k, ξ) [P, L_i]: α times the log of what i's own
     factors say — the label classifier (if the logic reads i's label), its predicate networks, and
     the readings of predicates inside connectives (σ(logit) for labels in the truth table, σ(−logit)
-    for the others), and its observations' Gaussian log-likelihoods (strength × α, as the objective)."""
+    for the others), and its observations' Gaussian log-likelihoods (strength × α, as the objective).
+    `outputs`: the domain's classifier outputs on these images, where one call serves several kinds."""
     graph = objective.graph
     u = graph.unknowns[i]
-    logp, preds, fits = objective.read_unknown(imgs, i)                                  # [P, L]
+    logp, preds, fits = objective.read_unknown(imgs, i, outputs)                          # [P, L]
     out = alpha * logp if _in_logic(objective)[i] else torch.zeros_like(logp)
     for t in objective.terms:
         if isinstance(t, PredicateFactor) and t.scope[0] == u.name:
@@ -228,12 +234,20 @@ class Pool:
         self.log_sum2 = torch.full((labels,), -math.inf, dtype=torch.float64)   # log Σ w² (effective sample size)
         self.count = torch.zeros(labels, dtype=torch.float64)                   # draws that estimate each label's Z
         self.log_m = torch.full((labels,), -math.inf, dtype=torch.float64)
-        self.drawn = 0
+        self.own: list[torch.Tensor] = []
+        self.drawn = 0               # draws weighed: every one estimates Z and the supremum
+        self.owned = 0               # of them, the draws this kind may accept
 
-    def add(self, xi: torch.Tensor, log_w: torch.Tensor, u: torch.Tensor, targets: torch.Tensor) -> None:
+    def add(self, xi: torch.Tensor, log_w: torch.Tensor, u: torch.Tensor, targets: torch.Tensor,
+            own: torch.Tensor | None = None) -> None:
+        """Draws xi [D, d] weighing log_w [D, L], their uniforms u [D]; `own` [D] bool: which of them
+        this kind may accept (None: all; a batch shared by kinds gives each a block of its own)."""
         self.xi.append(xi)
         self.log_w.append(log_w)
         self.u.append(u)
+        own = torch.ones(len(xi), dtype=torch.bool) if own is None else own
+        self.own.append(own)
+        self.owned += int(own.sum())
         lw = log_w.double()
         self.log_sum = torch.logaddexp(self.log_sum, torch.logsumexp(lw, 0))
         self.log_sum2 = torch.logaddexp(self.log_sum2, torch.logsumexp(2 * lw, 0))
@@ -251,9 +265,10 @@ class Pool:
         return torch.where(self.log_sum2 > -math.inf, (2 * self.log_sum - self.log_sum2).exp(), 0.0) / \
             self.count.clamp_min(1)
 
-    def accepted(self) -> torch.Tensor:                             # [D, L] bool, under today's M
+    def accepted(self) -> torch.Tensor:                             # [D, L] bool, under today's M (own draws only)
         log_w = torch.cat(self.log_w).double()
-        return (torch.cat(self.u).double().log()[:, None] + self.log_m[None] < log_w) & (log_w > -math.inf)
+        return ((torch.cat(self.u).double().log()[:, None] + self.log_m[None] < log_w) & (log_w > -math.inf)
+                & torch.cat(self.own)[:, None])
 
 
 def assign(groups: list[Kind], pools: list[Pool], labels: torch.Tensor, n: int, d: int, skip=()
@@ -358,55 +373,92 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     pools = [Pool(kind.labels) for kind in groups]
     log_norm = 0.5 * d * math.log(2 * math.pi)
 
-    def draw(k: int, want: torch.Tensor | None = None) -> int:
-        """One batch of draws for kind k: `config.pool` prior draws, or for a learned proposal draws
-        for each label still short of `want` accepted ones (None: `label_pool` for every label)."""
-        kind, pool, sampler = groups[k], pools[k], samplers[k]
-        with torch.no_grad():
-            if sampler is None:
-                size = config.pool
-                if want is not None and pool.drawn:      # a top-up: enough for the shortfall at the rate seen so far
-                    rate = pool.accepted().sum(0).double() / pool.drawn                          # [L] per draw
-                    short = want > 0
-                    if not short.any():                  # counted enough, yet a draw served two samples: a few more
-                        size = 4 * TOP_UP
-                    elif bool((rate[short] > 0).all()):
-                        most = float((want[short] / rate[short]).max())                 # draws for the slowest
-                        size = int(min(config.pool, max(TOP_UP, math.ceil(1.5 * most))))
-                xi = torch.randn(size, d, generator=g)
-                imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
-                log_w = log_evidence(objective, imgs, kind.members[0], alpha).cpu()              # [P, L]
-                pool.add(xi, log_w, torch.rand(size, generator=g), torch.full((kind.labels,), size))
-            else:
-                if want is None:
-                    per = torch.full((kind.labels,), config.label_pool)
-                else:                                   # enough for the shortfall at the acceptance seen so far
-                    acc = pool.acceptance().float().clamp_min(1e-3)
-                    per = torch.where(want > 0, (2 * want / acc).ceil().long().clamp(config.label_pool, config.pool),
-                                      0)
-                lab = torch.repeat_interleave(torch.arange(kind.labels), per)                      # [P]
-                P = len(lab)
-                if P == 0:
-                    return 0
-                from_prior = torch.rand(P, generator=g) < config.defensive
-                noise = torch.randn(P, d, generator=g)
-                flow_xi, _ = sampler.sample(lab.to(device), noise.to(device))
-                xi = torch.where(from_prior[:, None], torch.randn(P, d, generator=g), flow_xi.float().cpu())
-                log_q = sampler.log_prob(xi.to(device), lab.to(device)).float().cpu()
-                log_p = -0.5 * (xi ** 2).sum(-1) - log_norm
-                log_mix = torch.logaddexp(math.log1p(-config.defensive) + log_q, math.log(config.defensive) + log_p)
-                imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
-                log_e = log_evidence(objective, imgs, kind.members[0], alpha).cpu()              # [P, L]
-                log_w = torch.full((P, kind.labels), -math.inf)
-                rows = torch.arange(P)
-                log_w[rows, lab] = log_p + log_e[rows, lab] - log_mix
-                pool.add(xi, log_w, torch.rand(P, generator=g), per.double())
-        if progress:
-            progress(Drawn(sum(p.drawn for p in pools), 0))
-        return len(xi)
+    # The kinds a domain's prior proposes for share its draws: one batch per round, one generator and one
+    # classifier call, and every kind weighs every draw (its Z and supremum from all of them). Each draw is
+    # one kind's to accept: the blocks are fixed before a draw is seen, so a kind's accepted draws are
+    # its own posterior's whatever the other kinds accept (a first-come choice would bias them).
+    shared: dict[str, list[int]] = {}
+    for k, kind in enumerate(groups):
+        if samplers[k] is None:
+            shared.setdefault(kind.domain, []).append(k)
+    images = 0
 
+    def top_up(k: int, want: torch.Tensor) -> int:
+        """Prior draws kind k makes next: enough for its shortfall `want` [L] at the rate seen so far."""
+        pool, size = pools[k], config.pool
+        if pool.owned:
+            rate = pool.accepted().sum(0).double() / pool.owned                                   # [L] per draw
+            short = want > 0
+            if not short.any():                          # counted enough, yet a draw served two samples: a few more
+                size = 4 * TOP_UP
+            elif bool((rate[short] > 0).all()):
+                most = float((want[short] / rate[short]).max())                         # draws for the slowest
+                size = int(min(config.pool, max(TOP_UP, math.ceil(1.5 * most))))
+        return size
+
+    def draw_prior(domain: str, ks: list[int], wants: dict[int, torch.Tensor] | None) -> int:
+        """One batch of prior draws for kinds ks of a domain: `config.pool` split among them (wants None,
+        the first round), else each kind's top-up for its shortfall."""
+        nonlocal images
+        if wants is None:
+            sizes = [config.pool // len(ks) + (j < config.pool % len(ks)) for j in range(len(ks))]
+        else:
+            sizes = [top_up(k, wants[k]) for k in ks]
+        total = sum(sizes)
+        owner = torch.repeat_interleave(torch.arange(len(ks)), torch.tensor(sizes))                # [P]
+        xi = torch.randn(total, d, generator=g)
+        u = torch.rand(total, generator=g)
+        log_w = {k: [] for k in shared[domain]}
+        with torch.no_grad():
+            for part in xi.split(CHUNK):
+                imgs = objective._generate(objective.nets.generators[domain], part.to(device)).float()
+                outputs = objective.classify(imgs, domain)                                       # [C, L + heads]
+                for k in shared[domain]:
+                    log_w[k].append(log_evidence(objective, imgs, groups[k].members[0], alpha, outputs).cpu())
+        for k in shared[domain]:
+            own = owner == ks.index(k) if k in ks else torch.zeros(total, dtype=torch.bool)
+            pools[k].add(xi, torch.cat(log_w[k]), u, torch.full((groups[k].labels,), total), own)    # [P, L]
+        images += total
+        return total
+
+    def draw_learned(k: int, want: torch.Tensor | None = None) -> int:
+        """One batch of kind k's learned proposal: draws for each label still short of `want` accepted
+        ones (None: `label_pool` for every label)."""
+        nonlocal images
+        kind, pool, sampler = groups[k], pools[k], samplers[k]
+        if want is None:
+            per = torch.full((kind.labels,), config.label_pool)
+        else:                                   # enough for the shortfall at the acceptance seen so far
+            acc = pool.acceptance().float().clamp_min(1e-3)
+            per = torch.where(want > 0, (2 * want / acc).ceil().long().clamp(config.label_pool, config.pool), 0)
+        lab = torch.repeat_interleave(torch.arange(kind.labels), per)                              # [P]
+        P = len(lab)
+        if P == 0:
+            return 0
+        with torch.no_grad():
+            from_prior = torch.rand(P, generator=g) < config.defensive
+            noise = torch.randn(P, d, generator=g)
+            flow_xi, _ = sampler.sample(lab.to(device), noise.to(device))
+            xi = torch.where(from_prior[:, None], torch.randn(P, d, generator=g), flow_xi.float().cpu())
+            log_q = sampler.log_prob(xi.to(device), lab.to(device)).float().cpu()
+            log_p = -0.5 * (xi ** 2).sum(-1) - log_norm
+            log_mix = torch.logaddexp(math.log1p(-config.defensive) + log_q, math.log(config.defensive) + log_p)
+            imgs = objective._generate(objective.nets.generators[kind.domain], xi.to(device)).float()
+            log_e = log_evidence(objective, imgs, kind.members[0], alpha).cpu()                      # [P, L]
+            log_w = torch.full((P, kind.labels), -math.inf)
+            rows = torch.arange(P)
+            log_w[rows, lab] = log_p + log_e[rows, lab] - log_mix
+            pool.add(xi, log_w, torch.rand(P, generator=g), per.double())
+        images += P
+        return P
+
+    for domain, ks in shared.items():
+        draw_prior(domain, ks, None)
     for k in range(len(groups)):
-        draw(k)
+        if samplers[k] is not None:
+            draw_learned(k)
+    if progress:
+        progress(Drawn(images, 0))
     # each unknown's log Z up to its own constant (a seen image puts every label's far below float range);
     # a read cell's is its reading, P(label | picture), untempered: the evidence of a picture not drawn
     reading = {objective.index[f.scope[0]]: torch.from_numpy(f.evidence).log() for f in graph.reads}
@@ -435,7 +487,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     # a label's whole weight (a projection's likelihood is that sharp) that supremum is no bound yet and
     # the acceptance an overestimate, so fewer effective draws than samples needed also means refine
     refined = [seen[k] and bool(((need[k] > config.weigh_draws * pools[k].acceptance()) |
-                                 ((need[k] > 0) & (pools[k].ess() * pools[k].count < need[k]))).any())
+                                 ((need[k] > 0) & (pools[k].ess() * pools[k].owned < need[k]))).any())
                for k in range(len(groups))]
     hopeless = [h & ~torch.tensor(refined[k]) for k, h in enumerate(hopeless)]
     need = [torch.zeros_like(need[k]) if refined[k] else torch.where(hopeless[k], 0, need[k])
@@ -444,8 +496,19 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     def shortfall(k: int) -> torch.Tensor:                                        # [L] accepted draws still missing
         return (need[k] - pools[k].accepted().sum(0)).clamp_min(0)
 
-    def more(ks) -> bool:                                                         # drew anything?
-        return sum(draw(k, shortfall(k)) for k in ks if pools[k].drawn < config.max_draws) > 0
+    def more(ks) -> bool:
+        """One more batch for each of kinds ks that may still draw; drew anything?"""
+        drew = 0
+        for domain, members in shared.items():
+            short = [k for k in members if k in ks and pools[k].owned < config.max_draws]
+            if short:
+                drew += draw_prior(domain, short, {k: shortfall(k) for k in short})
+        for k in ks:
+            if samplers[k] is not None and pools[k].drawn < config.max_draws:
+                drew += draw_learned(k, shortfall(k))
+        if progress:
+            progress(Drawn(images, 0))
+        return drew > 0
 
     while time.perf_counter() - started <= budget:
         short = [k for k in range(len(groups)) if shortfall(k).any()]
@@ -483,7 +546,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
                                            xi[:, i].to(device)).float()
                 log_e = log_evidence(objective, imgs, i, alpha).cpu()
                 log_target += log_e[torch.arange(N), labels[:, i]] - 0.5 * (xi[:, i] ** 2).sum(-1)
-    drawn = sum(p.drawn for p in pools)
+    drawn = images
     if progress:
         progress(Drawn(drawn, N))
 

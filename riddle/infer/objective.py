@@ -343,15 +343,20 @@ class Objective(nn.Module):
         diff = (measure(t.through, imgs.float()) - data) * seen                           # [B, h, w] or [B, m]
         return -0.5 * (diff ** 2).reshape(diff.shape[0], -1).sum(-1) / t.noise ** 2
 
-    def read_unknown(self, imgs: torch.Tensor, i: int) -> tuple[torch.Tensor, dict, dict]:
+    def classify(self, imgs: torch.Tensor, domain: str) -> torch.Tensor:
+        """Images [P, H, W] of a domain → its classifier's outputs [P, L + heads], labels first."""
+        classifier = self.nets.classifiers[domain]
+        return self._run(lambda x: outputs_of(classifier, x), imgs)
+
+    def read_unknown(self, imgs: torch.Tensor, i: int, outputs: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, dict, dict]:
         """Images [P, H, W] drawn for unknown i alone → what its own factors read of each: the label
         log-probabilities [P, L] at the logic's temperature, each predicate network that reads i
         {name: logit [P]}, each observation of i {term id: log-likelihood [P]} — one network call per
-        network, for the collapsed sampler (amortised.py), which scores draws one unknown at a time."""
-        dom = self.domain_of[i]
+        network, for the collapsed sampler (amortised.py), which scores draws one unknown at a time.
+        `outputs`: the classifier's outputs on these images where the caller has them (`classify`)."""
         L = len(self.graph.unknowns[i].domain.labels)
-        classifier = self.nets.classifiers[dom]
-        out = self._run(lambda x: outputs_of(classifier, x), imgs)                     # [P, L + heads]
+        out = self.classify(imgs, self.domain_of[i]) if outputs is None else outputs        # [P, L + heads]
         logp = torch.log_softmax(out[:, :L] / self.label_temperature, -1)
         preds = {}
         for name, cols in self._pred_unknowns.items():
