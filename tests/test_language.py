@@ -66,7 +66,7 @@ def test_the_keywords_are_the_grammars_word_terminals_and_the_editor_grammar_kno
     assert [k for k in keywords() if k not in words] == []
 
 
-def test_every_kind_of_fact_names_its_checker_method_and_what_it_mentions():
+def test_every_kind_of_statement_names_itself_and_a_fact_its_checker_method_and_what_it_mentions():
     """A new kind of fact is its class (what it mentions, which checker method reads it) and that method: no
     list of the kinds elsewhere to extend."""
     from riddle.lang.check import _Checker
@@ -74,8 +74,14 @@ def test_every_kind_of_fact_names_its_checker_method_and_what_it_mentions():
     assert {k.__name__ for k in kinds} >= {"Observation", "PredicateFact", "LabelFact", "Relation", "Distinct",
                                            "Connective"}
     for kind in kinds:
-        assert callable(getattr(_Checker, kind.checked_by)), kind
+        assert callable(getattr(_Checker, kind.kind)), kind
         assert kind.mentions is not ast.Fact.mentions, kind
+    statements, todo = [], [ast.Statement]
+    while todo:
+        todo += todo[0].__subclasses__()
+        statements.append(todo.pop(0))
+    assert {k.kind for k in statements if k not in (ast.Statement, ast.Fact)} >= {"declaration", "loop", "solve",
+                                                                              "relation", "connective"}
 
 
 def _lark_or_none(text, start):

@@ -15,6 +15,7 @@ from .errors import Span
 @dataclass(frozen=True, kw_only=True)
 class Node:
     span: Span
+    written_out: ClassVar[bool] = False     # a form lang/expand.py writes out: an array reference, a loop, a sheet
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +67,7 @@ class Ref(Node):
     Names of the unknowns it stands for (`cell[3][1]`, …) before the checker sees it."""
     name: Name
     indexes: tuple[Index, ...]
+    written_out: ClassVar[bool] = True
 
     @property
     def text(self) -> str:                        # as written, for messages
@@ -104,7 +106,13 @@ class Negate(Expr):
 
 @dataclass(frozen=True, kw_only=True)
 class Statement(Node):
-    """A line of a riddle. Each kind says what it mentions, so the checker needs no list of the kinds."""
+    """A line of a riddle. Each kind says here what the stages ask of it — what it mentions, where a slice
+    broadcasts it, which options it takes — and names itself (`kind`): a stage's handler for a kind is named
+    after it (lang/check.py's `Checker.<kind>`, lang/expand.py's `write_<kind>`), so no stage keeps a list of
+    the kinds, and a new kind is its class here, its grammar rule and its handlers."""
+    kind: ClassVar[str]
+    declares: ClassVar[bool] = False        # it declares unknowns (read before every other statement)
+    is_fact: ClassVar[bool] = False         # it says something about the unknowns
 
     def mentions(self) -> list[Name]:
         """The unknowns' names a statement speaks of, in reading order (a declaration declares, it does not
@@ -115,6 +123,11 @@ class Statement(Node):
         """Does it hold a template's `$name` (an image or a number a data table fills)?"""
         return False
 
+    def broadcast_places(self) -> list:
+        """The references that stand for one unknown each: a slice written in one of these places writes
+        the statement out once per element (lang/expand.py)."""
+        return []
+
 
 @dataclass(frozen=True, kw_only=True)
 class Declaration(Statement):
@@ -122,6 +135,8 @@ class Declaration(Statement):
     names: tuple[Name, ...]
     domain: Name
     plural: bool
+    kind: ClassVar[str] = "declaration"
+    declares: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,11 +153,19 @@ class Fact(Statement):
     noise: Number | None = None
     solutions: "Number | Name | None" = None   # a sheet's `with one solution` (the checker allows only that)
     repeated: tuple[Span, ...] = ()   # options given twice (`with strength 2 with strength 3`): reported
-
-    checked_by: ClassVar[str]     # the checker's method that reads this kind of fact (lang/check.py)
+    is_fact: ClassVar[bool] = True
+    takes_noise: ClassVar[bool] = False     # `with noise S` belongs to it
 
     def mentions(self) -> list[Name]:
         raise NotImplementedError(f"a fact of a new kind, {type(self).__name__}, says which names it mentions")
+
+    def expressions(self) -> tuple[Expr, ...]:
+        """Its arithmetic, where it has any (the checker reads an expression's numbers and names)."""
+        return ()
+
+    def from_sheet(self) -> bool:
+        """Is it a cell of a sheet, written out (`with one solution` belongs to those)?"""
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,10 +177,17 @@ class Observation(Fact):
     through: tuple["Instrument", ...] = ()
     sheet: "Sheet | None" = None  # `split R x C`: the picture is a grid of cells (before expansion)
     cell: tuple[int, int, int, int] | None = None   # after expansion: (row, column, rows, columns), from 0
-    checked_by: ClassVar[str] = "observation"
+    kind: ClassVar[str] = "observation"
+    takes_noise: ClassVar[bool] = True
 
     def mentions(self) -> list[Name]:
         return [self.subject]
+
+    def broadcast_places(self) -> list:
+        return [self.subject]
+
+    def from_sheet(self) -> bool:
+        return self.cell is not None
 
     def has_placeholders(self) -> bool:
         return isinstance(self.path, Placeholder)
@@ -169,6 +199,7 @@ class Sheet(Node):
     rows: Number
     columns: Number
     by: str = "x"                 # the word between them as written (the expander wants `x`)
+    written_out: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,9 +216,12 @@ class PredicateFact(Fact):
     verb: str                     # "is" | "has" | "contains"
     negated: bool                 # is not · has no · contains no
     words: tuple[Name, ...]       # the predicate's name as written, maybe with an article
-    checked_by: ClassVar[str] = "predicate_fact"
+    kind: ClassVar[str] = "predicate_fact"
 
     def mentions(self) -> list[Name]:
+        return [self.subject]
+
+    def broadcast_places(self) -> list:
         return [self.subject]
 
 
@@ -196,9 +230,12 @@ class LabelFact(Fact):
     subject: Name
     label: Number
     negated: bool
-    checked_by: ClassVar[str] = "label_fact"
+    kind: ClassVar[str] = "label_fact"
 
     def mentions(self) -> list[Name]:
+        return [self.subject]
+
+    def broadcast_places(self) -> list:
         return [self.subject]
 
 
@@ -208,7 +245,7 @@ class Relation(Fact):
     op: str                       # "=" | "!=" | "<" | "<=" | ">" | ">="  ("==" is read as "=")
     op_span: Span
     right: Expr
-    checked_by: ClassVar[str] = "relation"
+    kind: ClassVar[str] = "relation"
 
     def mentions(self) -> list[Name]:
         return expr_names(self.left) + expr_names(self.right)
@@ -216,11 +253,17 @@ class Relation(Fact):
     def has_placeholders(self) -> bool:
         return bool(expr_placeholders(self.left) or expr_placeholders(self.right))
 
+    def expressions(self) -> tuple[Expr, ...]:
+        return self.left, self.right
+
+    def broadcast_places(self) -> list:
+        return expr_variables(self.left) + expr_variables(self.right)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Distinct(Fact):
     names: tuple[Name, ...]
-    checked_by: ClassVar[str] = "distinct"
+    kind: ClassVar[str] = "distinct"
 
     def mentions(self) -> list[Name]:
         return list(self.names)
@@ -233,7 +276,7 @@ class Connective(Fact):
     op: str                       # "or" | "and" | "if" | "exactly" | "at least" | "at most"
     parts: tuple[Fact, ...]       # `if`: (condition, consequence)
     count: Number | Name | None = None   # counting: N as written (`2` or `two`)
-    checked_by: ClassVar[str] = "connective"
+    kind: ClassVar[str] = "connective"
 
     def mentions(self) -> list[Name]:
         return [n for p in self.parts for n in p.mentions()]
@@ -256,6 +299,8 @@ class Loop(Statement):
     varies fastest); expanded away before checking (lang/expand.py)."""
     bindings: tuple[Binding, ...]
     body: Statement
+    kind: ClassVar[str] = "loop"
+    written_out: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,6 +312,7 @@ class Setting(Node):
 @dataclass(frozen=True, kw_only=True)
 class Solve(Statement):
     settings: tuple[Setting, ...]
+    kind: ClassVar[str] = "solve"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -308,6 +354,21 @@ def substitute(expr: Expr, values: dict[str, Expr]) -> Expr:
     if isinstance(expr, Negate):
         return Negate(operand=substitute(expr.operand, values), span=expr.span)
     return expr
+
+
+def expr_variables(expr: Expr) -> list:
+    """The names (or, before expansion, references) an expression uses as single unknowns: its variables,
+    not a numeral's digits, in reading order."""
+    out, todo = [], [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, Variable):
+            out.append(e.name)
+        elif isinstance(e, BinOp):
+            todo += (e.right, e.left)
+        elif isinstance(e, Negate):
+            todo.append(e.operand)
+    return out
 
 
 def expr_names(expr: Expr) -> list[Name]:

@@ -91,8 +91,8 @@ class _Checker:
 
     def run(self) -> CheckedRiddle:
         statements = self.riddle.statements
-        for s in statements:
-            if isinstance(s, ast.Declaration):
+        for s in statements:                # declarations first: a fact may name an unknown declared below it
+            if s.declares:
                 self.declaration(s)
         if self.over_limit:
             limit = self.max_unknowns
@@ -110,14 +110,14 @@ class _Checker:
         settings: dict = {}
         solve_seen: ast.Solve | None = None
         for s in statements:
-            if isinstance(s, ast.Solve):
+            if s.kind == "solve":
                 if solve_seen:
                     self.error("R022", "`solve with` appears twice", s.span, "second one",
                                help="put all settings in one `solve with …` line",
                                related=[(solve_seen.span, "first one")])
                 solve_seen = s
                 settings.update(self.solve(s, settings))
-            elif isinstance(s, ast.Fact):
+            elif s.is_fact:
                 c = self.fact(s)
                 if c is not None:
                     checked.append(c)
@@ -135,7 +135,7 @@ class _Checker:
                 shown = ", ".join(f"`{v.name}`" for v in us[:3]) + (", …" if len(us) > 3 else "")
                 self.warn("R040", f"{len(us)} unknowns of `{name}` are declared but no statement uses them: {shown}",
                           u.span, "never used", help="their answers will be any " + u.domain.name)
-        if self.unknowns and not any(isinstance(st, ast.Fact) for st in statements) and not self.broken_words:
+        if self.unknowns and not any(st.is_fact for st in statements) and not self.broken_words:
             last = statements[-1].span
             self.warn("R031", "the riddle states nothing about its unknowns: every answer is a solution", last)
         return CheckedRiddle(self.riddle.file, self.source, tuple(self.unknowns.values()), tuple(checked),
@@ -203,7 +203,7 @@ class _Checker:
         for span in f.repeated:
             self.error("R018", "this option is given twice", span, "again", help="say `with strength W` and "
                        "`with noise S` at most once each")
-        if f.solutions is not None and not (isinstance(f, ast.Observation) and f.cell is not None):
+        if f.solutions is not None and not f.from_sheet():
             self.error("R064", "`with one solution` belongs to a sheet: it says the givens written on it have one "
                        "completion", f.solutions.span, "not a sheet",
                        help='write it after the sheet: `cell looks like "board.png" split 9 x 9 with one solution`')
@@ -212,7 +212,7 @@ class _Checker:
                 or (isinstance(f.solutions, ast.Name) and f.solutions.text.lower() == "one")):
             self.error("R064", f"a sheet's givens may be said to have one solution, not `{f.solutions.text}`",
                        f.solutions.span, "not one", help="write `with one solution`, or leave it out")
-        if f.noise is not None and not isinstance(f, ast.Observation):
+        if f.noise is not None and not f.takes_noise:
             self.error("R061", "`with noise S` belongs to an observation (`x looks like \"PATH\" with noise 0.1`)",
                        f.noise.span, "not an observation", help="remove it: only pixels have noise")
             return None
@@ -223,7 +223,7 @@ class _Checker:
                 self.error("R018", f"strength must be a number in (0, 1000], not {f.strength.text}", f.strength.span,
                            "out of range", help="1 is the default; 3 counts a statement three times as much")
                 return None
-        return getattr(self, f.checked_by)(f, strength)          # the kind's own method, below
+        return getattr(self, f.kind)(f, strength)                # the kind's own method, below
 
     def label_fact(self, f: ast.LabelFact, strength: float) -> Statement | None:
         u = self.resolve(f.subject)
@@ -363,8 +363,9 @@ class _Checker:
     def connective(self, f: ast.Connective, strength: float) -> Statement | None:
         parts, ok = [], True
         for part in f.parts:
-            if isinstance(part, ast.Relation) and not (ast.expr_names(part.left) + ast.expr_names(part.right)):
-                self.expression(part.left), self.expression(part.right)
+            if part.expressions() and not part.mentions():          # arithmetic of numbers alone
+                for e in part.expressions():
+                    self.expression(e)
                 self.error("R023", "a statement inside a connective must involve an unknown", part.span,
                            "no unknown here", help="a relation of numbers alone is always true or always false")
                 ok = False

@@ -80,7 +80,7 @@ def _child_fields(kind: type) -> tuple[str, ...]:
 
 
 def _uses_forms(node) -> bool:
-    return any(isinstance(n, (ast.Ref, ast.Loop, ast.Sheet)) for n in _nodes(node))
+    return any(n.written_out for n in _nodes(node))
 
 
 def expand(riddle: ast.Riddle) -> tuple[ast.Riddle, list[Diagnostic]]:
@@ -92,7 +92,7 @@ def expand(riddle: ast.Riddle) -> tuple[ast.Riddle, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     unread = list(riddle.unread)
     for s in riddle.statements:                 # arrays first: a statement may use one declared below it
-        if isinstance(s, ast.Declaration):
+        if s.declares:
             try:
                 e.declare(s)
             except ExpandError as err:
@@ -160,27 +160,31 @@ class _Expander:
     # ── statements ────────────────────────────────────────────────────────────
 
     def statement(self, s: ast.Statement, env: dict[str, int] | None = None) -> list[ast.Statement]:
-        env = env or {}
-        if isinstance(s, ast.Declaration):
-            if env:
-                raise ExpandError("R086", "declare unknowns outside loops", s.span, "inside a loop",
-                                  help="declare an array once: `digits cell[9][9]`")
-            names: list[ast.Name] = []
-            for n in s.names:
-                if isinstance(n, ast.Name):
-                    names.append(n)
-                elif n.name.text in self.arrays:
-                    a = self.arrays[n.name.text]
-                    names += [ast.Name(text=_element(a.name, ix), span=n.span)
-                              for ix in itertools.product(*(range(lo, hi + 1) for lo, hi in a.extents))]
-            return [dataclasses.replace(s, names=tuple(names))]
-        if isinstance(s, ast.Loop):
-            return [x for e in self.loop(s, env) for x in self.statement(s.body, e)]
-        if isinstance(s, ast.Solve):
-            return [s]
-        if isinstance(s, ast.Observation) and s.sheet is not None:
-            return self.sheet(s, env)
-        return self.broadcast(s, env)
+        """The statement written out: its kind's `write_<kind>` where it has one, else broadcast (a fact)."""
+        return getattr(self, "write_" + s.kind, self.broadcast)(s, env or {})
+
+    def write_declaration(self, s: ast.Declaration, env: dict[str, int]) -> list[ast.Statement]:
+        if env:
+            raise ExpandError("R086", "declare unknowns outside loops", s.span, "inside a loop",
+                              help="declare an array once: `digits cell[9][9]`")
+        names: list[ast.Name] = []
+        for n in s.names:
+            if isinstance(n, ast.Name):
+                names.append(n)
+            elif n.name.text in self.arrays:
+                a = self.arrays[n.name.text]
+                names += [ast.Name(text=_element(a.name, ix), span=n.span)
+                          for ix in itertools.product(*(range(lo, hi + 1) for lo, hi in a.extents))]
+        return [dataclasses.replace(s, names=tuple(names))]
+
+    def write_loop(self, s: ast.Loop, env: dict[str, int]) -> list[ast.Statement]:
+        return [x for e in self.loop(s, env) for x in self.statement(s.body, e)]
+
+    def write_solve(self, s: ast.Solve, env: dict[str, int]) -> list[ast.Statement]:
+        return [s]
+
+    def write_observation(self, s: ast.Observation, env: dict[str, int]) -> list[ast.Statement]:
+        return self.sheet(s, env) if s.sheet is not None else self.broadcast(s, env)
 
     def loop(self, s: ast.Loop, env: dict[str, int]):
         """Every environment the loop's bindings give, in order (the last binding fastest)."""
@@ -319,44 +323,56 @@ class _Expander:
     # ── writing a fact out ────────────────────────────────────────────────────
 
     def _slice_sizes(self, node, env) -> list[int]:
-        """Sizes of the slices in the fact's one-unknown places (subjects, an expression's names)."""
-        if isinstance(node, ast.Connective):
-            return []                                     # its parts broadcast inside it (see _write)
+        """Sizes of the slices in the fact's one-unknown places (subjects, an expression's names; a connective
+        has none: its parts broadcast inside it, see _write_connective)."""
         out = []
-        for place in _scalar_places(node):
+        for place in node.broadcast_places():
             names, shape = self.resolve(place, env)
             if shape:
                 out.append(len(names))
         return out
 
     def _write(self, node, env, k: int | None):
-        """A copy of the node with references resolved (element k of each slice) and loop names as numbers."""
-        if isinstance(node, ast.Connective):
-            parts = []
-            for p in node.parts:
-                written = self.statement(p, env) if isinstance(p, ast.Loop) else self.broadcast(p, env)
-                parts += written
-                if len(parts) > MAX_EXPANDED:
-                    raise ExpandError("R083", f"a list of more than {MAX_EXPANDED:,} statements", node.span, "too many")
-            if node.op == "if" and len(parts) != 2:
-                raise ExpandError("R085", "a slice or loop inside `if … then …` would write several conditions",
-                                  node.span, "not one each side", help="put the `if` inside a `for` instead")
-            return dataclasses.replace(node, parts=tuple(parts))
-        if isinstance(node, ast.Variable):
-            if isinstance(node.name, ast.Name) and node.name.text in env:
-                return _number(env[node.name.text], node.span)
-            return dataclasses.replace(node, name=self._one(node.name, env, k))
-        if isinstance(node, ast.Numeral):
-            return dataclasses.replace(node, digits=self._row(node.digits, env, "num(…)"))
-        if isinstance(node, ast.Distinct):
-            return dataclasses.replace(node, names=tuple(n for r in node.names for n in self.resolve(r, env)[0]))
-        if isinstance(node, (ast.PredicateFact, ast.LabelFact, ast.Observation)):
-            node = dataclasses.replace(node, subject=self._one(node.subject, env, k))
-        if isinstance(node, (ast.Relation, ast.BinOp, ast.Negate)):
-            changes = {f.name: self._write(getattr(node, f.name), env, k) for f in dataclasses.fields(node)
-                       if isinstance(getattr(node, f.name), ast.Expr)}
-            return dataclasses.replace(node, **changes)
-        return node
+        """A copy of the node with references resolved (element k of each slice) and loop names as numbers:
+        the node's own `_write_<kind>` (statements by their kind, expressions by their class), else its fields."""
+        kind = node.kind if isinstance(node, ast.Statement) else type(node).__name__.lower()
+        return getattr(self, "_write_" + kind, self._write_fields)(node, env, k)
+
+    def _write_connective(self, node: ast.Connective, env, k):
+        parts = []
+        for p in node.parts:
+            written = self.statement(p, env) if p.kind == "loop" else self.broadcast(p, env)
+            parts += written
+            if len(parts) > MAX_EXPANDED:
+                raise ExpandError("R083", f"a list of more than {MAX_EXPANDED:,} statements", node.span, "too many")
+        if node.op == "if" and len(parts) != 2:
+            raise ExpandError("R085", "a slice or loop inside `if … then …` would write several conditions",
+                              node.span, "not one each side", help="put the `if` inside a `for` instead")
+        return dataclasses.replace(node, parts=tuple(parts))
+
+    def _write_variable(self, node: ast.Variable, env, k):
+        if isinstance(node.name, ast.Name) and node.name.text in env:
+            return _number(env[node.name.text], node.span)
+        return dataclasses.replace(node, name=self._one(node.name, env, k))
+
+    def _write_numeral(self, node: ast.Numeral, env, k):
+        return dataclasses.replace(node, digits=self._row(node.digits, env, "num(…)"))
+
+    def _write_distinct(self, node: ast.Distinct, env, k):
+        return dataclasses.replace(node, names=tuple(n for r in node.names for n in self.resolve(r, env)[0]))
+
+    def _write_fields(self, node, env, k):
+        """Any other node: a field that is one of its one-unknown places (a subject) resolved to element k of
+        its slice, its expressions written (a relation's places are inside them), the rest kept."""
+        places = {id(p) for p in node.broadcast_places()} if isinstance(node, ast.Statement) else set()
+        changes = {}
+        for f in _child_fields(type(node)):
+            v = getattr(node, f)
+            if id(v) in places:
+                changes[f] = self._one(v, env, k)
+            elif isinstance(v, ast.Expr):
+                changes[f] = self._write(v, env, k)
+        return dataclasses.replace(node, **changes) if changes else node
 
     def _one(self, ref, env, k):
         # a broadcast asks once per element for the same slice: resolved once (`cell >= 1` over a 9 x 9 array
@@ -379,25 +395,6 @@ class _Expander:
                                   help="take one row: `num(cell[r][1..4])`")
             out += names
         return tuple(out)
-
-
-def _scalar_places(node) -> list:
-    """The references of a fact that stand for one unknown each (where a slice broadcasts)."""
-    if isinstance(node, (ast.PredicateFact, ast.LabelFact, ast.Observation)):
-        return [node.subject]
-    if isinstance(node, ast.Relation):
-        return _expr_places(node.left) + _expr_places(node.right)
-    return []
-
-
-def _expr_places(e) -> list:
-    if isinstance(e, ast.Variable):
-        return [e.name]
-    if isinstance(e, ast.BinOp):
-        return _expr_places(e.left) + _expr_places(e.right)
-    if isinstance(e, ast.Negate):
-        return _expr_places(e.operand)
-    return []
 
 
 def _in_range(v: int, lo: int, hi: int, a: Array, span: Span) -> None:
