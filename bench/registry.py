@@ -105,7 +105,8 @@ def standing() -> str:
     s = kept("startup")
     row("`riddle solve puzzles/134.rdl`, cold, launch to exit",
         f"{s['solve_wall']['median']:.1f} s (torch's import {s['import_torch']['median']:.1f} s, sampling "
-        f"{s['method']['median']:.1f} s); bar 3 s: not met", s, "python -m bench.startup")
+        f"{s['method']['median']:.1f} s); bar 3 s: {'met' if s['solve_wall']['median'] <= 3.0 else 'not met'}", s,
+        "python -m bench.startup")
     m = kept("models")
     row("the label classifier and the judge on the 500 held-out digits",
         f"{m['real_test']['classifier']:.1%} and {m['real_test']['judge']:.1%}", m, "python -m bench.models")

@@ -69,7 +69,9 @@ def section(out: dict) -> str:
         f"The issue 37 bar is 3 s launch to exit. Of the median {out['solve_wall']['median']:.1f} s, importing torch "
         f"takes {out['import_torch']['median']:.1f} s and the method {out['method']['median']:.1f} s: the sampler's "
         f"network passes (for 134 at 100 samples, {draws(out)} prior draws and their classifier reads); on a CPU "
-        "with native bfloat16 those run about twice as fast (\"Throughput\").",
+        "with native bfloat16 those run about twice as fast (\"Throughput\"). The command ends with `os._exit` once "
+        "its output is flushed (riddle/cli.py, QUICK_EXIT): the interpreter's own teardown with torch loaded took "
+        "about 0.6 s of every run before.",
     ])
 
 
