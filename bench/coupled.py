@@ -210,8 +210,8 @@ no class-conditional generator. In solves the coupled family is right on both ri
 method, and faster with advi ({advi_speedup}: its generator is three matrix products); method amortised
 takes about as long as with the default family but is less sure ({coupled_success} of samples against
 {default_success}), and its right drawings vary about half as much. advi's restarts all reach 134's answer
-but settle on near-identical prototypes (variety 0.14): it optimises against the family's forward model, which a dense sigmoid
-net lets it satisfy with one drawing (docs/MODELS.md says where this fools the judge).
+but settle on near-identical prototypes (variety 0.14): it optimises against the family's forward model,
+which a dense sigmoid net lets it satisfy with one drawing (docs/MODELS.md says where this fools the judge).
 """
 
 
