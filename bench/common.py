@@ -1,7 +1,7 @@
 """What the bench scripts share: the machine's description, rewriting one section of
 docs/BENCHMARKS.md, a puzzle's known answer, and the generated family of riddles with one answer.
 
-Run a bench from the repository's root as a module, e.g. `python -m bench.solve`: bench/ is a package,
+Run a bench from the repository's root as a module, e.g. `python -m bench.amortised`: bench/ is a package,
 so its scripts import this module and riddle without touching sys.path.
 """
 from __future__ import annotations

@@ -2,17 +2,16 @@
 
     python -m bench.joint [--modes joint factored] [--factored-every 3] [--seed 0] [--only NAME ...]
     python -m bench.joint --render        (rewrite the section from docs/bench/joint.json, no solving)
-    python -m bench.joint --compare docs/bench/joint-label-temperature-1.json   (the "Label temperature" table)
 
 The set, written to bench/joint/*.rdl (regenerated identically, each with its answer in the header):
   - cryptarithms from the classic lists, every one with a unique solution (checked by the oracle), 4
     to 10 letters: every letter a different digit, no number of several digits starting with 0;
-  - mixed riddles of 4 to 9 digits from bench/scaling.py's generator with seed 1 (the scaling bench
-    uses seed 0): sums, differences, parity, closed circle, `is not`, until the answer is unique.
-The settings were chosen on puzzles/ alone (docs/BENCHMARKS.md, "Defaults"); none of these riddles
+  - mixed riddles of 4 to 9 digits from bench/common.py's generator with seed 1 (the retired scaling
+    bench used seed 0): sums, differences, parity, closed circle, `is not`, until the answer is unique.
+The settings were chosen on puzzles/ alone (docs/history/BENCHMARKS.md, "Defaults"); none of these riddles
 was looked at before the table was first measured. Since then one change was made looking at this
 set — the start search (`search 1`, built on mixed-n7's failures) — and checked on riddles outside it
-(bench/starts.py).
+(docs/history/BENCHMARKS.md, "Starts").
 
 Every riddle is solved in one run of 100 independent restarts (`clone 0, rounds 1`, every other
 setting the default), once in each mode (`factored` only on every N-th riddle: it takes as long and
@@ -25,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
@@ -88,14 +86,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="riddle names, printed only (docs/ untouched)")
     ap.add_argument("--render", action="store_true", help="rewrite the docs section from docs/bench/joint.json")
     runs.add_arguments(ap)
-    ap.add_argument("--compare", metavar="OLD_JSON", help="write the \"Label temperature\" section: OLD_JSON (a run "
-                    "at label temperature 1) against docs/bench/joint.json, no solving")
     args = ap.parse_args()
-    if args.compare:
-        old = json.loads(Path(args.compare).read_text())
-        new = json.loads((ROOT / "docs" / "bench" / "joint.json").read_text())
-        write_section(ROOT / "docs" / "BENCHMARKS.md", "## Label temperature", compare(old, new, args.compare))
-        return
     if args.render:
         saved = json.loads((ROOT / "docs" / "bench" / "joint.json").read_text())
         args.seed = saved["config"]["seed"]
@@ -125,33 +116,6 @@ def main() -> None:
     write_section(ROOT / "docs" / "BENCHMARKS.md", "## Joint logic", section(rows, args, machine()))
 
 
-def compare(old: dict, new: dict, old_name: str) -> str:
-    """Per riddle (joint mode): per-restart success at label temperature 1 (old) and 2 (new)."""
-    before = {r["riddle"]: r for r in old["rows"] if r["mode"] == "joint"}
-    rows = [(before[r["riddle"]], r) for r in new["rows"] if r["mode"] == "joint" and r["riddle"] in before]
-    lines = ["## Label temperature", "",
-             "The label classifier's logits are divided by a temperature before the softmax that feeds the logic "
-             "(`LABEL_TEMPERATURE` in riddle/infer/objective.py). Both columns by `python -m bench.joint --modes "
-             f"joint` (seed 0, 100 independent restarts, one run) on {new['machine']}: temperature 1 kept in "
-             f"`{Path(old_name).name}`, temperature 2 in docs/bench/joint.json (`--compare` renders this table).", "",
-             "| riddle | unknowns | success at 1 | success at 2 | time at 1 | time at 2 |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for a, b in rows:
-        lines.append(f"| {b['riddle']} | {b['unknowns']} | {a['success']:.0%} | {b['success']:.0%} | "
-                     f"{a['seconds']:.0f} s | {b['seconds']:.0f} s |")
-    bar = [(a, b) for a, b in rows if 4 <= b["unknowns"] <= 9]
-    lines += [
-        "",
-        f"- mean per-restart success {sum(a['success'] for a, _ in rows) / len(rows):.0%} → "
-        f"{sum(b['success'] for _, b in rows) / len(rows):.0%}; better on "
-        f"{sum(b['success'] > a['success'] for a, b in rows)}, worse on "
-        f"{sum(b['success'] < a['success'] for a, b in rows)} of {len(rows)}.",
-        f"- 4–9 unknowns right with ≥ 85 %: {sum(a['right'] and a['success'] >= 0.85 for a, _ in bar)}/{len(bar)} → "
-        f"{sum(b['right'] and b['success'] >= 0.85 for _, b in bar)}/{len(bar)}.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def plans(groups: list) -> str:
     """[['enumerate', 1]] → 'enumerate 1'; many groups → counts per plan ('28 enumerate, 1 chain')."""
     if len(groups) <= 2:
@@ -167,8 +131,8 @@ def section(rows: list[dict], args, where: str) -> str:
              f"{args.seed}. The riddles (bench/joint/) are classic cryptarithms and riddles from the scaling "
              "generator with a new seed; the defaults were chosen on puzzles/ before these were first run, except "
              "the start search (`search 1`), which was built looking at this set's mixed-n7 and checked on riddles "
-             "outside it (\"Starts\"). Plan: the logic group's plan and size (enumerate: satisfying tuples). "
-             "Time: the whole call (check, solve, judge).", "",
+             "outside it (docs/history/BENCHMARKS.md, \"Starts\"). Plan: the logic group's plan and size (enumerate: "
+             "satisfying tuples). Time: the whole call (check, solve, judge).", "",
              "| riddle | kind | unknowns | mode | plan | reported answer right | per-restart success | variety "
              "(ratio to the prior's) | time per solve |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:

@@ -54,11 +54,6 @@ def _joint() -> dict[str, str]:
     return {"## Joint logic": module("joint").section(saved["rows"], args, saved["machine"])}
 
 
-def _starts() -> dict[str, str]:
-    data = kept("starts")
-    return {"## Starts": module("starts").section(data, data.get("searches", [0, 1]))}
-
-
 def _models() -> dict[str, str]:
     return {"MODELS.md": module("models").render(kept("models"))}
 
@@ -151,15 +146,12 @@ def standing() -> str:
 
 
 BENCHES: dict[str, Bench] = {
-    "alpha": Bench(),
     "amortised": _one("amortised", "## Amortised", lambda d: module("amortised").section(d)),
-    "amortised_start": Bench(),
     "boards": Bench(),
     "connectives": Bench(("## Connectives",), _connectives),
     "coupled": _one("coupled", "## Coupled network", lambda d: module("coupled").section(d)),
     "grids": _one("grids", "## Grids", lambda d: module("grids").section(d)),
     "joint": Bench(("## Joint logic",), _joint),
-    "layers": Bench(),
     "learn": _one("learn", "## Learning from riddles", lambda d: module("learn").section(d)),
     "load": _one("load", "## Playground under load", lambda d: module("load").section(d)),
     "logic": Bench(),
@@ -170,18 +162,11 @@ BENCHES: dict[str, Bench] = {
     "observe": _one("observe", "## Observations", lambda d: module("observe").section(d)),
     "proposal": Bench(("## Amortised: defaults", "## Amortised: proposal", "## Amortised: seen images"),
                       lambda: module("proposal").sections(kept("proposal"))),
-    "puzzles": Bench(),
-    "scaling": Bench(),
     "sdd": Bench(),
-    "solve": Bench(),
-    "stability": Bench(),
-    "starts": Bench(("## Starts",), _starts),
     "startup": _one("startup", "## Start-up", lambda d: module("startup").section(d)),
     "standing": Bench(("## Where riddle stands",), lambda: {"## Where riddle stands": standing()}, script=False),
     "symbolic_scale": Bench(),
-    "sweep": Bench(),
     "throughput": Bench(),
-    "trace": Bench(),
     "train": Bench(),
 }
 # the coupled family's misfit is the misfit bench run with --models coupled: its own JSON and section

@@ -372,7 +372,7 @@ class Progress:
 def default_workers(cores: int | None = None) -> int:
     """Local workers: one per core, each solve on one thread: a solve's batched tensors do not keep
     two threads fully busy, so two one-thread workers finish sooner than one two-thread worker
-    (docs/BENCHMARKS.md, "Sweep")."""
+    (docs/history/BENCHMARKS.md, "Sweep")."""
     return max(1, cores or os.cpu_count() or 1)
 
 

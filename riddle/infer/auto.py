@@ -8,7 +8,7 @@ posterior, right as often as advi's restarts and as varied as real handwriting, 
 bar and the method's own settings are amortised's. Otherwise one batch of `pilot` prior draws gives
 rejection's acceptance and time per draw; two timed steps of
 the batched objective give advi's time per step. Rejection wins on small riddles whose acceptance is
-high (two unknowns: docs/BENCHMARKS.md, "Scaling"), advi everywhere else.
+high (two unknowns: docs/history/BENCHMARKS.md, "Scaling"), advi everywhere else.
 """
 from __future__ import annotations
 

@@ -39,7 +39,8 @@ class RunConfig:
     steps: int = 200
     anneal: tuple[float, ...] = (0.5, 1.0, 3.0, 10.0)
     lr: float = 0.05
-    init_sigma: float = 0.1  # a small starting σ: the start is already a good draw (docs/BENCHMARKS.md, "Starts")
+    init_sigma: float = 0.1  # a small starting σ: the start is already a good draw
+                             # (docs/history/BENCHMARKS.md, "Starts")
     init_candidates: int = 64  # prior draws per restart, the best (by energy at the first α) starts
     search: int = 1  # coordinate sweeps over those draws, unknown by unknown (best_start); 0: the best whole draw
     clone: float = 0.0                 # share of restarts replaced by copies of the best at each cloning point;
@@ -155,7 +156,7 @@ def best_start(objective: Objective, candidates: torch.Tensor, alpha: float, swe
     its C candidates' latents for that unknown) that lowers the tuple's energy most.
 
     Why: with many unknowns no single prior draw has every digit near the answer, and a restart that
-    starts with one digit drawn as another stays there (docs/BENCHMARKS.md, "Starts"). Restarts stay
+    starts with one digit drawn as another stays there (docs/history/BENCHMARKS.md, "Starts"). Restarts stay
     independent (each searches its own draws). The networks run once per candidate image; the sweep
     scores new tuples from those readings (`Readings.take`), so it costs the logic terms only."""
     R, C, n, d = candidates.shape

@@ -51,7 +51,7 @@ from .events import Drawn
 from .objective import Objective
 
 NEG = -1e4                       # log 0 for a label that is ruled out (exp underflows to 0; no NaN in the plans)
-DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/BENCHMARKS.md, "Amortised: α")
+DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/history/BENCHMARKS.md, "Amortised: α")
 
 
 PROPOSALS = ("learned", "prior")

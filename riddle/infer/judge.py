@@ -16,6 +16,9 @@ from ..lang.checked import MATCH_SIGMAS, ObservationStatement
 from ..models.zoo import for_inference
 from .instruments import measure_numpy, misfit_variance
 
+JUDGE_CHUNK = 512       # images per network call: a Sudoku's 100 samples × 51 drawn cells at once would hold
+                        # gigabytes of activations
+
 
 class Judge:
     """The judge networks of a graph's domains, in float32 from an inference copy (batch norm folded,
@@ -35,27 +38,40 @@ class Judge:
         cell is the user's own picture, not a drawing to judge: its column is left −1 / 0 (the solver
         gives it the label it drew with the board, solve.read_answers) — the judge costs 0.8 ms an image,
         and a Sudoku's givens are 30 of its 81 columns."""
-        labels, conf = [], []
         read = {f.scope[0] for f in self.graph.reads}
+        p = self._columns(images, [i for i, u in enumerate(self.graph.unknowns) if u.name not in read])
+        labels, conf = [], []
         for i, u in enumerate(self.graph.unknowns):
-            if u.name in read:
+            if i not in p:
                 labels.append(np.full(len(images), -1))
                 conf.append(np.zeros(len(images), np.float32))
                 continue
-            p = self.networks[u.domain.name](images[:, i]).softmax(-1)
-            c, k = p.max(-1)
+            c, k = p[i].max(-1)
             labels.append(np.asarray(u.domain.labels)[k.cpu().numpy()])
             conf.append(c.cpu().numpy())
         return np.stack(labels, 1), np.stack(conf, 1)
 
+    def _columns(self, images: torch.Tensor, columns: list[int]) -> dict[int, torch.Tensor]:
+        """The judge's label probabilities of the given columns of images [B, n, H, W]: {column: [B, L]}, one
+        network call per domain over all of its columns (a call per column cost twice as much on 2 cores)."""
+        by_domain: dict[str, list[int]] = {}
+        for i in columns:
+            by_domain.setdefault(self.graph.unknowns[i].domain.name, []).append(i)
+        out = {}
+        with torch.no_grad():
+            for domain, cols in by_domain.items():
+                flat = images[:, cols].reshape(-1, *images.shape[2:])                    # [B·m, H, W]
+                p = torch.cat([self.networks[domain](x).softmax(-1) for x in flat.split(JUDGE_CHUNK)])
+                p = p.reshape(len(images), len(cols), -1)                                # [B, m, L]
+                out.update({c: p[:, j] for j, c in enumerate(cols)})
+        return out
+
     def probs(self, images: torch.Tensor) -> np.ndarray:
         """images [B, n, H, W] → the judge's label probabilities [B, n, L], padded to the largest domain."""
         L = max(len(u.domain.labels) for u in self.graph.unknowns)
-        out = []
-        for i, u in enumerate(self.graph.unknowns):
-            p = self.networks[u.domain.name](images[:, i]).softmax(-1)
-            out.append(torch.nn.functional.pad(p, (0, L - p.shape[-1])).cpu().numpy())
-        return np.stack(out, 1)
+        p = self._columns(images, list(range(len(self.graph.unknowns))))
+        return np.stack([torch.nn.functional.pad(p[i], (0, L - p[i].shape[-1])).cpu().numpy()
+                         for i in range(len(self.graph.unknowns))], 1)
 
 
 def observations(graph: FactorGraph) -> list[ObservationStatement]:

@@ -117,7 +117,7 @@ CONTRACT_FLOOR = 650.0
 
 # The label classifier's logits are divided by this before the softmax that feeds the logic. A softer
 # reading gives a drawing high probability only where it is clearly its digit, so the solver stops at
-# drawings the independent judge reads the same way (docs/BENCHMARKS.md, "Label temperature", from
+# drawings the independent judge reads the same way (docs/history/BENCHMARKS.md, "Label temperature", from
 # bench/joint.py).
 LABEL_TEMPERATURE = 2.0
 

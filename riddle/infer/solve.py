@@ -26,7 +26,7 @@ from ..lang.checked import CheckedRiddle
 from ..models.variety import reference_spreads
 from . import advi
 from .auto import resolve
-from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: bench/trace.py)
+from .base import Run, RunConfig, with_settings  # noqa: F401 (solve.with_settings: the face-neutral settings merge)
 from .base import method as find_method
 from .cells import read_cells
 from .judge import Judge, accepts, observation_report, observations, observed

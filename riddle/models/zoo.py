@@ -18,7 +18,7 @@ from torch import nn
 # pass of the classifier's first strided one). The same arithmetic as a stride-1 convolution on a
 # space-to-depth (pixel-unshuffled) image, or as a stride-1 convolution whose channels are the
 # output's 2 x 2 phases (pixel-shuffled back), is faster per layer and per solver step
-# (docs/BENCHMARKS.md, "Layer rewrite"). The layers keep their parameters; only the call changes.
+# (docs/history/BENCHMARKS.md, "Layer rewrite"). The layers keep their parameters; only the call changes.
 
 @functools.lru_cache(maxsize=None)
 def _taps(kernel: int, offsets: int, flip: bool) -> torch.Tensor:
