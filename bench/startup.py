@@ -32,6 +32,10 @@ def spread(values: list[float]) -> dict:
 
 
 def measure(runs: int) -> dict:
+    # riddle's modules byte-compiled first, as an installed package's are and as any checkout's are after its
+    # first run: a machine that sets PYTHONDONTWRITEBYTECODE (this one does) would otherwise compile every
+    # module from source in every process (~0.2 s of a start-up here)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "riddle"], cwd=ROOT, check=True)
     solve, torch_only, cli_only, inner, method, draws = [], [], [], [], [], []
     for _ in range(runs):                              # interleaved, so a slow moment of the machine hits all
         torch_only.append(wall(["-c", "import torch"])[0])
@@ -44,7 +48,7 @@ def measure(runs: int) -> dict:
         draws.append(doc["diagnostics"]["draws"])
     return {"machine": machine(), "puzzle": PUZZLE, "runs": runs, "solve_wall": spread(solve),
             "import_torch": spread(torch_only), "import_cli": spread(cli_only), "solve_inside": spread(inner),
-            "method": spread(method), "draws": spread(draws)}
+            "method": spread(method), "draws": spread(draws), "bytecode": "compiled first"}
 
 
 def draws(out: dict) -> str:
@@ -58,7 +62,8 @@ def section(out: dict) -> str:
         "## Start-up", "",
         f"Measured by `python -m bench.startup --runs {out['runs']}` on {out['machine']}: `riddle solve "
         f"{out['puzzle']}` with the defaults, each run a fresh process (median over {out['runs']} runs, range in "
-        "brackets).", "",
+        "brackets)" + (", riddle's modules byte-compiled first, as an installed package's are"
+                       if out.get("bytecode") else "") + ".", "",
         "| what | seconds |", "| --- | --- |",
         f"| `riddle solve {out['puzzle']}`, launch to exit | {s('solve_wall')} |",
         f"| a process that only imports torch | {s('import_torch')} |",
