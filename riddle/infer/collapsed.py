@@ -57,7 +57,8 @@ DEFAULT_ALPHA = 80.0             # the sampler's own α (docs/history/BENCHMARKS
 PROPOSALS = ("learned", "prior")
 TOP_UP = 256                     # the fewest prior draws a top-up batch makes (each batch costs a network call)
 CHUNK = 512                      # prior draws per network call: on a CPU a batch this size stays in cache (4,096
-                                 # at once took ~1.5× as long per draw on a 2-core EPYC, docs/BENCHMARKS.md "Start-up")
+                                 # at once took ~1.5× as long per draw on a 2-core EPYC, timed by hand; bench.startup
+                                 # measures the whole solve)
 
 
 @dataclass(frozen=True)
@@ -487,7 +488,7 @@ def sample(objective: Objective, count: int, alpha: float = DEFAULT_ALPHA, seed:
     # a label's whole weight (a projection's likelihood is that sharp) that supremum is no bound yet and
     # the acceptance an overestimate, so fewer effective draws than samples needed also means refine
     refined = [seen[k] and bool(((need[k] > config.weigh_draws * pools[k].acceptance()) |
-                                 ((need[k] > 0) & (pools[k].ess() * pools[k].owned < need[k]))).any())
+                                 ((need[k] > 0) & (pools[k].ess() * pools[k].count < need[k]))).any())
                for k in range(len(groups))]
     hopeless = [h & ~torch.tensor(refined[k]) for k, h in enumerate(hopeless)]
     need = [torch.zeros_like(need[k]) if refined[k] else torch.where(hopeless[k], 0, need[k])
