@@ -1,6 +1,6 @@
-"""Every inference method on the same riddles: advi (the default), hmc, mgvi, fullrank, flow.
+"""Every inference method on the same riddles: amortised (what `auto` picks), advi, hmc, mgvi, fullrank, flow.
 
-    python -m bench.methods [--methods advi hmc mgvi fullrank flow] [--only 134 x-is-7 …]
+    python -m bench.methods [--methods amortised advi hmc mgvi fullrank flow] [--only 134 x-is-7 …]
     python -m bench.methods --render        (rewrite the section from docs/bench/methods.json)
 
 Riddles: 134 and 7-is-x (`x is 7`) with 100 restarts (the issue's bars), 358, SEND + MORE = MONEY and
@@ -8,9 +8,11 @@ Riddles: 134 and 7-is-x (`x is 7`) with 100 restarts (the issue's bars), 358, SE
 solutions — solved with the schedule ending at α = 1, whose answers are compared with an exact
 rejection sampler of the α = 1 posterior (a prior draw kept with probability Π_k P_k^{s_k}, the
 target itself; judged by the same judge): the total variation distance between the two distributions
-over judged answers. Per solve: success (restarts or chains judged right), the reported answer, time
-and its ratio to advi's on the same riddle in the same run, seconds per judge-confirmed answer, the
-variety of the right answers' drawings (solve.diversity), HMC's R-hat and ESS.
+over judged answers (amortised samples at the schedule's last α, from its collapsed posterior, which
+bench.amortised compares with an exact sampler of its own). Per solve: success (restarts, samples or
+chains judged right), the reported answer, time and its ratio to advi's on the same riddle in the same
+run, seconds per judge-confirmed answer, the variety of the right answers' drawings (solve.diversity),
+HMC's R-hat and ESS.
 
 The solves run as one sweep (bench/runs.py; `--out DIR` keeps its results so a stopped run resumes).
 Writes docs/bench/methods.json and the "Methods" section of docs/BENCHMARKS.md.
@@ -25,7 +27,7 @@ from bench import runs
 from bench.common import ROOT, judged_rejection, machine, save_json, tvd, write_section
 from riddle import sweep
 
-METHODS = ("advi", "hmc", "mgvi", "fullrank", "flow")
+METHODS = ("amortised", "advi", "hmc", "mgvi", "fullrank", "flow")
 SEVERAL = "digits a, b\na + b = 10\na < b\n"            # four solutions: 1 9, 2 8, 3 7, 4 6
 OUT = ROOT / "docs" / "bench" / "methods.json"
 
@@ -76,7 +78,8 @@ def section(data: dict) -> str:
         "## Methods",
         "",
         f"Measured by `python -m bench.methods` on {m}, seed {data['seed']}, default settings but the "
-        "restarts (chains for hmc) given. Success: restarts (chains) whose judged answer solves the riddle; "
+        "restarts (samples for amortised, chains for hmc) given. Success: restarts (samples, chains) whose judged "
+        "answer solves the riddle; "
         "time: the solve itself, and its ratio to advi's on the same riddle in the same run; variety: the "
         "mean pairwise pixel distance of the right answers' drawings over the prior's own (1: as varied as "
         "the generator's digits).",

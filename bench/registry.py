@@ -48,9 +48,7 @@ def _connectives() -> dict[str, str]:
 
 def _joint() -> dict[str, str]:
     saved = kept("joint")
-    # the modes its run was given are the modes its rows hold (the script's default order: joint, factored)
-    modes = [m for m in ("joint", "factored") if any(r["mode"] == m for r in saved["rows"])]
-    args = argparse.Namespace(seed=saved["config"]["seed"], modes=modes)
+    args = argparse.Namespace(seed=saved["config"]["seed"])
     return {"## Joint logic": module("joint").section(saved["rows"], args, saved["machine"])}
 
 
