@@ -91,6 +91,15 @@ def standing() -> str:
         f"{min(r['success'] for r in mine):.0%}–{max(r['success'] for r in mine):.0%}; 6–10 unknowns in "
         f"{max(r['solve_seconds'] for r in big):.1f} s or less; variety over real handwriting "
         f"{min(r['variety_real'] for r in mine):.2f}+", a, "python -m bench.amortised")
+    j = kept("joint")
+    unseen = [r for r in j["rows"] if r["mode"] == "defaults" and r["kind"] != "reference"]
+    if unseen:
+        row(f"{len(unseen)} riddles nobody tuned on ({sum(r['kind'] == 'cryptarithm' for r in unseen)} classic "
+            f"cryptarithms, {sum(r['kind'] == 'mixed' for r in unseen)} generated), with the defaults",
+            f"right on {sum(r['right'] for r in unseen)}/{len(unseen)}; per-sample success "
+            f"{min(r['success'] for r in unseen):.0%}–{max(r['success'] for r in unseen):.0%}; "
+            f"{max(r['seconds'] for r in unseen):.1f} s or less a riddle, check and judge included", j,
+            "python -m bench.joint")
     advi = next(r for r in a["rows"] if r["riddle"] == "134" and r["method"] == "advi")
     row("134 by advi (100 optimised restarts, the papers' objective)",
         f"{advi['success']:.0%} right in {advi['solve_seconds']:.0f} s; drawings near prototypes (variety over real "
