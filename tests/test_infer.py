@@ -291,6 +291,13 @@ def test_answer_table_and_rules():
     broken = answer_table(answers, elbo, lambda a: (False, ["x"]))
     assert reported_answer(broken, "vote").answer == (1, 3, 4) and reported_answer(broken, "elbo").answer == (3, 5, 8)
 
+    # a known weight (a sheet's readings) picks the most probable verified answer, however few reached it
+    both = lambda a: (a != (2, 4, 6), [] if a != (2, 4, 6) else ["x"])  # noqa: E731
+    rows = answer_table(answers, elbo, both)
+    weight = {(1, 3, 4): -3.4, (2, 4, 6): 0.0, (3, 5, 8): -3.0}.get
+    assert reported_answer(rows, "vote").answer == (1, 3, 4)
+    assert reported_answer(rows, "vote", weight).answer == (3, 5, 8)      # (2, 4, 6) weighs most but breaks one
+
 
 def test_cloning_copies_the_best_restarts_with_their_adam_state():
     cfg = base.RunConfig(restarts=8, steps=40, anneal=(1.0, 2.0), clone=0.25, clone_per_stage=2, seed=0)

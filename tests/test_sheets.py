@@ -276,3 +276,18 @@ def test_a_cell_is_read_as_the_calibrated_mean_over_its_views():
     with torch.no_grad():
         logits = torch.stack([outputs_of(net, v)[:, :10].double() for v in fixed_views(picture[None], card["views"])])
     assert evidence == pytest.approx((logits / card["temperature"]).softmax(-1).mean(0)[0].numpy(), abs=1e-9)
+
+
+def test_the_reported_board_is_the_most_probable_by_its_readings():
+    """reading_weight, by which the report picks among the valid boards the samples reached, is log Π of the
+    read cells' readings at the board's labels (the board posterior's order: blank cells are a priori flat)."""
+    from riddle.infer.solve import reading_weight
+    graph = with_reads(build(load_text(LATIN)), made_up_evidence(1))
+    weight = reading_weight(graph)
+    names = list(graph.names)
+    evidence = made_up_evidence(1)
+    for square in latin_squares()[:6]:
+        expected = sum(np.log(e[square[names.index(n)]]) for n, e in evidence.items())
+        assert weight(tuple(int(v) for v in square)) == pytest.approx(expected)
+    best = max(latin_squares(), key=lambda sq: weight(tuple(int(v) for v in sq)))
+    assert np.array_equal(best, latin_squares()[np.argmax(brute_weights(latin_squares(), names, evidence))])

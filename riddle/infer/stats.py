@@ -55,11 +55,12 @@ def answer_table(answers: np.ndarray, elbo: np.ndarray, judge, checks: np.ndarra
     return sorted(rows, key=lambda r: (-r.restarts, -r.mean_elbo))
 
 
-def reported_answer(rows: list[AnswerRow], rule: str = "vote") -> AnswerRow | None:
+def reported_answer(rows: list[AnswerRow], rule: str = "vote", weight=None) -> AnswerRow | None:
     """The riddle's answer. Answers are first narrowed to the best-verified ones: those whose judged
     labels satisfy every statement with a truth table, if any restart reached one; else those the
     oracle cannot check; else all. Among them, `vote` takes the answer most restarts reached (ties:
-    higher mean ELBO), `elbo` the answer of the restart with the highest final ELBO.
+    higher mean ELBO), `elbo` the answer of the restart with the highest final ELBO. `weight` (labels →
+    its log-probability, known exactly; a sheet's readings) overrides both: the most probable of them.
 
     Why verified first: on a hard riddle (SEND + MORE = MONEY) most restarts can settle on one
     wrong answer while a few reach the solution; the report should show the answer riddle can
@@ -67,6 +68,8 @@ def reported_answer(rows: list[AnswerRow], rule: str = "vote") -> AnswerRow | No
     if not rows:
         return None
     candidates = ([r for r in rows if r.correct] or [r for r in rows if r.correct is None] or rows)
+    if weight is not None:                 # max is stable: among equal weights, the most reached (rows' order)
+        return max(candidates, key=lambda r: weight(r.answer))
     if rule == "elbo":
         return max(candidates, key=lambda r: r.best_elbo)
     return candidates[0]
