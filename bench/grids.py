@@ -132,20 +132,10 @@ def section(data: dict) -> str:
     listed = [re.search(r"the (\d+) most probable .* within e\^-(\d+)", r["plan"] or "") for r in data["rows"]
               if r["size"] == 9]
     listed = [(int(m[1]), int(m[2])) for m in listed if m]
-    lines += ["", "Boards riddle got wrong: " + (", ".join(misread(r) for r in wrong) or "none") + ". Looked into by "
-              "hand (the commit of this run): each holds one of two held-out pictures that every network riddle "
-              "has misreads, and that leave a board of one completion, so the rules cannot tell it from the "
-              "written one — seed 13 a 9 read as an 8 (0.54 against 0.16), seeds 41 and 42 the same 1 read as a "
-              "7 (0.84 against 0.06; the judge, trained on the other split, gives it 0.008). They are 2 of the 500 "
-              "held-out digits; a board draws 30 of them.",
-              "", "How the figure moved (9 × 9, the same 50 boards): 45 right before the calibration and "
-              "`with one solution` (commit 695292e: a written 7 read as a 2 at 1 − 3·10⁻⁸); 46 with them (commit "
-              "c038782); 48 once each cell is read over 16 views (test-time augmentation: that 7 now gets 0.18 "
-              "and the rules overrule it; 9 × 9 only, kept in docs/bench/grids-views-only.json), and 47 once "
-              "blank cells get a uniform label prior — seed 42's readings "
-              "favour the wrong board 14 : 1, and each blank cell's Z had happened to tilt it back; the prior "
-              "is kept because the board should be weighed by what is written, not by how readily the "
-              "generator draws the digits of the blank cells.",
+    # what was looked into by hand after a run is kept in its JSON as `notes` (a new run starts without them)
+    lines += ["", "Boards riddle got wrong: " + (", ".join(misread(r) for r in wrong) or "none") + "."]
+    lines += [x for note in data.get("notes", []) for x in ("", note)]
+    lines += [
               "", "A 9 × 9 plan is exact where the readings leave few valid boards; elsewhere it lists the most "
               f"probable ones (here 1–{max(n for n, _ in listed)} boards, every one within e^-"
               f"{min(d for _, d in listed)} … e^-{max(d for _, d in listed)} of the best) and `riddle check` says "

@@ -137,7 +137,8 @@ def standing() -> str:
         s9 = gr["summary"]["9/30"]
         row(f"9 × 9 Sudoku, 30 givens handwritten with held-out digits ({s9['boards']} boards)",
             f"{s9['board_right']:.0%} of boards read and completed right against {s9['by_hand']['right']:.0%} by "
-            f"argmax + CP-SAT; `riddle solve` launch to exit {s9['cli_wall_median']:.1f} s median; bar 98 %: not met",
+            f"argmax + CP-SAT; `riddle solve` launch to exit {s9['cli_wall_median']:.1f} s median; bar 98 %: "
+            f"{'met' if s9['board_right'] >= 0.98 else 'not met'}",
             gr, "python -m bench.grids")
     ld = kept("load")
     paced, saturated = (next(ph for ph in ld["phases"] if ph["think_s"] == t) for t in (0.5, 0.0))
