@@ -95,11 +95,13 @@ def section(data: dict) -> str:
             if r is None:
                 continue
             base = by.get((name, "advi"))
-            ratio = f"{r['solve_seconds'] / base['solve_seconds']:.1f}×" if base else "–"
+            x = r["solve_seconds"] / base["solve_seconds"] if base else None
+            ratio = "–" if x is None else f"{x:.1f}×" if x >= 0.1 else f"{x:.2f}×"
             dg = r["diagnostics"] or {}
             mix = (f"{dg['rhat_max']:.2f} · {dg['ess_bulk_min']:.0f} / {dg['ess_tail_min']:.0f}"
                    if method == "hmc" and dg.get("rhat_max") is not None else "")
-            per = f"{r['seconds_per_correct']:.2f} s" if r["seconds_per_correct"] else "–"
+            spc = r["seconds_per_correct"]
+            per = "–" if not spc else f"{spc:.2f} s" if spc >= 0.1 else f"{spc:.3f} s"
             lo, hi = r["interval"]
             lines.append(f"| {name} | {method} | {r['restarts']} | {r['success']:.0%} ({lo:.0%}–{hi:.0%}) | "
                          f"{' '.join(map(str, r['answer'] or [])) or 'none'} {'✓' if r['right'] else '✗'} | "
