@@ -440,6 +440,7 @@ def solve(riddle: str | os.PathLike | CheckResult, *, restarts: int | None = Non
                     symbolic=checked.symbolic, program=checked.logic)
     if progress is True and hasattr(report, "close"):
         report.close()
+    sol.unread = chosen.unread(r.settings, settings)
     return Result(sol, checked)
 
 

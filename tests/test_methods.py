@@ -3,6 +3,7 @@ toy targets where the right answer is known in closed form, then each end to end
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 import riddle
 from riddle.infer import advi, flow, fullrank, hmc, mgvi
 from riddle.infer.base import RunConfig
+from riddle.vocabulary import RUN_SETTINGS
 
 
 class Toy(torch.nn.Module):
@@ -146,3 +148,51 @@ def test_solve_with_method_works_for_each_new_method():
 def test_each_module_says_what_it_computes_and_cites_its_source(module):
     doc = module.__doc__
     assert len(doc) > 400 and ("paper" in doc or "Rezende" in doc)
+
+
+class Recording(RunConfig):
+    """A RunConfig that writes down every field a method reads of it (replace() keeps the class)."""
+    seen: set = set()
+
+    def __getattribute__(self, name):
+        # dataclasses.replace copies every field: a copy is not a read
+        if not name.startswith("_") and sys._getframe(1).f_globals.get("__name__") != "dataclasses":
+            Recording.seen.add(name)
+        return object.__getattribute__(self, name)
+
+
+def _fields_read(run, objective, **settings) -> set[str]:
+    Recording.seen = set()
+    run(objective, Recording(**settings))
+    return Recording.seen & set(RUN_SETTINGS)
+
+
+@pytest.mark.parametrize("name", ["advi", "fullrank", "flow", "mgvi", "hmc", "sequential", "amortised", "rejection"])
+def test_a_method_reads_no_setting_it_does_not_declare(name):
+    """The report tells a user which given settings the method ignores (`Method.unread`), so a method must
+    declare every run setting it reads: run each on a small target and record what it reads of its config."""
+    from riddle.graph import build
+    from riddle.infer.base import EVERY_METHOD_READS
+    from riddle.infer.base import method as find_method
+    from riddle.infer.objective import Networks, Objective
+    from riddle.lang import load_text
+
+    from .test_infer import fake_registry
+    chosen = find_method(name)
+    registry, _ = fake_registry()                          # a riddle's own objective, under fake networks
+    graph = build(load_text("digits a, b\na + b = 9\n", registry=registry))
+    objective = Objective(graph, Networks.load(graph))
+    read = _fields_read(chosen.run, objective, restarts=3, steps=4, init_candidates=2, max_seconds=0.5)
+    if name == "sequential":       # it reads `clone` only of the one-restart copies it makes, which set it to 0
+        read -= {"clone"}
+    assert read <= set(chosen.reads) | set(EVERY_METHOD_READS), (name, read - set(chosen.reads))
+    assert set(chosen.reads) <= set(RUN_SETTINGS)
+
+
+def test_settings_a_method_does_not_read_are_named_in_the_report():
+    result = riddle.solve("digit x\nx is 7\nsolve with 300 steps\n", method="amortised", restarts=8, lr=0.2, seed=0)
+    assert result.solution.unread == ("steps", "lr")
+    assert "`steps 300`, `lr 0.2` are not read by amortised" in result.text()
+    assert result.to_json()["unread_settings"] == ["steps", "lr"]
+    read = riddle.solve("digit x\nx is 7\n", method="amortised", restarts=8, anneal=[40], seed=0)
+    assert read.solution.unread == () and "not read by" not in read.text()

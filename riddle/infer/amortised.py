@@ -29,7 +29,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
     """cfg.restarts independent posterior samples at α = cfg.anneal[-1]. → Run with mu [N, n, d] the
     samples' latents (spread 0; each its own draw), final_elbo their log target density up to a
     constant, and in extra the prior draws and acceptance per kind of unknown. progress(Drawn(drawn, done))."""
-    if cfg.logic != "joint":                       # the exact logic is what the labels are drawn from
+    if objective.program.mode != "joint":          # the exact logic is what the labels are drawn from
         objective = Objective(objective.graph, objective.nets, objective.precision, "joint").to(device)
     problem = collapsed.unsupported(objective)
     if problem:
@@ -81,7 +81,8 @@ def _approximate(sol) -> str:
 # its own α, 80 unless `anneal` is given: where the label classifier and the independent judge agree
 # on nearly every accepted drawing, and the drawings stay as varied (docs/BENCHMARKS.md, "Amortised")
 METHOD = Method("amortised", run, unit="samples", per_row="per sample", rounds=False,
-                preview=False, solved=solved, finish=finish, defaults={"anneal": (collapsed.DEFAULT_ALPHA,)})
+                preview=False, solved=solved, finish=finish, defaults={"anneal": (collapsed.DEFAULT_ALPHA,)},
+                reads=("anneal", "proposal"))                     # α: the schedule's last value; always joint logic
 
 
 def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:

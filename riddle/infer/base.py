@@ -56,6 +56,13 @@ class RunConfig:
     proposal: str = "prior"            # the collapsed sampler's: prior, or learned (the domain's LabelSampler)
 
 
+# Every method reads these run settings; each method names the others it reads (Method.reads)
+EVERY_METHOD_READS = ("restarts", "seed", "precision")
+# … and what the optimising methods read that run base.fit (advi, fullrank, flow): the settings of the loop,
+# of the starts (`start`, `search`: base.starts) and of the rounds (solve.py)
+FIT_READS = ("pairs", "steps", "anneal", "lr", "clone", "search", "start", "rounds", "logic")
+
+
 def with_settings(cfg: RunConfig, settings: dict) -> RunConfig:
     """Settings (a riddle's `solve with` line, or flags, as a dict; None: not given) applied over cfg;
     `method` and `device` are not run settings and are left to the caller."""
@@ -85,17 +92,18 @@ class Run:
 
 # ── where every method starts ────────────────────────────────────────────────
 
-def draw_noise(cfg: RunConfig, n: int, d: int, device, objective: Objective | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All the run's randomness from one seed: initial candidates [R, C, n, d], step noise [T, R, P, n, d].
+def draw_noise(cfg: RunConfig, n: int, d: int, device, objective: Objective | None = None, step_noise: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """All the run's randomness from one seed: initial candidates [R, C, n, d], step noise [T, R, P, n, d]
+    (None with `step_noise` False: a method that draws its own, hmc; the candidates are the same either way).
     With an objective whose unknowns are observed, their candidates come from `observed_starts`."""
     g = torch.Generator().manual_seed(cfg.seed)
     candidates = torch.randn(cfg.restarts, cfg.init_candidates, n, d, generator=g)
-    noise = torch.randn(cfg.steps, cfg.restarts, cfg.pairs, n, d, generator=g)
+    noise = torch.randn(cfg.steps, cfg.restarts, cfg.pairs, n, d, generator=g).to(device) if step_noise else None
     candidates = candidates.to(device)
     if objective is not None and getattr(objective, "observed", None):
         candidates = observed_starts(objective, candidates, cfg.seed)
-    return candidates, noise.to(device)
+    return candidates, noise
 
 
 OBSERVED_POOL = 4096               # prior draws scored against an unknown's seen pixels (the generator alone)
@@ -123,12 +131,13 @@ def observed_starts(objective: Objective, candidates: torch.Tensor, seed: int) -
     return out
 
 
-def starts(objective: Objective, cfg: RunConfig, device, noise=None) -> tuple[torch.Tensor, torch.Tensor]:
+def starts(objective: Objective, cfg: RunConfig, device, noise=None, step_noise: bool = True
+           ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """What every batched method starts from: each restart's best candidate at the first α (mean
-    [R, n, d]) and the run's step noise [T, R, P, n, d]. `noise`: (candidates, step noise) given, as
-    the sequential baseline gives each restart its slice of the batched run's."""
+    [R, n, d]) and the run's step noise [T, R, P, n, d] (None without `step_noise`). `noise`: (candidates,
+    step noise) given, as the sequential baseline gives each restart its slice of the batched run's."""
     candidates, step_noise = noise if noise is not None else draw_noise(cfg, len(objective.names), objective.d,
-                                                                         device, objective)
+                                                                         device, objective, step_noise)
     return start_strategy(cfg.start)(objective, cfg, candidates, device), step_noise
 
 
@@ -356,6 +365,9 @@ class Method:
     report: Callable[[dict], list[str]] | None = None   # diagnostics → the report's lines about them
     choose: Callable | None = None          # (objective, cfg, device) → (method name, figures): a chooser (auto)
     defaults: dict = field(default_factory=dict)   # run settings of its own, under the riddle's and the caller's
+    # the run settings (vocabulary.RUN_SETTINGS) it reads besides those every method reads (EVERY_METHOD_READS);
+    # None: all of them. A setting given to a method that does not read it is said in the report (`unread`)
+    reads: tuple[str, ...] | None = None
 
     def config(self, *given: dict) -> RunConfig:
         """The run's settings: RunConfig's defaults, then the method's own, then each of `given` in turn
@@ -372,6 +384,15 @@ class Method:
         plain = RunConfig()
         own = {k: v for k, v in self.defaults.items() if getattr(cfg, k) == getattr(plain, k)}
         return with_settings(cfg, own) if own else cfg
+
+    def unread(self, *given: dict) -> tuple[str, ...]:
+        """The run settings in `given` (the riddle's `solve with` line, the caller's; None: not given) that this
+        method does not read: `steps 50` means nothing to a sampler, and a user who gave it should hear so."""
+        if self.reads is None:
+            return ()
+        known = set(self.reads) | set(EVERY_METHOD_READS)
+        return tuple(dict.fromkeys(k for settings in given for k, v in settings.items()
+                                   if v is not None and k in vocabulary.RUN_SETTINGS and k not in known))
 
     def solved_line(self, sol) -> str:
         return (self.solved or _solved_line(self.title))(sol)

@@ -87,7 +87,7 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
     (the potential at the final α), `accept_rate` [R] and `step_size` [R] in sampling."""
     n, d = len(objective.names), objective.d
     started = time.perf_counter()
-    xi, _ = starts(objective, cfg, device)
+    xi, _ = starts(objective, cfg, device, step_noise=False)        # its momenta are its own noise
     R = xi.shape[0]
     dev = xi.device
     g = torch.Generator().manual_seed(cfg.seed + 5)
@@ -246,4 +246,6 @@ def solved(sol) -> str:
             f"{sol.images_per_second:,.0f} images/s")
 
 
-METHOD = Method("hmc", run, unit="restarts", solved=solved, finish=finish, report=report)
+# chains: warm-up steps along the schedule from the restarts' starts; no Adam (no lr), no pairs, no cloning
+METHOD = Method("hmc", run, unit="restarts", solved=solved, finish=finish, report=report,
+                reads=("steps", "anneal", "search", "start", "rounds", "logic"))

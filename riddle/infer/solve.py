@@ -67,6 +67,7 @@ class Solution:
     solve_seconds: float = 0.0
     images_per_second: float = 0.0
     auto: dict | None = None                   # --method auto: the pilot's figures and the choice
+    unread: tuple[str, ...] = ()               # settings given that the method does not read (Method.unread)
     logic: LogicProgram | None = None          # the logic terms the objective computed (graph/joint.py)
     diversity: dict | None = None              # how different the right restarts' drawings are (solve.diversity)
     observations: list[dict] = field(default_factory=list)   # per `looks like`: how the restarts kept the pixels

@@ -13,6 +13,12 @@ from ..vocabulary import DEFAULT_MODELS
 from .images import board_shape, boards, grid, write_png
 
 
+def _setting(value) -> str:
+    """A setting's value as a `solve with` line writes it (anneal: its numbers)."""
+    return " ".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}" \
+        if isinstance(value, float) else str(value)
+
+
 def _answer(labels) -> str:
     return " ".join(str(v) for v in labels)
 
@@ -53,6 +59,10 @@ def solution_text(sol: Solution, files: dict | None = None) -> str:
                          f"{a['pilot_acceptance']:.3%}; projected {a['projected_rejection_s']:.3g} s by rejection, "
                          f"{a['projected_advi_s']:.3g} s by advi")
     method = find_method(sol.method)
+    if sol.unread:
+        given = ", ".join(f"`{k} {_setting(getattr(c, k))}`" for k in sol.unread)
+        lines.append(f"note     {given} {'is' if len(sol.unread) == 1 else 'are'} not read by {sol.method}, which "
+                     f"reads {', '.join(method.reads or ())} besides restarts, seed and precision")
     lines.append(method.solved_line(sol))
     if sol.rounds > 1:
         first = "the first run" if sol.rounds == 2 else f"the first {sol.rounds - 1} runs"
@@ -160,6 +170,8 @@ def solution_json(sol: Solution) -> dict:
         out["diagnostics"] = sol.diagnostics
     if sol.auto:
         out["auto"] = sol.auto
+    if sol.unread:
+        out["unread_settings"] = list(sol.unread)
     if sol.unsatisfiable:
         out.update(answer=None, success_rate=0.0, answers=[])
         return out
