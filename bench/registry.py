@@ -175,7 +175,7 @@ BENCHES: dict[str, Bench] = {
     "standing": Bench(("## Where riddle stands",), lambda: {"## Where riddle stands": standing()}, script=False),
     "symbolic_scale": Bench(),
     "throughput": Bench(),
-    "train": Bench(),
+    "train": _one("train", "## Training", lambda d: module("train").section(d)),
 }
 # the coupled family's misfit is the misfit bench run with --models coupled: its own JSON and section
 BENCHES["misfit"] = Bench(("## Generator misfit", "## Generator misfit: coupled family"), lambda: {
