@@ -23,11 +23,13 @@ from .vocabulary import (
     ALL_KEYS,
     DEFAULT_METHOD,
     DEFAULT_MODELS,
+    EVERY_METHOD_READS,
     LIMITS,
     METHODS,
     MODEL_FAMILIES,
     RUN_SETTINGS,
     SETTINGS,
+    read_by,
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_RIDDLE = 0, 1, 2
@@ -71,6 +73,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     there, and its range is checked by the same validator as a file's `solve with` line (_check_flags)."""
     for key, spec in {**SETTINGS, **LIMITS}.items():
         flag = f"--{key.replace('_', '-')}"
+        # whose setting it is (vocabulary.METHOD_READS): a method that does not read it says so in its report
+        whose = f"; read by {', '.join(read_by(key))}" if key in RUN_SETTINGS and key not in EVERY_METHOD_READS else ""
         if key == "models":                 # a family, or (here, not in a file) a model directory
             parser.add_argument(flag, type=family_or_directory, metavar="NAME|DIR",
                                 help=each_with_help(MODEL_FAMILIES) + "; or a model directory (riddle learn --out DIR)")
@@ -78,13 +82,13 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         if spec.kind == "choice":
             helps = METHODS if key == "method" else None
             detail = each_with_help(helps) if helps else spec.help
-            parser.add_argument(flag, choices=spec.choices, help=detail)
+            parser.add_argument(flag, choices=spec.choices, help=detail + whose)
             continue
         span = (f"{_number(spec.low)} to {_number(spec.high)}" if math.isfinite(spec.high)
                 else f"at least {_number(spec.low)}")
         kind = {"int": "a whole number", "float": "a number", "floats": f"1 to {spec.most} numbers"}[spec.kind]
         parser.add_argument(flag, type=int if spec.kind == "int" else float, metavar=METAVARS[spec.kind],
-                            nargs="+" if spec.kind == "floats" else None, help=f"{spec.help} ({kind}, {span})")
+                            nargs="+" if spec.kind == "floats" else None, help=f"{spec.help} ({kind}, {span}){whose}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -183,6 +183,28 @@ LIMITS: dict[str, SettingSpec] = {
 # with which networks it runs
 RUN_SETTINGS = tuple(k for k in SETTINGS if k not in ("method", "device", "models"))
 ALL_KEYS = tuple(SETTINGS) + tuple(LIMITS)
+# Every method reads these run settings; the others belong to the methods that read them (METHOD_READS). A
+# setting given to a method that does not read it is not an error (a file's line may be written for another
+# method; auto chooses after reading it), but the checker warns where the file names the method (R024) and the
+# report names it. tests/test_methods.py records what each method's run reads of its config against this table.
+EVERY_METHOD_READS = ("restarts", "seed", "precision")
+# the optimising loop (base.fit), its starts (start, search) and its rounds (solve.py)
+FIT_READS = ("pairs", "steps", "anneal", "lr", "clone", "search", "start", "rounds", "logic")
+METHOD_READS: dict[str, tuple[str, ...]] = {
+    "advi": FIT_READS,
+    "fullrank": FIT_READS,
+    "flow": FIT_READS,
+    "mgvi": tuple(k for k in FIT_READS if k != "clone"),                 # its own loop clones nothing
+    "sequential": tuple(k for k in FIT_READS if k not in ("clone", "rounds")),   # one restart, one run
+    "hmc": ("steps", "anneal", "search", "start", "rounds", "logic"),    # no Adam, no pairs: momenta are its noise
+    "rejection": ("logic",),                                             # prior draws kept with probability Π P_k
+    "amortised": ("anneal", "proposal"),                                 # α: the last value; its logic is joint
+}                                                                        # auto: the method it chooses
+
+
+def read_by(key: str) -> tuple[str, ...]:
+    """The methods that read run setting `key` (every method for those in EVERY_METHOD_READS)."""
+    return tuple(m for m in METHODS if m != "auto" and (key in EVERY_METHOD_READS or key in METHOD_READS[m]))
 
 
 def _number(x) -> bool:

@@ -12,7 +12,7 @@ import torch
 import riddle
 from riddle.infer import advi, flow, fullrank, hmc, mgvi
 from riddle.infer.base import RunConfig
-from riddle.vocabulary import RUN_SETTINGS
+from riddle.vocabulary import EVERY_METHOD_READS, METHOD_READS, METHODS, RUN_SETTINGS
 
 
 class Toy(torch.nn.Module):
@@ -172,7 +172,6 @@ def test_a_method_reads_no_setting_it_does_not_declare(name):
     """The report tells a user which given settings the method ignores (`Method.unread`), so a method must
     declare every run setting it reads: run each on a small target and record what it reads of its config."""
     from riddle.graph import build
-    from riddle.infer.base import EVERY_METHOD_READS
     from riddle.infer.base import method as find_method
     from riddle.infer.objective import Networks, Objective
     from riddle.lang import load_text
@@ -187,6 +186,7 @@ def test_a_method_reads_no_setting_it_does_not_declare(name):
         read -= {"clone"}
     assert read <= set(chosen.reads) | set(EVERY_METHOD_READS), (name, read - set(chosen.reads))
     assert set(chosen.reads) <= set(RUN_SETTINGS)
+    assert set(METHOD_READS) == set(METHODS) - {"auto"}             # every method but the chooser says
 
 
 def test_settings_a_method_does_not_read_are_named_in_the_report():

@@ -154,6 +154,8 @@ def test_riddle_solve_offers_every_setting_of_the_vocabulary_with_its_choices_an
         action = flags[key]
         assert action.option_strings == [f"--{key.replace('_', '-')}"]
         assert action.help, key
+        if key in vocabulary.RUN_SETTINGS and key not in vocabulary.EVERY_METHOD_READS:   # whose setting it is
+            assert f"read by {', '.join(vocabulary.read_by(key))}" in " ".join(action.help.split()), key
         if key == "models":             # a family by name, or a model directory: checked by the flag's type
             assert all(action.type(name) == name for name in spec.choices)
             with pytest.raises(argparse.ArgumentTypeError, match="neither a model family"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import FIT_READS, Family, Method, Run, RunConfig, fit
+from .base import Family, Method, Run, RunConfig, fit
 from .objective import Objective
 
 
@@ -53,4 +53,4 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", noise=None, progress
     return fit(objective, cfg, lambda mu0: MeanField(mu0, cfg.init_sigma), device, progress, inspect, noise)
 
 
-METHOD = Method("advi", run, title=lambda c: f"restarts × {2 * c.pairs} samples", reads=FIT_READS)
+METHOD = Method("advi", run, title=lambda c: f"restarts × {2 * c.pairs} samples")

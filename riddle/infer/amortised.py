@@ -81,8 +81,7 @@ def _approximate(sol) -> str:
 # its own α, 80 unless `anneal` is given: where the label classifier and the independent judge agree
 # on nearly every accepted drawing, and the drawings stay as varied (docs/BENCHMARKS.md, "Amortised")
 METHOD = Method("amortised", run, unit="samples", per_row="per sample", rounds=False,
-                preview=False, solved=solved, finish=finish, defaults={"anneal": (collapsed.DEFAULT_ALPHA,)},
-                reads=("anneal", "proposal"))                     # α: the schedule's last value; always joint logic
+                preview=False, solved=solved, finish=finish, defaults={"anneal": (collapsed.DEFAULT_ALPHA,)})
 
 
 def amortised_start(objective: Objective, cfg: RunConfig, candidates: torch.Tensor, device) -> torch.Tensor:

@@ -56,13 +56,6 @@ class RunConfig:
     proposal: str = "prior"            # the collapsed sampler's: prior, or learned (the domain's LabelSampler)
 
 
-# Every method reads these run settings; each method names the others it reads (Method.reads)
-EVERY_METHOD_READS = ("restarts", "seed", "precision")
-# … and what the optimising methods read that run base.fit (advi, fullrank, flow): the settings of the loop,
-# of the starts (`start`, `search`: base.starts) and of the rounds (solve.py)
-FIT_READS = ("pairs", "steps", "anneal", "lr", "clone", "search", "start", "rounds", "logic")
-
-
 def with_settings(cfg: RunConfig, settings: dict) -> RunConfig:
     """Settings (a riddle's `solve with` line, or flags, as a dict; None: not given) applied over cfg;
     `method` and `device` are not run settings and are left to the caller."""
@@ -365,9 +358,12 @@ class Method:
     report: Callable[[dict], list[str]] | None = None   # diagnostics → the report's lines about them
     choose: Callable | None = None          # (objective, cfg, device) → (method name, figures): a chooser (auto)
     defaults: dict = field(default_factory=dict)   # run settings of its own, under the riddle's and the caller's
-    # the run settings (vocabulary.RUN_SETTINGS) it reads besides those every method reads (EVERY_METHOD_READS);
-    # None: all of them. A setting given to a method that does not read it is said in the report (`unread`)
-    reads: tuple[str, ...] | None = None
+
+    @property
+    def reads(self) -> tuple[str, ...] | None:
+        """The run settings it reads besides those every method reads (vocabulary.METHOD_READS, where the
+        faces read it without loading a method); None: it chooses a method that reads them (auto)."""
+        return vocabulary.METHOD_READS.get(self.name)
 
     def config(self, *given: dict) -> RunConfig:
         """The run's settings: RunConfig's defaults, then the method's own, then each of `given` in turn
@@ -390,7 +386,7 @@ class Method:
         method does not read: `steps 50` means nothing to a sampler, and a user who gave it should hear so."""
         if self.reads is None:
             return ()
-        known = set(self.reads) | set(EVERY_METHOD_READS)
+        known = set(self.reads) | set(vocabulary.EVERY_METHOD_READS)
         return tuple(dict.fromkeys(k for settings in given for k, v in settings.items()
                                    if v is not None and k in vocabulary.RUN_SETTINGS and k not in known))
 

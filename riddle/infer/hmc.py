@@ -246,6 +246,4 @@ def solved(sol) -> str:
             f"{sol.images_per_second:,.0f} images/s")
 
 
-# chains: warm-up steps along the schedule from the restarts' starts; no Adam (no lr), no pairs, no cloning
-METHOD = Method("hmc", run, unit="restarts", solved=solved, finish=finish, report=report,
-                reads=("steps", "anneal", "search", "start", "rounds", "logic"))
+METHOD = Method("hmc", run, unit="restarts", solved=solved, finish=finish, report=report)

@@ -31,7 +31,7 @@ import torch
 from torch.func import jvp, vjp
 
 from ..graph.build import ObservationFactor
-from .base import FIT_READS, Annealed, Method, Run, RunConfig, starts
+from .base import Annealed, Method, Run, RunConfig, starts
 from .objective import Objective
 from .schedule import alpha_at
 
@@ -173,5 +173,4 @@ def report(dg: dict) -> list[str]:
 
 
 METHOD = Method("mgvi", run, finish=finish, report=report,
-                title=lambda c: f"restarts of metric Gaussian VI × {2 * max(c.pairs, MGVIConfig().min_pairs)} samples",
-                reads=tuple(k for k in FIT_READS if k != "clone"))           # its own loop, which clones nothing
+                title=lambda c: f"restarts of metric Gaussian VI × {2 * max(c.pairs, MGVIConfig().min_pairs)} samples")

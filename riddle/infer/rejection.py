@@ -102,6 +102,5 @@ def solved(sol) -> str:
             f"({dg['acceptance']:.3%}) · {sol.solve_seconds:.1f} s · {sol.images_per_second:,.0f} images/s")
 
 
-# prior draws kept with probability Π P_k (the logic's terms): no schedule, no steps
 METHOD = Method("rejection", run, unit="samples", per_row="of accepted samples", rounds=False,
-                preview=False, solved=solved, finish=finish, reads=("logic",))
+                preview=False, solved=solved, finish=finish)

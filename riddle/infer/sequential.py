@@ -9,7 +9,7 @@ from dataclasses import replace
 import torch
 
 from . import advi
-from .base import FIT_READS, Method, Run, RunConfig, draw_noise
+from .base import Method, Run, RunConfig, draw_noise
 from .objective import Objective
 
 
@@ -28,6 +28,5 @@ def run(objective: Objective, cfg: RunConfig, device="cpu", progress=None, inspe
                sum(x.images for x in runs))
 
 
-# advi's settings, but one restart has nothing to clone and the loop runs once
 METHOD = Method("sequential", run, title=lambda c: f"restarts one at a time × {2 * c.pairs} samples", rounds=False,
-                preview=False, reads=tuple(k for k in FIT_READS if k not in ("clone", "rounds")))
+                preview=False)

@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from ..models.registry import Registry, canonical, default_registry
-from ..vocabulary import SETTINGS, SettingSpec, setting_problem
+from ..vocabulary import (
+    EVERY_METHOD_READS,
+    METHOD_READS,
+    RUN_SETTINGS,
+    SETTINGS,
+    SettingSpec,
+    read_by,
+    setting_problem,
+)
 from . import ast
 from .checked import (
     COUNTING,
@@ -615,7 +623,23 @@ class _Checker:
             value = self.setting_value(key, spec, setting)
             if value is not None:
                 out[key] = value
+        self.unread_settings(s, out)
         return out
+
+    def unread_settings(self, s: ast.Solve, given: dict) -> None:
+        """R024: a setting the line's own method does not read (vocabulary.METHOD_READS) — not an error, since
+        the solve goes on without it, but the writer meant something by it. Under `auto` (or no method) the
+        method is chosen later, and the report says it then."""
+        method = given.get("method")
+        reads = METHOD_READS.get(method or "auto")
+        if reads is None:
+            return
+        for setting in s.settings:
+            key = setting.key.text
+            if key in given and key in RUN_SETTINGS and key not in reads and key not in EVERY_METHOD_READS:
+                self.warn("R024", f"method {method} does not read `{key}`", setting.span, "not read",
+                          help=f"{method} reads {', '.join(reads)} (and restarts, seed, precision); "
+                               f"`{key}` is read by {', '.join(read_by(key))}")
 
     def setting_value(self, key: str, spec: SettingSpec, s: ast.Setting):
         """The setting's value in Python's terms, checked by the one validator every face shares."""
